@@ -1,0 +1,160 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+/// Declares one service executable under `Services/<folder>` with the shared libraries every service uses.
+func service(_ name: String, folder: String, extra: [Target.Dependency] = []) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: [
+            "AltoModels", "AltoService", "AltoStore", "AltoAMQP",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ] + extra,
+        path: "Services/\(folder)",
+        swiftSettings: swiftSettings
+    )
+}
+
+let package = Package(
+    name: "Alto",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "alto-api", targets: ["alto-api"]),
+        .executable(name: "alto-ingest", targets: ["alto-ingest"]),
+        .executable(name: "alto-planner", targets: ["alto-planner"]),
+        .executable(name: "alto-actor", targets: ["alto-actor"]),
+        .executable(name: "alto-sanitizer", targets: ["alto-sanitizer"]),
+        .executable(name: "alto-agent", targets: ["alto-agent"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CAMQP",
+            path: "Shared/CAMQP",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
+        .target(
+            name: "AltoModels",
+            path: "Shared/AltoModels",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AltoAMQP",
+            dependencies: [
+                "CAMQP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/AltoAMQP",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AltoStore",
+            dependencies: [
+                "AltoModels",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/AltoStore",
+            resources: [.copy("Migrations")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AltoService",
+            dependencies: [
+                "AltoModels", "AltoAMQP", "AltoStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Shared/AltoService",
+            swiftSettings: swiftSettings
+        ),
+        service("alto-api", folder: "api", extra: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
+        service("alto-ingest", folder: "ingest", extra: [
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
+        service("alto-planner", folder: "planner", extra: [
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
+        service("alto-actor", folder: "actor", extra: [
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
+        service("alto-sanitizer", folder: "sanitizer", extra: [
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        service("alto-agent", folder: "agent", extra: [
+            "AltoTiering",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
+        .target(
+            name: "AltoTiering",
+            dependencies: [
+                "AltoModels",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Shared/AltoTiering",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AltoModelsTests",
+            dependencies: ["AltoModels"],
+            path: "Tests/AltoModelsTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AltoTieringTests",
+            dependencies: ["AltoTiering", "AltoModels"],
+            path: "Tests/AltoTieringTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "AltoAMQP", "AltoStore", "AltoModels",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/IntegrationTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "AltoModels", "AltoTiering",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/EndToEndTests",
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

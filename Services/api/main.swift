@@ -1,0 +1,6 @@
+import AltoModels
+import AltoService
+import AltoStore
+import AltoAMQP
+
+print("x")

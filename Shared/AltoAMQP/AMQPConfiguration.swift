@@ -1,0 +1,56 @@
+import Foundation
+
+/// Where and how to reach the broker; parsed from an `amqp://` URL so one environment variable configures it.
+public struct AMQPConfiguration: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var password: String
+    public var virtualHost: String
+    /// The longest pause between two connection attempts while the broker is unreachable.
+    public var maximumReconnectDelay: Duration
+    /// How long a publish waits for its confirm, across reconnects, before it fails.
+    public var publishTimeout: Duration
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 5672,
+        user: String = "guest",
+        password: String = "guest",
+        virtualHost: String = "/",
+        maximumReconnectDelay: Duration = .seconds(5),
+        publishTimeout: Duration = .seconds(60)
+    ) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.virtualHost = virtualHost
+        self.maximumReconnectDelay = maximumReconnectDelay
+        self.publishTimeout = publishTimeout
+    }
+
+    /// Reads `amqp://user:password@host:port/vhost`; the vhost is percent-decoded, so `%2f` is `/`.
+    public init(url: String) throws {
+        guard let components = URLComponents(string: url), components.scheme == "amqp" else {
+            throw AMQPError.invalidURL(url)
+        }
+        self.init()
+        if let host = components.host, !host.isEmpty { self.host = host }
+        if let port = components.port { self.port = port }
+        if let user = components.user { self.user = user.removingPercentEncoding ?? user }
+        if let password = components.password { self.password = password.removingPercentEncoding ?? password }
+        let path = components.percentEncodedPath
+        if path.count > 1 {
+            let vhost = String(path.dropFirst())
+            self.virtualHost = vhost.removingPercentEncoding ?? vhost
+        }
+    }
+}
+
+extension AMQPConfiguration: CustomStringConvertible {
+    /// Names the broker without its password, so the configuration can be logged.
+    public var description: String {
+        "amqp://\(user)@\(host):\(port)/\(virtualHost == "/" ? "%2f" : virtualHost)"
+    }
+}

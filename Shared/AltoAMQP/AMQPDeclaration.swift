@@ -1,0 +1,44 @@
+/// One piece of broker topology, declared idempotently by whoever needs it before use.
+public enum AMQPDeclaration: Sendable, Equatable {
+    /// A durable queue whose rejected messages go to `<name>.dlq` through the dead-letter exchange.
+    case workQueue(String)
+    /// A durable exchange of the given type (`direct`, `fanout`, `topic`).
+    case exchange(String, type: String)
+    /// A durable queue bound to an exchange, for example a notifications follower.
+    case boundQueue(String, exchange: String, routingKey: String)
+    /// Removes a queue and its messages (tests and host decommissioning).
+    case deleteQueue(String)
+    /// Drops every ready message of a queue.
+    case purgeQueue(String)
+
+    /// The design contract's central topology.
+    public static var standard: [AMQPDeclaration] {
+        AMQPTopology.workQueues.map(AMQPDeclaration.workQueue)
+            + [.exchange(AMQPTopology.notificationsExchange, type: "fanout")]
+    }
+}
+
+extension AMQPSession {
+    func apply(_ declaration: AMQPDeclaration) throws {
+        switch declaration {
+        case .workQueue(let name):
+            let deadLetterQueue = AMQPTopology.deadLetterQueue(for: name)
+            try declareExchange(AMQPTopology.deadLetterExchange, type: "direct")
+            try declareQueue(deadLetterQueue)
+            try bindQueue(deadLetterQueue, exchange: AMQPTopology.deadLetterExchange, routingKey: deadLetterQueue)
+            try declareQueue(name, arguments: [
+                "x-dead-letter-exchange": .string(AMQPTopology.deadLetterExchange),
+                "x-dead-letter-routing-key": .string(deadLetterQueue),
+            ])
+        case .exchange(let name, let type):
+            try declareExchange(name, type: type)
+        case .boundQueue(let name, let exchange, let routingKey):
+            try declareQueue(name)
+            try bindQueue(name, exchange: exchange, routingKey: routingKey)
+        case .deleteQueue(let name):
+            try deleteQueue(name)
+        case .purgeQueue(let name):
+            try purgeQueue(name)
+        }
+    }
+}

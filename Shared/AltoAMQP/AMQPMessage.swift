@@ -1,0 +1,32 @@
+/// A message as it travels: body, headers and the id RabbitMQ keeps in its properties.
+public struct AMQPMessage: Sendable, Equatable {
+    public var body: [UInt8]
+    public var headers: [String: String]
+    public var messageID: String?
+
+    public init(body: [UInt8], headers: [String: String] = [:], messageID: String? = nil) {
+        self.body = body
+        self.headers = headers
+        self.messageID = messageID
+    }
+}
+
+/// One message handed to a consumer, to be settled exactly once through its consumer.
+public struct AMQPDelivery: Sendable {
+    public var message: AMQPMessage
+    public var queue: String
+    public var routingKey: String
+    public var redelivered: Bool
+    let deliveryTag: UInt64
+    let generation: Int
+}
+
+/// What a consumer decided about a delivery: the decision is a value, so it is tested without a broker.
+public enum AMQPSettlement: Sendable, Equatable {
+    /// Done; remove it from the queue.
+    case ack
+    /// Not done now; put it back for another try (the broker redelivers it).
+    case retry
+    /// Never processable; move it to the queue's `.dlq` with the reason in a header.
+    case deadLetter(reason: String)
+}

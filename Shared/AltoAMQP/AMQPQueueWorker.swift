@@ -1,0 +1,65 @@
+import Logging
+import ServiceLifecycle
+
+/// Runs a handler over one queue as a lifecycle service: settles every delivery with the handler's decision,
+/// moves poison messages to `<queue>.dlq` with their reason, and on graceful shutdown finishes the message in hand.
+public struct AMQPQueueWorker: Service {
+    public typealias Handler = @Sendable (AMQPDelivery) async -> AMQPSettlement
+
+    private let consumer: AMQPConsumer
+    private let publisher: AMQPPublisher
+    private let retryDelay: Duration
+    private let logger: Logger
+    private let handler: Handler
+
+    /// - Parameter retryDelay: the pause before a message that asked for a retry goes back to the queue, so a
+    ///   failing dependency is not hammered in a tight loop.
+    public init(consumer: AMQPConsumer, publisher: AMQPPublisher, retryDelay: Duration = .seconds(1),
+                logger: Logger, handler: @escaping Handler) {
+        self.consumer = consumer
+        self.publisher = publisher
+        self.retryDelay = retryDelay
+        self.logger = logger
+        self.handler = handler
+    }
+
+    public func run() async throws {
+        let deliveries = consumer.deliveries()
+        await withGracefulShutdownHandler {
+            for await delivery in deliveries {
+                if consumer.isStopping { break }
+                await process(delivery)
+            }
+        } onGracefulShutdown: {
+            consumer.stop()
+        }
+        await consumer.close()
+    }
+
+    private func process(_ delivery: AMQPDelivery) async {
+        let settlement = await handler(delivery)
+        switch settlement {
+        case .ack:
+            consumer.settle(delivery, .ack)
+        case .retry:
+            try? await Task.sleep(for: retryDelay)
+            consumer.settle(delivery, .retry)
+        case .deadLetter(let reason):
+            logger.error("dead-lettering a message", metadata: [
+                "amqp.queue": "\(delivery.queue)", "reason": "\(reason)",
+                "message.id": "\(delivery.message.messageID ?? "")",
+            ])
+            var message = delivery.message
+            message.headers[AMQPTopology.deadLetterReasonHeader] = reason
+            message.headers["x-alto-original-queue"] = delivery.queue
+            do {
+                try await publisher.publish(message, exchange: AMQPTopology.deadLetterExchange,
+                                            routingKey: AMQPTopology.deadLetterQueue(for: delivery.queue))
+                consumer.settle(delivery, .ack)
+            } catch {
+                logger.warning("cannot dead-letter with a reason; rejecting instead", metadata: ["error": "\(error)"])
+                consumer.settle(delivery, .deadLetter(reason: reason))
+            }
+        }
+    }
+}

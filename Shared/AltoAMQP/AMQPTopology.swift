@@ -1,0 +1,26 @@
+/// The queues and exchanges of the design contract, declared the same way by every process that uses them.
+public enum AMQPTopology {
+    /// The exchange that dead-lettered messages go through, routed by `<queue>.dlq`.
+    public static let deadLetterExchange = "alto.dlx"
+    /// The fan-out that WebSocket clients and the audit trail follow.
+    public static let notificationsExchange = "notifications"
+    /// The header that says why a message was dead-lettered.
+    public static let deadLetterReasonHeader = "x-alto-dead-letter-reason"
+
+    public static let ingestJobs = "ingest.jobs"
+    public static let plannerJobs = "planner.jobs"
+    public static let tieringJobs = "tiering.jobs"
+    public static let agentResults = "agent.results"
+
+    /// The central work queues, declared at start-up by every service.
+    public static let workQueues = [ingestJobs, plannerJobs, tieringJobs, agentResults]
+
+    /// The one queue an agent follows; named by host so a host never sees another's commands.
+    public static func agentQueue(hostID: String) -> String {
+        "agent.\(hostID.lowercased())"
+    }
+
+    public static func deadLetterQueue(for queue: String) -> String {
+        "\(queue).dlq"
+    }
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Installs (when missing) and runs Alto's PostgreSQL 15 and RabbitMQ for one machine, without systemd or
+# Docker: both listen on 127.0.0.1 only and keep their data under .alto/ in the checkout.
+#   scripts/local-servers.sh up     install what is missing, start both, wait until they answer (safe to rerun)
+#   scripts/local-servers.sh down   stop both
+#   scripts/local-servers.sh env    print the environment the services and tests read
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+state="${ALTO_LOCAL_STATE:-$root/.alto}"
+pg_port="${ALTO_LOCAL_PG_PORT:-55432}"
+amqp_port="${ALTO_LOCAL_AMQP_PORT:-55672}"
+pg_bin=/usr/lib/postgresql/15/bin
+rabbit_home="$state/rabbitmq"
+rabbit_node="alto@localhost"
+
+say() { printf '[local-servers] %s\n' "$*" >&2; }
+
+as_user() {
+    local user="$1"; shift
+    if [ "$(id -un)" = "$user" ]; then "$@"; elif [ "$(id -u)" = 0 ]; then runuser -u "$user" -- "$@"; else sudo -u "$user" -- "$@"; fi
+}
+
+install_missing() {
+    local wanted=(postgresql-15 postgresql-client-15 rabbitmq-server librabbitmq-dev libpq-dev libssl-dev libzstd-dev pkgconf)
+    local missing=()
+    for package in "${wanted[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing ${missing[*]}"
+    local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    # Debian's packages try to start their own system services; there is no init here, and we run our own.
+    DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+rabbit_vars=(
+    HOME="$rabbit_home"
+    RABBITMQ_NODENAME="$rabbit_node"
+    RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+    RABBITMQ_NODE_PORT="$amqp_port"
+    RABBITMQ_DIST_PORT="$((amqp_port + 1))"
+    ERL_EPMD_ADDRESS=127.0.0.1
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+    RABBITMQ_MNESIA_BASE="$rabbit_home/mnesia"
+    RABBITMQ_LOG_BASE="$rabbit_home/log"
+    RABBITMQ_PID_FILE="$rabbit_home/rabbit.pid"
+    RABBITMQ_CONFIG_FILE="$rabbit_home/rabbitmq"
+    RABBITMQ_ENABLED_PLUGINS_FILE="$rabbit_home/enabled_plugins"
+)
+
+rabbitmqctl_local() {
+    (cd "$rabbit_home" && as_user rabbitmq env "${rabbit_vars[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl "$@")
+}
+
+start_postgres() {
+    mkdir -p "$state"
+    if [ ! -s "$state/pg/PG_VERSION" ]; then
+        say "creating a PostgreSQL cluster in $state/pg"
+        install -d -o postgres -g postgres "$state/pg" "$state/pg-run"
+        local pwfile; pwfile="$(mktemp)"; echo alto > "$pwfile"; chmod 644 "$pwfile"
+        as_user postgres "$pg_bin/initdb" -D "$state/pg" -U alto --pwfile="$pwfile" --auth-local=trust \
+            --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+        rm -f "$pwfile"
+    fi
+    install -d -o postgres -g postgres "$state/pg-run"
+    if ! as_user postgres "$pg_bin/pg_ctl" -D "$state/pg" status >/dev/null 2>&1; then
+        say "starting PostgreSQL on 127.0.0.1:$pg_port"
+        as_user postgres "$pg_bin/pg_ctl" -D "$state/pg" -l "$state/pg-run/postgres.log" -w -t 60 \
+            -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $state/pg-run -c max_connections=200 -c fsync=on" start >/dev/null
+    fi
+    for _ in $(seq 1 60); do
+        pg_isready -q -h 127.0.0.1 -p "$pg_port" && break
+        sleep 0.5
+    done
+    pg_isready -q -h 127.0.0.1 -p "$pg_port" || { say "PostgreSQL did not answer"; exit 1; }
+    if ! PGPASSWORD=alto psql -h 127.0.0.1 -p "$pg_port" -U alto -d postgres -tAc "select 1 from pg_database where datname='alto'" | grep -q 1; then
+        PGPASSWORD=alto psql -q -h 127.0.0.1 -p "$pg_port" -U alto -d postgres -c "create database alto"
+    fi
+}
+
+start_rabbitmq() {
+    install -d -o rabbitmq -g rabbitmq "$rabbit_home" "$rabbit_home/mnesia" "$rabbit_home/log"
+    if [ ! -f "$rabbit_home/rabbitmq.conf" ]; then
+        cat > "$rabbit_home/rabbitmq.conf" <<CONF
+listeners.tcp.1 = 127.0.0.1:$amqp_port
+loopback_users.guest = true
+CONF
+        echo '[].' > "$rabbit_home/enabled_plugins"
+        chown rabbitmq:rabbitmq "$rabbit_home/rabbitmq.conf" "$rabbit_home/enabled_plugins"
+    fi
+    if rabbitmqctl_local -q status >/dev/null 2>&1; then
+        rabbitmqctl_local -q start_app >/dev/null 2>&1 || true
+    else
+        say "starting RabbitMQ on 127.0.0.1:$amqp_port"
+        (cd "$rabbit_home" && as_user rabbitmq env "${rabbit_vars[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server -detached >/dev/null 2>&1)
+    fi
+    for _ in $(seq 1 120); do
+        rabbitmqctl_local -q await_startup --timeout 5 >/dev/null 2>&1 && return 0
+        sleep 1
+    done
+    say "RabbitMQ did not start; see $rabbit_home/log"
+    exit 1
+}
+
+stop_all() {
+    if [ -s "$state/pg/PG_VERSION" ] && as_user postgres "$pg_bin/pg_ctl" -D "$state/pg" status >/dev/null 2>&1; then
+        as_user postgres "$pg_bin/pg_ctl" -D "$state/pg" -m fast -w stop >/dev/null && say "PostgreSQL stopped"
+    fi
+    if [ -d "$rabbit_home" ] && rabbitmqctl_local -q status >/dev/null 2>&1; then
+        rabbitmqctl_local -q stop >/dev/null 2>&1 && say "RabbitMQ stopped"
+    fi
+}
+
+print_env() {
+    cat <<ENV
+export ALTO_POSTGRES_URL=postgres://alto:alto@127.0.0.1:$pg_port/alto
+export ALTO_AMQP_URL=amqp://guest:guest@127.0.0.1:$amqp_port/%2f
+export ALTO_RABBITMQCTL="$root/scripts/local-servers.sh rabbitmqctl"
+ENV
+}
+
+case "${1:-up}" in
+    up) install_missing; start_postgres; start_rabbitmq; say "PostgreSQL and RabbitMQ are ready" ;;
+    down) stop_all ;;
+    env) print_env ;;
+    rabbitmqctl) shift; rabbitmqctl_local "$@" ;;
+    *) echo "usage: $0 up|down|env|rabbitmqctl ARGS" >&2; exit 2 ;;
+esac
