@@ -1,0 +1,42 @@
+import AltoAMQP
+import AltoService
+import AltoStore
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Builds what `alto-api` runs, so tests run the same thing: migrations first, then the HTTP server, the
+/// outbox relay and their clients in one service group.
+func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
+    let (logger, registry) = ServiceBootstrap.bootstrap(label: settings.serviceName, level: settings.logLevel)
+    try await settings.postgres.migrate(logger: logger)
+    let postgres = settings.postgres.makeClient(logger: logger)
+    let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
+    let limits = APILimits(
+        maximumUploadBytes: settings.reader.int(forKey: "alto.api.max.upload.bytes", default: 64 << 20),
+        adminToken: settings.reader.string(forKey: "alto.admin.token", isSecret: true, default: "alto-dev-admin")
+    )
+    let router = Router(context: BasicRequestContext.self)
+    router.middlewares.add(LogRequestsMiddleware(.debug))
+    OperationsRoutes(registry: registry, checks: [OperationsRoutes.postgresCheck(postgres)]).add(to: router)
+    ScanUploadController(postgres: postgres, limits: limits, logger: logger).add(to: router)
+    AdminController(postgres: postgres, limits: limits, logger: logger).add(to: router)
+    let app = Application(
+        router: router,
+        configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: settings.serviceName),
+        logger: logger
+    )
+    let relay = OutboxRelay(client: postgres, publisher: publisher, logger: logger)
+    return ServiceGroup(configuration: .init(
+        services: [postgres, publisher, relay, app],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger
+    ))
+}
+
+/// Limits and credentials the API enforces.
+struct APILimits: Sendable {
+    var maximumUploadBytes: Int
+    /// Guards the admin routes until users and roles exist.
+    var adminToken: String
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// What an agent did with the files of one command (`agent.results`).
+public struct AgentResult: EnvelopePayload {
+    public static let messageType = "agent.result"
+
+    public enum Action: String, Codable, Sendable {
+        case tier, recall
+    }
+
+    public enum Outcome: String, Codable, Sendable {
+        case tiered, recalled, skipped, failed
+    }
+
+    public struct File: Codable, Sendable, Equatable {
+        public var fileID: Int64?
+        public var filePath: String
+        public var outcome: Outcome
+        /// Why a file was skipped or failed, in words an admin can act on.
+        public var reason: String?
+        public var hash: String?
+        public var size: Int64
+        public var tieredLocation: String?
+        /// Bytes the file occupied on disk before and after, so saved space is measured, not estimated.
+        public var allocatedBefore: Int64?
+        public var allocatedAfter: Int64?
+
+        public init(fileID: Int64?, filePath: String, outcome: Outcome, reason: String? = nil, hash: String? = nil,
+                    size: Int64, tieredLocation: String? = nil, allocatedBefore: Int64? = nil, allocatedAfter: Int64? = nil) {
+            self.fileID = fileID
+            self.filePath = filePath
+            self.outcome = outcome
+            self.reason = reason
+            self.hash = hash
+            self.size = size
+            self.tieredLocation = tieredLocation
+            self.allocatedBefore = allocatedBefore
+            self.allocatedAfter = allocatedAfter
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case fileID = "file_id"
+            case filePath = "file_path"
+            case outcome, reason, hash, size
+            case tieredLocation = "tiered_location"
+            case allocatedBefore = "allocated_before"
+            case allocatedAfter = "allocated_after"
+        }
+    }
+
+    public var jobID: UUID?
+    public var action: Action
+    public var targetID: UUID?
+    public var files: [File]
+    public var finishedAt: Date
+
+    public init(jobID: UUID?, action: Action, targetID: UUID?, files: [File], finishedAt: Date = Date()) {
+        self.jobID = jobID
+        self.action = action
+        self.targetID = targetID
+        self.files = files
+        self.finishedAt = finishedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id"
+        case action
+        case targetID = "target_id"
+        case files
+        case finishedAt = "finished_at"
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// Asks the planner to evaluate one host's inventory against its tenant's rules (`planner.jobs`).
+public struct PlannerTrigger: EnvelopePayload {
+    public static let messageType = "planner.trigger"
+
+    public enum Reason: String, Codable, Sendable {
+        case ingest, admin, schedule, watermark
+    }
+
+    public var reason: Reason
+    /// The batch whose ingest caused this plan, when an ingest did.
+    public var batchID: UUID?
+
+    public init(reason: Reason, batchID: UUID? = nil) {
+        self.reason = reason
+        self.batchID = batchID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case reason
+        case batchID = "batch_id"
+    }
+}

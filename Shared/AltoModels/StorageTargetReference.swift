@@ -1,0 +1,23 @@
+import Foundation
+
+/// Where tier-2 copies go, as far as an agent needs to know to write them.
+public struct StorageTargetReference: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        /// A folder on the agent's host: local disk, or an NFS or SMB share the OS mounted.
+        case filesystem
+        case smb
+        case s3
+        case azureBlob = "azure_blob"
+    }
+
+    public var id: UUID
+    public var kind: Kind
+    /// For `filesystem`, the folder under which the tenant's tier-2 tree lives.
+    public var location: String
+
+    public init(id: UUID, kind: Kind, location: String) {
+        self.id = id
+        self.kind = kind
+        self.location = location
+    }
+}

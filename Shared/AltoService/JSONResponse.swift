@@ -1,0 +1,17 @@
+import AltoModels
+import Foundation
+import Hummingbird
+
+/// JSON bodies with Alto's coders, and errors as `{"error": {"code": ..., "message": ...}}`.
+public enum JSONResponse {
+    public static func make<Body: Encodable>(status: HTTPResponse.Status, _ body: Body) throws -> Response {
+        let data = try AltoJSON.encoder().encode(body)
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    public static func error(status: HTTPResponse.Status, code: String, message: String) -> Response {
+        let body = ["error": ["code": code, "message": message]]
+        return (try? make(status: status, body)) ?? Response(status: status)
+    }
+}

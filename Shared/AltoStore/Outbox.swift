@@ -1,0 +1,34 @@
+import AltoModels
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Messages stored in the same transaction as the state change they announce; a relay publishes them after commit,
+/// so a crash between the two neither loses nor invents a message.
+public enum Outbox {
+    /// Stores an envelope for the default exchange, routed to `queue`.
+    public static func enqueue<Payload: EnvelopePayload>(_ envelope: Envelope<Payload>, queue: String,
+                                                         on connection: PostgresConnection, logger: Logger) async throws {
+        try await enqueue(envelope, exchange: "", routingKey: queue, on: connection, logger: logger)
+    }
+
+    public static func enqueue<Payload: EnvelopePayload>(_ envelope: Envelope<Payload>, exchange: String, routingKey: String,
+                                                         on connection: PostgresConnection, logger: Logger) async throws {
+        let body = ByteBuffer(bytes: try envelope.encoded())
+        try await connection.query("""
+            INSERT INTO outbox (message_id, exchange, routing_key, body)
+            VALUES (\(envelope.id), \(exchange), \(routingKey), \(body))
+            """, logger: logger)
+    }
+
+    /// Records that `consumer` applied `messageID`; false when it already had, so the caller skips the work.
+    public static func markProcessed(consumer: String, messageID: UUID, on connection: PostgresConnection,
+                                     logger: Logger) async throws -> Bool {
+        let rows = try await connection.query("""
+            INSERT INTO processed_messages (consumer, message_id) VALUES (\(consumer), \(messageID))
+            ON CONFLICT DO NOTHING RETURNING 1
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import PostgresNIO
+
+/// How to reach PostgreSQL, from one `postgres://user:password@host:port/database` URL.
+public struct PostgresSettings: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var password: String
+    public var database: String
+    public var maximumConnections: Int
+
+    public init(url: String, maximumConnections: Int = 10) throws {
+        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? "") else {
+            throw StoreError(.configuration, "ALTO_POSTGRES_URL must be postgres://user:password@host:port/database")
+        }
+        self.host = components.host ?? "127.0.0.1"
+        self.port = components.port ?? 5432
+        self.user = components.user?.removingPercentEncoding ?? "alto"
+        self.password = components.password?.removingPercentEncoding ?? ""
+        let path = components.path
+        self.database = path.count > 1 ? String(path.dropFirst()) : "alto"
+        self.maximumConnections = maximumConnections
+    }
+
+    /// A pooled client; run it (it is a lifecycle service) before querying.
+    public func makeClient(logger: Logger) -> PostgresClient {
+        var configuration = PostgresClient.Configuration(host: host, port: port, username: user, password: password,
+                                                         database: database, tls: .disable)
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.minimumConnections = 0
+        return PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+}
+
+extension PostgresSettings: CustomStringConvertible {
+    /// The URL without its password, for logs.
+    public var description: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+}
