@@ -1,0 +1,34 @@
+import AltoAMQP
+import AltoService
+import Logging
+import ServiceLifecycle
+
+/// Builds what `alto-actor` runs: one worker dispatching `tiering.jobs`, one recording `agent.results`, the
+/// outbox relay, and `/healthz` and `/metrics`.
+func buildActor(settings: ServiceSettings) async throws -> ServiceGroup {
+    let (logger, registry) = ServiceBootstrap.bootstrap(label: settings.serviceName, level: settings.logLevel)
+    try await settings.postgres.migrate(logger: logger)
+    let postgres = settings.postgres.makeClient(logger: logger)
+    let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
+    let dispatcher = JobDispatcher(postgres: postgres, publisher: publisher, logger: logger)
+    let recorder = ResultRecorder(postgres: postgres, logger: logger)
+    let jobs = AMQPQueueWorker(
+        consumer: AMQPConsumer(configuration: settings.amqp, queue: AMQPTopology.tieringJobs, prefetch: 8,
+                               declarations: AMQPDeclaration.standard, logger: logger),
+        publisher: publisher, logger: logger
+    ) { delivery in await dispatcher.handle(delivery) }
+    let results = AMQPQueueWorker(
+        consumer: AMQPConsumer(configuration: settings.amqp, queue: AMQPTopology.agentResults, prefetch: 8,
+                               declarations: AMQPDeclaration.standard, logger: logger),
+        publisher: publisher, logger: logger
+    ) { delivery in await recorder.handle(delivery) }
+    let relay = OutboxRelay(client: postgres, publisher: publisher, logger: logger)
+    let operations = OperationsServer.make(
+        settings: settings, routes: OperationsRoutes(registry: registry, checks: [OperationsRoutes.postgresCheck(postgres)]),
+        logger: logger)
+    return ServiceGroup(configuration: .init(
+        services: [postgres, publisher, relay, jobs, results, operations],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger
+    ))
+}

@@ -1,0 +1,140 @@
+import AltoAMQP
+import AltoModels
+import AltoStore
+import Foundation
+import Logging
+import Metrics
+import PostgresNIO
+
+/// Records what an agent reported: stub registry, inventory flags, per-file job state, the job's final state, an
+/// audit row per file, and a notification, all in one transaction keyed by the result's envelope id.
+struct ResultRecorder: Sendable {
+    let postgres: PostgresClient
+    let logger: Logger
+    private let filesRecorded = Counter(label: "alto_actor_files_total")
+    private let bytesSaved = Counter(label: "alto_actor_bytes_saved_total")
+
+    init(postgres: PostgresClient, logger: Logger) {
+        self.postgres = postgres
+        self.logger = logger
+    }
+
+    func handle(_ delivery: AMQPDelivery) async -> AMQPSettlement {
+        let envelope: Envelope<AgentResult>
+        switch EnvelopeReader.read(AgentResult.self, from: delivery.message.body) {
+        case .refused(let reason): return .deadLetter(reason: reason)
+        case .accepted(let accepted): envelope = accepted
+        }
+        guard let hostID = envelope.hostID else { return .deadLetter(reason: "an agent result needs host_id") }
+        var logger = self.logger
+        logger[metadataKey: "tenant"] = "\(envelope.customerID)"
+        logger[metadataKey: "job"] = "\(envelope.payload.jobID?.uuidString ?? "none")"
+        do {
+            try await record(envelope, hostID: hostID, logger: logger)
+            return .ack
+        } catch {
+            logger.error("recording a result failed, will retry", metadata: ["error": "\(String(reflecting: error))"])
+            return .retry
+        }
+    }
+
+    private func record(_ envelope: Envelope<AgentResult>, hostID: UUID, logger: Logger) async throws {
+        let result = envelope.payload
+        let customerID = envelope.customerID
+        try await postgres.withTransaction(logger: logger) { connection in
+            guard try await Outbox.markProcessed(consumer: "actor.results", messageID: envelope.id, on: connection, logger: logger) else {
+                return
+            }
+            var saved: Int64 = 0
+            for file in result.files {
+                switch (result.action, file.outcome) {
+                case (.tier, .tiered):
+                    try await recordTiered(file, result: result, customerID: customerID, hostID: hostID, connection: connection, logger: logger)
+                    saved += max(0, (file.allocatedBefore ?? file.size) - (file.allocatedAfter ?? 0))
+                case (.recall, .recalled):
+                    try await recordRecalled(file, customerID: customerID, hostID: hostID, connection: connection, logger: logger)
+                default:
+                    break
+                }
+                if let jobID = result.jobID, let fileID = file.fileID {
+                    let state = file.outcome == .recalled ? "tiered" : file.outcome.rawValue
+                    try await connection.query("""
+                        UPDATE tiering_job_files SET state = \(state), reason = \(file.reason)
+                        WHERE job_id = \(jobID) AND file_id = \(fileID) AND customer_id = \(customerID)
+                        """, logger: logger)
+                }
+                try await connection.query("""
+                    INSERT INTO audit_log (customer_id, actor, action, target, result, details)
+                    VALUES (\(customerID), \("agent:\(hostID.uuidString.lowercased())"), \("file.\(result.action.rawValue)"),
+                            \(file.filePath), \(file.outcome.rawValue),
+                            jsonb_build_object('job_id', \(result.jobID?.uuidString), 'reason', \(file.reason),
+                                               'hash', \(file.hash), 'tiered_location', \(file.tieredLocation)))
+                    """, logger: logger)
+            }
+            if let jobID = result.jobID {
+                try await finishJob(jobID, customerID: customerID, saved: saved, connection: connection, logger: logger)
+            }
+            let counts = Dictionary(grouping: result.files, by: \.outcome.rawValue).mapValues { Int64($0.count) }
+            let notification = envelope.reply(AltoNotification(
+                event: "\(result.action.rawValue).finished", jobID: result.jobID,
+                summary: "\(result.action.rawValue): " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "),
+                counts: counts.merging(["bytes_saved": saved]) { a, _ in a }))
+            try await Outbox.enqueue(notification, exchange: AMQPTopology.notificationsExchange, routingKey: "",
+                                     on: connection, logger: logger)
+            filesRecorded.increment(by: result.files.count)
+            bytesSaved.increment(by: Int(saved))
+            logger.info("agent result recorded", metadata: ["files": "\(result.files.count)", "bytes_saved": "\(saved)"])
+        }
+    }
+
+    private func recordTiered(_ file: AgentResult.File, result: AgentResult, customerID: UUID, hostID: UUID,
+                              connection: PostgresConnection, logger: Logger) async throws {
+        guard let location = file.tieredLocation, let hash = file.hash else { return }
+        try await connection.query("""
+            INSERT INTO stub_registry (customer_id, host_id, file_id, file_path, target_id, tiered_location, hash, size, job_id)
+            VALUES (\(customerID), \(hostID), \(file.fileID), \(file.filePath), \(result.targetID), \(location), \(hash),
+                    \(file.size), \(result.jobID))
+            ON CONFLICT (host_id, file_path) WHERE state = 'active' DO UPDATE SET
+                tiered_location = EXCLUDED.tiered_location, hash = EXCLUDED.hash, size = EXCLUDED.size,
+                job_id = EXCLUDED.job_id, created_at = now()
+            """, logger: logger)
+        try await connection.query("""
+            UPDATE file_inventory SET is_stubbed = true, stub_created_at = \(result.finishedAt), tiered_location = \(location),
+                hash = \(hash), updated_at = now()
+            WHERE host_id = \(hostID) AND customer_id = \(customerID) AND file_path = \(file.filePath)
+            """, logger: logger)
+    }
+
+    private func recordRecalled(_ file: AgentResult.File, customerID: UUID, hostID: UUID,
+                                connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("""
+            UPDATE stub_registry SET state = 'recalled', recalled_at = now()
+            WHERE host_id = \(hostID) AND customer_id = \(customerID) AND file_path = \(file.filePath) AND state = 'active'
+            """, logger: logger)
+        try await connection.query("""
+            UPDATE file_inventory SET is_stubbed = false, stub_created_at = NULL, tiered_location = NULL, updated_at = now()
+            WHERE host_id = \(hostID) AND customer_id = \(customerID) AND file_path = \(file.filePath)
+            """, logger: logger)
+    }
+
+    /// A job is done when every file tiered, partially done when some did, failed when none did.
+    private func finishJob(_ jobID: UUID, customerID: UUID, saved: Int64, connection: PostgresConnection,
+                           logger: Logger) async throws {
+        try await connection.query("""
+            UPDATE tiering_jobs SET
+                bytes_saved = bytes_saved + \(saved),
+                state = CASE
+                    WHEN counts.pending > 0 THEN 'running'
+                    WHEN counts.tiered = counts.total THEN 'done'
+                    WHEN counts.tiered > 0 THEN 'partially_done'
+                    ELSE 'failed'
+                END,
+                finished_at = CASE WHEN counts.pending > 0 THEN NULL ELSE now() END,
+                updated_at = now()
+            FROM (SELECT count(*) AS total, count(*) FILTER (WHERE state = 'tiered') AS tiered,
+                         count(*) FILTER (WHERE state = 'pending') AS pending
+                  FROM tiering_job_files WHERE job_id = \(jobID)) AS counts
+            WHERE tiering_jobs.id = \(jobID) AND tiering_jobs.customer_id = \(customerID)
+            """, logger: logger)
+    }
+}

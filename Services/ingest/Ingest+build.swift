@@ -1,0 +1,29 @@
+import AltoAMQP
+import AltoService
+import Logging
+import ServiceLifecycle
+
+/// Builds what `alto-ingest` runs: migrations, then a worker on `ingest.jobs`, the outbox relay that sends
+/// planner triggers, and `/healthz` and `/metrics`.
+func buildIngest(settings: ServiceSettings) async throws -> ServiceGroup {
+    let (logger, registry) = ServiceBootstrap.bootstrap(label: settings.serviceName, level: settings.logLevel)
+    try await settings.postgres.migrate(logger: logger)
+    let postgres = settings.postgres.makeClient(logger: logger)
+    let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
+    let ingester = BatchIngester(postgres: postgres, logger: logger)
+    let consumer = AMQPConsumer(configuration: settings.amqp, queue: AMQPTopology.ingestJobs,
+                                prefetch: UInt16(settings.reader.int(forKey: "alto.ingest.prefetch", default: 2)),
+                                declarations: AMQPDeclaration.standard, logger: logger)
+    let worker = AMQPQueueWorker(consumer: consumer, publisher: publisher, logger: logger) { delivery in
+        await ingester.handle(delivery)
+    }
+    let relay = OutboxRelay(client: postgres, publisher: publisher, logger: logger)
+    let operations = OperationsServer.make(
+        settings: settings, routes: OperationsRoutes(registry: registry, checks: [OperationsRoutes.postgresCheck(postgres)]),
+        logger: logger)
+    return ServiceGroup(configuration: .init(
+        services: [postgres, publisher, relay, worker, operations],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger
+    ))
+}
