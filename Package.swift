@@ -116,10 +116,11 @@ let package = Package(
             "AltoTiering",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
+        .target(name: "CAltoLinux", path: "Shared/CAltoLinux"),
         .target(
             name: "AltoTiering",
             dependencies: [
-                "AltoModels",
+                "AltoModels", "CAltoLinux",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Shared/AltoTiering",

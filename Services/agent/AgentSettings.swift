@@ -1,0 +1,31 @@
+import AltoService
+import Foundation
+
+/// The agent's identity and where it reports, from `ALTO_API_URL`, `ALTO_AGENT_TOKEN`, `ALTO_CUSTOMER_ID` and
+/// `ALTO_HOST_ID` (given at enrolment).
+struct AgentSettings: Sendable {
+    var service: ServiceSettings
+    var apiURL: String
+    var token: String
+    var customerID: UUID
+    var hostID: UUID
+
+    init() throws {
+        service = try ServiceSettings(serviceName: "alto-agent", defaultPort: 9105)
+        let reader = service.reader
+        apiURL = reader.string(forKey: "alto.api.url", default: "http://127.0.0.1:8080")
+        token = reader.string(forKey: "alto.agent.token", isSecret: true, default: "")
+        guard let customer = UUID(uuidString: reader.string(forKey: "alto.customer.id", default: "")),
+              let host = UUID(uuidString: reader.string(forKey: "alto.host.id", default: ""))
+        else {
+            throw AgentError("ALTO_CUSTOMER_ID and ALTO_HOST_ID must be the UUIDs the API gave at enrolment")
+        }
+        customerID = customer
+        hostID = host
+    }
+}
+
+struct AgentError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,6 +1,0 @@
-import AltoModels
-import AltoService
-import AltoStore
-import AltoAMQP
-
-print("x")

@@ -1,0 +1,23 @@
+import AltoService
+import Logging
+import ServiceLifecycle
+
+/// Builds what `alto-sanitizer` runs: the reconciliation schedule and `/healthz` and `/metrics`.
+func buildSanitizer(settings: ServiceSettings) async throws -> ServiceGroup {
+    let (logger, registry) = ServiceBootstrap.bootstrap(label: settings.serviceName, level: settings.logLevel)
+    try await settings.postgres.migrate(logger: logger)
+    let postgres = settings.postgres.makeClient(logger: logger)
+    let reconciler = Reconciler(
+        postgres: postgres,
+        interval: .seconds(settings.reader.int(forKey: "alto.sanitizer.interval.seconds", default: 300)),
+        stagingRetentionDays: settings.reader.int(forKey: "alto.staging.retention.days", default: 7),
+        logger: logger)
+    let operations = OperationsServer.make(
+        settings: settings, routes: OperationsRoutes(registry: registry, checks: [OperationsRoutes.postgresCheck(postgres)]),
+        logger: logger)
+    return ServiceGroup(configuration: .init(
+        services: [postgres, reconciler, operations],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger
+    ))
+}

@@ -1,0 +1,49 @@
+import AltoModels
+import CAltoLinux
+import Crypto
+import Foundation
+import Glibc
+
+/// Brings a stub's content back from its tier-2 copy, in place, and makes it an ordinary file again.
+public enum StubRecall {
+    /// Fills the stub from its copy while hashing; only when the hash matches the stub's record is the stub
+    /// attribute removed. On a mismatch the blocks are released again, so the file stays a valid stub.
+    @discardableResult
+    public static func recall(_ path: String) throws(TieringError) -> StubRecord {
+        guard let record = try StubFile.record(at: path) else {
+            throw TieringError(.notAStub, "\(path) is not an Alto stub")
+        }
+        let copy: PosixFile
+        do {
+            copy = try PosixFile(path: record.location, flags: O_RDONLY)
+        } catch {
+            throw TieringError(.storageUnavailable, "tier-2 copy unavailable: \(error.message)")
+        }
+        let file = try PosixFile(path: path, flags: O_RDWR)
+        let info = try file.status()
+        var hasher = SHA256()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FilesystemTier.chunkSize, alignment: 16)
+        defer { buffer.deallocate() }
+        var offset: Int64 = 0
+        while true {
+            let count = try copy.read(into: buffer, at: offset)
+            if count == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            hasher.update(bufferPointer: chunk)
+            try file.write(chunk, at: offset)
+            offset += Int64(count)
+        }
+        let hash = ContentHash.format(hasher.finalize())
+        guard hash == record.hash, offset == record.size else {
+            _ = alto_punch_hole(file.descriptor, 0, off_t(record.size))
+            throw TieringError(.hashMismatch, "the tier-2 copy hashes to \(hash), the stub expects \(record.hash); \(path) stays a stub")
+        }
+        try file.sync()
+        guard alto_fremovexattr(file.descriptor, StubRecord.attributeName) == 0 else {
+            throw TieringError.io("remove the stub attribute of", path)
+        }
+        var times = [info.st_atim, info.st_mtim]
+        _ = futimens(file.descriptor, &times)
+        return record
+    }
+}
