@@ -67,8 +67,8 @@ struct ResultRecorder: Sendable {
                     INSERT INTO audit_log (customer_id, actor, action, target, result, details)
                     VALUES (\(customerID), \("agent:\(hostID.uuidString.lowercased())"), \("file.\(result.action.rawValue)"),
                             \(file.filePath), \(file.outcome.rawValue),
-                            jsonb_build_object('job_id', \(result.jobID?.uuidString), 'reason', \(file.reason),
-                                               'hash', \(file.hash), 'tiered_location', \(file.tieredLocation)))
+                            jsonb_build_object('job_id', \(result.jobID?.uuidString)::text, 'reason', \(file.reason)::text,
+                                               'hash', \(file.hash)::text, 'tiered_location', \(file.tieredLocation)::text))
                     """, logger: logger)
             }
             if let jobID = result.jobID {

@@ -52,7 +52,7 @@ struct Reconciler: Service {
             logger.error("tier-2 copy missing or wrong size", metadata: ["tenant": "\(customerID)", "path": "\(path)", "location": "\(location)"])
             try await postgres.query("""
                 INSERT INTO audit_log (customer_id, actor, action, target, result, details)
-                VALUES (\(customerID), 'sanitizer', 'stub.verify', \(path), 'missing_copy', jsonb_build_object('location', \(location)))
+                VALUES (\(customerID), 'sanitizer', 'stub.verify', \(path), 'missing_copy', jsonb_build_object('location', \(location)::text))
                 """, logger: logger)
         }
         missingCopies.record(missing)

@@ -55,7 +55,8 @@ public final class AMQPConsumer: Sendable {
         }
     }
 
-    /// Stops reading new deliveries; those already received but not settled go back to the queue on ``close()``.
+    /// Stops reading new deliveries and ends the stream; those received but not settled go back to the queue on
+    /// ``close()``.
     public func stop() {
         stopping.store(true, ordering: .releasing)
         worker.submit(.stop)
@@ -141,6 +142,7 @@ struct AMQPConsumerLoop {
                 do { try session.nack(tag, requeue: requeue) } catch { drop(session, error) }
             case .stop:
                 stopped = true
+                output.finish()
             case .close(let continuation):
                 return continuation
             }
