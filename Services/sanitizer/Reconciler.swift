@@ -29,7 +29,7 @@ struct Reconciler: Service {
             } catch {
                 logger.warning("reconciliation failed, will retry", metadata: ["error": "\(String(reflecting: error))"])
             }
-            try? await Task.sleep(for: interval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 
