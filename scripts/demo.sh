@@ -4,7 +4,7 @@
 # and recalls one file to show it matches its original.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-state="${ALTO_LOCAL_STATE:-$root/.alto}"
+state="$("$root/scripts/local-servers.sh" state)"
 cd "$root"
 
 "$root/scripts/local-servers.sh" up

@@ -8,6 +8,12 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 state="${ALTO_LOCAL_STATE:-$root/.alto}"
+# The database and broker run as their own system users, which must be able to reach the data folder; a
+# checkout under a private home folder gets its data folder under /var/tmp instead.
+if [ -z "${ALTO_LOCAL_STATE:-}" ] && id postgres >/dev/null 2>&1 && [ "$(id -u)" = 0 ] \
+    && ! runuser -u postgres -- test -x "$root" 2>/dev/null; then
+    state="/var/tmp/alto-$(printf '%s' "$root" | md5sum | cut -c1-12)"
+fi
 pg_port="${ALTO_LOCAL_PG_PORT:-55432}"
 amqp_port="${ALTO_LOCAL_AMQP_PORT:-55672}"
 pg_bin=/usr/lib/postgresql/15/bin
@@ -122,9 +128,10 @@ ENV
 }
 
 case "${1:-up}" in
+    state) echo "$state" ;;
     up) install_missing; start_postgres; start_rabbitmq; say "PostgreSQL and RabbitMQ are ready" ;;
     down) stop_all ;;
     env) print_env ;;
     rabbitmqctl) shift; rabbitmqctl_local "$@" ;;
-    *) echo "usage: $0 up|down|env|rabbitmqctl ARGS" >&2; exit 2 ;;
+    *) echo "usage: $0 up|down|env|state|rabbitmqctl ARGS" >&2; exit 2 ;;
 esac

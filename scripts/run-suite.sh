@@ -4,7 +4,7 @@
 #   scripts/run-suite.sh stop
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-state="${ALTO_LOCAL_STATE:-$root/.alto}"
+state="$("$root/scripts/local-servers.sh" state)"
 logs="$state/logs"
 mkdir -p "$logs"
 eval "$("$root/scripts/local-servers.sh" env)"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests (no servers), integration tests against a real PostgreSQL and RabbitMQ, and the
+# end-to-end test that runs all six executables as processes. Installs and starts what is missing first.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+command -v swift >/dev/null || { echo "Swift 6.3 is needed on PATH (https://swift.org/install)" >&2; exit 1; }
+"$root/scripts/local-servers.sh" up
+eval "$("$root/scripts/local-servers.sh" env)"
+export ALTO_POSTGRES_URL ALTO_AMQP_URL ALTO_RABBITMQCTL
+swift build --build-tests
+swift test --skip-build "$@"
