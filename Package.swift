@@ -134,14 +134,24 @@ let package = Package(
         ),
         .testTarget(
             name: "AltoTieringTests",
-            dependencies: ["AltoTiering", "AltoModels"],
+            dependencies: ["AltoTiering", "AltoModels", "AltoStore"],
             path: "Tests/AltoTieringTests",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AltoTestSupport",
+            dependencies: [
+                "AltoStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/AltoTestSupport",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "AltoAMQP", "AltoStore", "AltoModels",
+                "AltoAMQP", "AltoStore", "AltoModels", "AltoTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -151,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "AltoModels", "AltoTiering",
+                "AltoModels", "AltoTiering", "AltoTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

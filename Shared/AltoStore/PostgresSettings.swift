@@ -23,6 +23,25 @@ public struct PostgresSettings: Sendable, Equatable {
         self.maximumConnections = maximumConnections
     }
 
+    /// The same server and credentials with another database; its URL form is `url`.
+    public func database(_ name: String) -> PostgresSettings {
+        var copy = self
+        copy.database = name
+        return copy
+    }
+
+    /// The settings as a URL again, password included, for handing to a child process.
+    public var url: String {
+        var components = URLComponents()
+        components.scheme = "postgres"
+        components.user = user
+        components.password = password
+        components.host = host
+        components.port = port
+        components.path = "/" + database
+        return components.string ?? ""
+    }
+
     /// A pooled client; run it (it is a lifecycle service) before querying.
     public func makeClient(logger: Logger) -> PostgresClient {
         var configuration = PostgresClient.Configuration(host: host, port: port, username: user, password: password,

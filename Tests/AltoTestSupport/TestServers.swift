@@ -1,0 +1,63 @@
+import AltoStore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The real servers the integration and end-to-end tests use, found the way the services find them.
+public enum TestServers {
+    public static var postgresURL: String {
+        ProcessInfo.processInfo.environment["ALTO_POSTGRES_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto"
+    }
+
+    public static var amqpURL: String {
+        ProcessInfo.processInfo.environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f"
+    }
+
+    public static let logger: Logger = {
+        var logger = Logger(label: "alto-tests")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    /// Creates an empty database for one test and returns its URL; each test gets its own, so tests run in parallel.
+    public static func freshDatabase(prefix: String = "alto_test") async throws -> String {
+        let name = "\(prefix)_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased())"
+        let settings = try PostgresSettings(url: postgresURL)
+        let client = settings.database("postgres").makeClient(logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+            group.cancelAll()
+        }
+        return settings.database(name).url
+    }
+
+    /// Runs `body` with a running client for `url`.
+    public static func withPostgres<Result: Sendable>(_ url: String, _ body: @Sendable (PostgresClient) async throws -> Result) async throws -> Result {
+        let client = try PostgresSettings(url: url).makeClient(logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body(client)
+        }
+    }
+
+    /// Runs `rabbitmqctl` against the test broker (through `ALTO_RABBITMQCTL`, which the test script sets).
+    public static func rabbitmqctl(_ arguments: String...) throws {
+        let command = ProcessInfo.processInfo.environment["ALTO_RABBITMQCTL"] ?? "rabbitmqctl"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", ([command] + arguments).joined(separator: " ")]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw TestFailure("rabbitmqctl \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
+        }
+    }
+}
+
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

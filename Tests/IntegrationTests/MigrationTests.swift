@@ -1,0 +1,72 @@
+import AltoStore
+import AltoTestSupport
+import PostgresNIO
+import Testing
+
+@Suite struct MigrationTests {
+    @Test func appliesToAnEmptyDatabaseAndASecondRunIsANoOp() async throws {
+        let url = try await TestServers.freshDatabase()
+        try await TestServers.withPostgres(url) { client in
+            let first = try await Migrator().migrate(client: client, logger: TestServers.logger)
+            #expect(first == Migrator.bundledMigrations.map(\.version))
+            #expect(!first.isEmpty)
+            let second = try await Migrator().migrate(client: client, logger: TestServers.logger)
+            #expect(second.isEmpty)
+            var tables: [String] = []
+            for try await name in try await client.query("""
+                SELECT table_schema || '.' || table_name FROM information_schema.tables
+                WHERE table_schema IN ('public', 'scan_staging') ORDER BY 1
+                """).decode(String.self) {
+                tables.append(name)
+            }
+            for expected in ["public.customers", "public.hosts", "public.storage_targets", "public.rules",
+                             "public.file_inventory", "public.tiering_jobs", "public.tiering_job_files",
+                             "public.stub_registry", "public.audit_log", "scan_staging.raw_scans"] {
+                #expect(tables.contains(expected), "missing \(expected)")
+            }
+        }
+    }
+
+    @Test func concurrentRunsDoNotCollide() async throws {
+        let url = try await TestServers.freshDatabase()
+        let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    try await TestServers.withPostgres(url) { client in
+                        try await Migrator().migrate(client: client, logger: TestServers.logger)
+                    }
+                }
+            }
+            var all: [[Int]] = []
+            for try await versions in group { all.append(versions) }
+            return all
+        }
+        #expect(applied.flatMap { $0 }.sorted() == Migrator.bundledMigrations.map(\.version))
+        try await TestServers.withPostgres(url) { client in
+            for try await count in try await client.query("SELECT count(*) FROM schema_migrations").decode(Int.self) {
+                #expect(count == Migrator.bundledMigrations.count)
+            }
+        }
+    }
+
+    @Test func stagingPartitionsAreCreatedOnDemandByCustomerAndDay() async throws {
+        let url = try await TestServers.freshDatabase()
+        try await TestServers.withPostgres(url) { client in
+            try await Migrator().migrate(client: client, logger: TestServers.logger)
+            let customer = UUID()
+            try await client.query("SELECT scan_staging.ensure_partition(\(customer), '2025-10-28'::date)")
+            try await client.query("SELECT scan_staging.ensure_partition(\(customer), '2025-10-28'::date)")
+            var partitions = 0
+            for try await count in try await client.query("""
+                SELECT count(*) FROM pg_inherits JOIN pg_class ON pg_class.oid = inhrelid
+                WHERE relname LIKE 'raw_scans_c%'
+                """).decode(Int.self) { partitions = count }
+            #expect(partitions == 2)
+            for try await dropped in try await client.query("SELECT scan_staging.drop_partitions_before('2025-11-05'::date)").decode(Int.self) {
+                #expect(dropped == 1)
+            }
+        }
+    }
+}
+
+import Foundation
