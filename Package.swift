@@ -154,6 +154,7 @@ let package = Package(
                 "AltoAMQP", "AltoStore", "AltoModels", "AltoTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/IntegrationTests",
             swiftSettings: swiftSettings

@@ -20,6 +20,8 @@ public final class AMQPConsumer: Sendable {
     private let logger: Logger
     private let worker: AMQPWorkerThread<Command>
     private let stopping = Atomic<Bool>(false)
+    private let stream: AsyncStream<AMQPDelivery>
+    private let output: AsyncStream<AMQPDelivery>.Continuation
 
     /// - Parameter declarations: topology to declare on every (re)connection before consuming, so the queue exists.
     public init(configuration: AMQPConfiguration, queue: String, prefetch: UInt16 = 16,
@@ -30,15 +32,16 @@ public final class AMQPConsumer: Sendable {
         self.declarations = declarations
         self.logger = logger
         self.worker = AMQPWorkerThread(name: "amqp-consumer")
+        (self.stream, self.output) = AsyncStream.makeStream(of: AMQPDelivery.self)
     }
 
-    /// Starts consuming; call once. The stream ends after ``close()``.
+    /// Starts consuming the first time; every call returns the same stream, which ends on ``stop()``.
+    /// Iterate it from one task at a time.
     public func deliveries() -> AsyncStream<AMQPDelivery> {
-        let (stream, continuation) = AsyncStream.makeStream(of: AMQPDelivery.self)
-        worker.startOnce { [configuration, queue, prefetch, declarations, logger, worker] in
+        worker.startOnce { [configuration, queue, prefetch, declarations, logger, worker, output] in
             var loop = AMQPConsumerLoop(configuration: configuration, queue: queue, prefetch: prefetch,
                                         declarations: declarations, logger: logger, worker: worker,
-                                        output: continuation)
+                                        output: output)
             loop.run()
         }
         return stream

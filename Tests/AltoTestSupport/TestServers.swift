@@ -42,9 +42,14 @@ public enum TestServers {
         }
     }
 
-    /// Runs `rabbitmqctl` against the test broker (through `ALTO_RABBITMQCTL`, which the test script sets).
+    /// The checkout's root, where the scripts and the built executables are.
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Runs `rabbitmqctl` against the test broker: `ALTO_RABBITMQCTL` when set, else the local-servers script's.
     public static func rabbitmqctl(_ arguments: String...) throws {
-        let command = ProcessInfo.processInfo.environment["ALTO_RABBITMQCTL"] ?? "rabbitmqctl"
+        let command = ProcessInfo.processInfo.environment["ALTO_RABBITMQCTL"]
+            ?? "'\(packageRoot.path)/scripts/local-servers.sh' rabbitmqctl"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", ([command] + arguments).joined(separator: " ")]
