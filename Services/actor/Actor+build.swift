@@ -22,13 +22,6 @@ func buildActor(settings: ServiceSettings) async throws -> ServiceGroup {
                                declarations: AMQPDeclaration.standard, logger: logger),
         publisher: publisher, logger: logger
     ) { delivery in await recorder.handle(delivery) }
-    let relay = OutboxRelay(client: postgres, publisher: publisher, logger: logger)
-    let operations = OperationsServer.make(
-        settings: settings, routes: OperationsRoutes(registry: registry, checks: [OperationsRoutes.postgresCheck(postgres)]),
-        logger: logger)
-    return ServiceGroup(configuration: .init(
-        services: [postgres, publisher, relay, jobs, results, operations],
-        gracefulShutdownSignals: [.sigterm, .sigint],
-        logger: logger
-    ))
+    return AltoServiceGroup.make(settings: settings, logger: logger, registry: registry, postgres: postgres,
+                                 publisher: publisher, workers: [jobs, results])
 }

@@ -17,13 +17,6 @@ func buildIngest(settings: ServiceSettings) async throws -> ServiceGroup {
     let worker = AMQPQueueWorker(consumer: consumer, publisher: publisher, logger: logger) { delivery in
         await ingester.handle(delivery)
     }
-    let relay = OutboxRelay(client: postgres, publisher: publisher, logger: logger)
-    let operations = OperationsServer.make(
-        settings: settings, routes: OperationsRoutes(registry: registry, checks: [OperationsRoutes.postgresCheck(postgres)]),
-        logger: logger)
-    return ServiceGroup(configuration: .init(
-        services: [postgres, publisher, relay, worker, operations],
-        gracefulShutdownSignals: [.sigterm, .sigint],
-        logger: logger
-    ))
+    return AltoServiceGroup.make(settings: settings, logger: logger, registry: registry, postgres: postgres,
+                                 publisher: publisher, workers: [worker])
 }

@@ -12,12 +12,6 @@ func buildSanitizer(settings: ServiceSettings) async throws -> ServiceGroup {
         interval: .seconds(settings.reader.int(forKey: "alto.sanitizer.interval.seconds", default: 300)),
         stagingRetentionDays: settings.reader.int(forKey: "alto.staging.retention.days", default: 7),
         logger: logger)
-    let operations = OperationsServer.make(
-        settings: settings, routes: OperationsRoutes(registry: registry, checks: [OperationsRoutes.postgresCheck(postgres)]),
-        logger: logger)
-    return ServiceGroup(configuration: .init(
-        services: [postgres, reconciler, operations],
-        gracefulShutdownSignals: [.sigterm, .sigint],
-        logger: logger
-    ))
+    return AltoServiceGroup.make(settings: settings, logger: logger, registry: registry, postgres: postgres,
+                                 publisher: nil, workers: [reconciler])
 }

@@ -1,6 +1,5 @@
 import AltoModels
 import CAltoLinux
-import Crypto
 import Foundation
 import Glibc
 
@@ -11,8 +10,6 @@ import Glibc
 public struct FilesystemTier: Sendable {
     /// The folder that holds every tenant's tier-2 tree.
     public let root: String
-    static let chunkSize = 1 << 20
-
     public init(root: String) {
         self.root = root
     }
@@ -79,29 +76,18 @@ public struct FilesystemTier: Sendable {
         }
         let partial = destination + ".partial"
         unlink(partial)
-        var hasher = SHA256()
         do throws(TieringError) {
             let copy = try PosixFile(path: partial, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
-            defer { buffer.deallocate() }
-            var offset: Int64 = 0
-            while true {
-                let count = try original.read(into: buffer, at: offset)
-                if count == 0 { break }
-                let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-                hasher.update(bufferPointer: chunk)
-                try copy.write(chunk, at: offset)
-                offset += Int64(count)
-            }
-            guard offset == size else { throw TieringError(.changedSinceScan, "size changed while copying") }
+            let (copied, hash) = try original.copyContents(to: copy)
+            guard copied == size else { throw TieringError(.changedSinceScan, "size changed while copying") }
             try copy.sync()
             guard rename(partial, destination) == 0 else { throw TieringError.io("rename into", destination) }
             try PosixFile(path: folder, flags: O_RDONLY | O_DIRECTORY).sync()
+            return hash
         } catch {
             unlink(partial)
             throw error
         }
-        return ContentHash.format(hasher.finalize())
     }
 
     static func checkUnchanged(_ info: stat, _ file: TieringJob.File) throws(TieringError) {

@@ -1,6 +1,5 @@
 import AltoModels
 import CAltoLinux
-import Crypto
 import Foundation
 import Glibc
 
@@ -21,20 +20,8 @@ public enum StubRecall {
         }
         let file = try PosixFile(path: path, flags: O_RDWR)
         let info = try file.status()
-        var hasher = SHA256()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FilesystemTier.chunkSize, alignment: 16)
-        defer { buffer.deallocate() }
-        var offset: Int64 = 0
-        while true {
-            let count = try copy.read(into: buffer, at: offset)
-            if count == 0 { break }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-            hasher.update(bufferPointer: chunk)
-            try file.write(chunk, at: offset)
-            offset += Int64(count)
-        }
-        let hash = ContentHash.format(hasher.finalize())
-        guard hash == record.hash, offset == record.size else {
+        let (copied, hash) = try copy.copyContents(to: file)
+        guard hash == record.hash, copied == record.size else {
             _ = alto_punch_hole(file.descriptor, 0, off_t(record.size))
             throw TieringError(.hashMismatch, "the tier-2 copy hashes to \(hash), the stub expects \(record.hash); \(path) stays a stub")
         }

@@ -99,7 +99,7 @@ import Testing
                 #expect(registry.keys.sorted() == cold)
                 for path in cold {
                     let (location, hash) = try #require(registry[path])
-                    #expect(hash == sha256(originals[path]!), "registry hash of \(path)")
+                    #expect(hash == ContentHash.of(originals[path]!), "registry hash of \(path)")
                     #expect(try ContentHash.ofFile(location) == hash, "tier-2 copy of \(path)")
                     #expect(location.hasPrefix(tier2.path + "/" + customer.id.uuidString.lowercased()))
                     #expect(try StubFile.allocatedBytes(path) < Int64(originals[path]!.count) / 10, "blocks of \(path) were released")
@@ -164,13 +164,6 @@ import Testing
     func count(_ postgres: PostgresClient, _ sql: String) async throws -> Int {
         for try await value in try await postgres.query(PostgresQuery(unsafeSQL: sql)).decode(Int.self) { return value }
         return 0
-    }
-
-    func sha256(_ data: Data) -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alto-hash-\(UUID())").path
-        FileManager.default.createFile(atPath: path, contents: data)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        return (try? ContentHash.ofFile(path)) ?? ""
     }
 
     func post<Response: Decodable>(_ url: String, _ body: [String: any Sendable], headers: [String: String]) async throws -> Response {

@@ -47,6 +47,12 @@ final class PosixFile {
 
     /// SHA-256 of the whole file, read in 1 MiB chunks.
     func sha256() throws(TieringError) -> String {
+        try copyContents(to: nil).hash
+    }
+
+    /// Reads the whole file once in 1 MiB chunks, hashing what it read and writing it to `destination` at the same
+    /// offsets, so the hash is of exactly the bytes that were copied.
+    func copyContents(to destination: PosixFile?) throws(TieringError) -> (bytes: Int64, hash: String) {
         var hasher = SHA256()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
@@ -54,24 +60,11 @@ final class PosixFile {
         while true {
             let count = try read(into: buffer, at: offset)
             if count == 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            hasher.update(bufferPointer: chunk)
+            try destination?.write(chunk, at: offset)
             offset += Int64(count)
         }
-        return ContentHash.format(hasher.finalize())
-    }
-}
-
-/// `sha256:<hex>`, the one hash form Alto writes and checks.
-public enum ContentHash {
-    static func format(_ digest: SHA256.Digest) -> String {
-        "sha256:" + digest.map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
-    }
-
-    /// Hashes a whole file.
-    public static func ofFile(_ path: String) throws(TieringError) -> String {
-        try PosixFile(path: path, flags: O_RDONLY).sha256()
+        return (offset, ContentHash.format(hasher.finalize()))
     }
 }
