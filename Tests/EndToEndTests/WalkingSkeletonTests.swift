@@ -144,6 +144,9 @@ import Testing
                                        headers: good.merging(["Authorization": "Bearer \(token)"]) { _, n in n })
         #expect(malformed.0 == 400)
         #expect(malformed.1.contains("\"error\""))
+        let encoded = try await send("\(apiURL)/api/v1/scan-results", body: csv,
+                                     headers: good.merging(["Authorization": "Bearer \(token)", "Content-Encoding": "br"]) { _, n in n })
+        #expect(encoded.0 == 415)
     }
 
     func waitForHealth(port: Int) async throws {
