@@ -10,7 +10,9 @@ public final class ServiceProcess: @unchecked Sendable {
     public init(_ executable: String, arguments: [String] = [], environment: [String: String], logFolder: URL) throws {
         name = executable
         logURL = logFolder.appendingPathComponent("\(executable)-\(UUID().uuidString.prefix(8)).log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        guard FileManager.default.createFile(atPath: logURL.path, contents: nil) else {
+            throw TestFailure("cannot create \(logURL.path)")
+        }
         process.executableURL = Self.binary(executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
