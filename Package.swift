@@ -162,7 +162,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "AltoModels", "AltoTiering", "AltoTestSupport",
+                "AltoModels", "AltoTiering", "AltoTestSupport", "AltoAMQP",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -42,31 +42,44 @@ public struct OutboxRelay: Service {
         }
     }
 
-    /// Publishes one batch and returns how many rows it sent.
+    /// Publishes one batch and returns how many rows it sent. A row the broker refuses stays, with its reason and
+    /// attempt count, and is retried after the others; it never holds back the rest of the batch.
     func relayBatch() async throws -> Int {
         try await client.withTransaction(logger: logger) { connection in
             let rows = try await connection.query("""
                 SELECT id, message_id, exchange, routing_key, body FROM outbox
-                ORDER BY id LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
+                WHERE attempts = 0 OR last_attempt_at < now() - least(60, 2 ^ attempts) * interval '1 second'
+                ORDER BY attempts, id LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
                 """, logger: logger)
             var claimed: [(Int64, UUID, String, String, ByteBuffer)] = []
             for try await row in rows.decode((Int64, UUID, String, String, ByteBuffer).self) {
                 claimed.append(row)
             }
             guard !claimed.isEmpty else { return 0 }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (_, messageID, exchange, routingKey, body) in claimed {
+            let outcomes = await withTaskGroup(of: (Int64, String?).self) { group in
+                for (id, messageID, exchange, routingKey, body) in claimed {
                     group.addTask {
                         let message = AMQPMessage(body: Array(buffer: body), messageID: messageID.uuidString.lowercased())
-                        try await publisher.publish(message, exchange: exchange, routingKey: routingKey)
+                        do {
+                            // A fan-out may have no followers yet; a message for a work queue must reach it.
+                            try await publisher.publish(message, exchange: exchange, routingKey: routingKey, mandatory: exchange.isEmpty)
+                            return (id, nil)
+                        } catch {
+                            return (id, String(describing: error))
+                        }
                     }
                 }
-                try await group.waitForAll()
+                return await group.reduce(into: [(Int64, String?)]()) { $0.append($1) }
             }
-            let ids = claimed.map(\.0)
-            try await connection.query("DELETE FROM outbox WHERE id = ANY(\(ids))", logger: logger)
-            published.increment(by: claimed.count)
-            return claimed.count
+            let sent = outcomes.filter { $0.1 == nil }.map(\.0)
+            try await connection.query("DELETE FROM outbox WHERE id = ANY(\(sent))", logger: logger)
+            for case let (id, error?) in outcomes {
+                logger.warning("outbox message not published, will retry", metadata: ["outbox.id": "\(id)", "error": "\(error)"])
+                try await connection.query(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = \(error), last_attempt_at = now() WHERE id = \(id)", logger: logger)
+            }
+            published.increment(by: sent.count)
+            return sent.count
         }
     }
 }

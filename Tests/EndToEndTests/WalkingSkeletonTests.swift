@@ -1,3 +1,4 @@
+import AltoAMQP
 import AltoModels
 import AltoTestSupport
 import AltoTiering
@@ -43,6 +44,11 @@ import Testing
         try TestServers.rabbitmqctl("set_permissions", "-p", vhost, "guest", "'.*'", "'.*'", "'.*'")
         defer { try? TestServers.rabbitmqctl("delete_vhost", vhost) }
         let amqpURL = TestServers.amqpURL.replacingOccurrences(of: "%2f", with: vhost)
+        let amqp = try AMQPConfiguration(url: amqpURL)
+        let follower = AMQPPublisher(configuration: amqp, logger: TestServers.logger)
+        try await follower.declare([.exchange(AMQPTopology.notificationsExchange, type: "fanout"),
+                                    .boundQueue("notifications.e2e", exchange: AMQPTopology.notificationsExchange, routingKey: "")])
+        await follower.shutdown()
         let basePort = Int.random(in: 20_000...40_000)
         let common = ["ALTO_POSTGRES_URL": databaseURL, "ALTO_AMQP_URL": amqpURL, "ALTO_LOG_LEVEL": "info"]
         let apiURL = "http://127.0.0.1:\(basePort)"
@@ -107,6 +113,10 @@ import Testing
                 }
                 #expect(try await count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'done'") == 1)
                 #expect(try await count(postgres, "SELECT count(*) FROM audit_log WHERE action = 'file.tier' AND result = 'tiered'") == cold.count)
+                try await expectTieringNotification(amqp, customer: customer.id, tiered: cold.count)
+                try await waitUntil("the outbox is drained", timeout: .seconds(10)) {
+                    try await count(postgres, "SELECT count(*) FROM outbox") == 0
+                }
 
                 let recalled = cold[0]
                 let (recallStatus, recallOutput) = try ServiceProcess.run("alto-agent", arguments: ["recall", recalled], environment: agentEnvironment)
@@ -128,6 +138,25 @@ import Testing
             #expect(status == 0, "\(name) did not shut down cleanly on SIGTERM")
         }
         try? FileManager.default.removeItem(at: work)
+    }
+
+    /// A follower of the notifications fan-out hears that the job finished, with the tenant and the counts.
+    func expectTieringNotification(_ amqp: AMQPConfiguration, customer: UUID, tiered: Int) async throws {
+        let consumer = AMQPConsumer(configuration: amqp, queue: "notifications.e2e", prefetch: 4, declarations: [], logger: TestServers.logger)
+        var notification: Envelope<AltoNotification>?
+        for await delivery in consumer.deliveries() {
+            consumer.settle(delivery, .ack)
+            if case .accepted(let envelope) = EnvelopeReader.read(AltoNotification.self, from: delivery.message.body),
+               envelope.payload.event == "tier.finished" {
+                notification = envelope
+                break
+            }
+        }
+        await consumer.close()
+        let received = try #require(notification)
+        #expect(received.customerID == customer)
+        #expect(received.payload.counts["tiered"] == Int64(tiered))
+        #expect((received.payload.counts["bytes_saved"] ?? 0) > 0)
     }
 
     func checkUploadRefusals(apiURL: String, customer: UUID, host: UUID, token: String) async throws {
