@@ -11,6 +11,8 @@ public struct AMQPConfiguration: Sendable, Equatable {
     public var maximumReconnectDelay: Duration
     /// How long a publish waits for its confirm, across reconnects, before it fails.
     public var publishTimeout: Duration
+    /// Seconds between heartbeats each way; a peer silent for two of them is taken as gone. Zero turns them off.
+    public var heartbeatSeconds: Int
 
     public init(
         host: String = "127.0.0.1",
@@ -19,7 +21,8 @@ public struct AMQPConfiguration: Sendable, Equatable {
         password: String = "guest",
         virtualHost: String = "/",
         maximumReconnectDelay: Duration = .seconds(5),
-        publishTimeout: Duration = .seconds(60)
+        publishTimeout: Duration = .seconds(60),
+        heartbeatSeconds: Int = 30
     ) {
         self.host = host
         self.port = port
@@ -28,9 +31,10 @@ public struct AMQPConfiguration: Sendable, Equatable {
         self.virtualHost = virtualHost
         self.maximumReconnectDelay = maximumReconnectDelay
         self.publishTimeout = publishTimeout
+        self.heartbeatSeconds = heartbeatSeconds
     }
 
-    /// Reads `amqp://user:password@host:port/vhost`; the vhost is percent-decoded, so `%2f` is `/`.
+    /// Reads `amqp://user:password@host:port/vhost[?heartbeat=seconds]`; the vhost is percent-decoded, so `%2f` is `/`.
     public init(url: String) throws {
         guard let components = URLComponents(string: url), components.scheme == "amqp" else {
             throw AMQPError.invalidURL(url)
@@ -44,6 +48,10 @@ public struct AMQPConfiguration: Sendable, Equatable {
         if path.count > 1 {
             let vhost = String(path.dropFirst())
             self.virtualHost = vhost.removingPercentEncoding ?? vhost
+        }
+        if let heartbeat = components.queryItems?.first(where: { $0.name == "heartbeat" })?.value {
+            guard let seconds = Int(heartbeat), seconds >= 0 else { throw AMQPError.invalidURL(url) }
+            self.heartbeatSeconds = seconds
         }
     }
 }

@@ -119,11 +119,11 @@ struct AMQPConsumerLoop {
                 reconnectDelay = min(reconnectDelay * 2, configuration.maximumReconnectDelay)
                 continue
             }
-            guard session.hasBufferedInput || worker.waitForWork(socket: session.socketDescriptor, timeout: .seconds(1)) else {
-                continue
-            }
+            // Reading even when nothing arrived lets librabbitmq send and check heartbeats on an idle connection.
+            let readable = session.hasBufferedInput || worker.waitForWork(socket: session.socketDescriptor, timeout: .seconds(1))
             do {
-                while let delivery = try session.nextDelivery(queue: queue, generation: generation, timeout: .milliseconds(10)) {
+                while let delivery = try session.nextDelivery(queue: queue, generation: generation,
+                                                              timeout: readable ? .milliseconds(10) : .zero) {
                     output.yield(delivery)
                     if !session.hasBufferedInput { break }
                 }

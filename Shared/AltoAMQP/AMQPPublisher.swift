@@ -104,9 +104,8 @@ struct AMQPPublisherLoop {
             failExpired()
             if waiting.isEmpty && declarations.isEmpty {
                 if !shutdownWaiters.isEmpty { break }
-                if worker.waitForWork(socket: session?.socketDescriptor, timeout: .seconds(1)) {
-                    checkIdleConnection()
-                }
+                _ = worker.waitForWork(socket: session?.socketDescriptor, timeout: .seconds(1))
+                checkIdleConnection()
                 continue
             }
             guard let session = connectedSession() else {
@@ -205,7 +204,8 @@ struct AMQPPublisherLoop {
         }
     }
 
-    /// The broker may close an idle connection (restart, admin action); reading notices it before the next publish.
+    /// Reads whatever the broker sent while idle: librabbitmq sends and checks heartbeats on the way, and a close
+    /// (restart, admin action, a silent peer) is noticed before the next publish.
     private mutating func checkIdleConnection() {
         guard let session else { return }
         do {

@@ -22,7 +22,7 @@ final class AMQPSession {
             var timeout = timeval(tv_sec: 5, tv_usec: 0)
             try Self.check(amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &timeout),
                            "connect to \(configuration.host):\(configuration.port)")
-            let login = alto_amqp_login_plain(state, configuration.virtualHost, 0, 131_072, 0,
+            let login = alto_amqp_login_plain(state, configuration.virtualHost, 0, 131_072, Int32(configuration.heartbeatSeconds),
                                               configuration.user, configuration.password)
             try Self.check(login, "login as \(configuration.user)")
             amqp_channel_open(state, channel)

@@ -123,6 +123,26 @@ import Testing
         await publisher.shutdown()
     }
 
+    @Test func heartbeatsKeepAnIdleConnectionOpen() async throws {
+        var configuration = self.configuration
+        configuration.heartbeatSeconds = 1
+        let logs = CapturedLogs()
+        let publisher = AMQPPublisher(configuration: configuration, logger: logs.logger())
+        try await publisher.declare([.workQueue(queue)])
+        let consumer = AMQPConsumer(configuration: configuration, queue: queue, prefetch: 1,
+                                    declarations: [.workQueue(queue)], logger: logs.logger())
+        _ = consumer.deliveries()
+        try await Task.sleep(for: .seconds(5))
+        try await publisher.publish(message(1), routingKey: queue)
+        let received = try await receive(1, from: consumer)
+        await consumer.close()
+        #expect(received.count == 1)
+        #expect(logs.count(containing: "connection lost") == 0, "\(logs.all)")
+        #expect(logs.count(containing: "connected") == 2)
+        try await publisher.declare([.deleteQueue(queue), .deleteQueue(AMQPTopology.deadLetterQueue(for: queue))])
+        await publisher.shutdown()
+    }
+
     @Test func survivesABrokerRestartWithoutLosingConfirmedMessages() async throws {
         let publisher = AMQPPublisher(configuration: configuration, logger: logger)
         try await publisher.declare([.workQueue(queue)])
