@@ -1,5 +1,6 @@
 import AltoAMQP
 import AltoModels
+import AltoService
 import AltoStore
 import Foundation
 import Logging
@@ -21,17 +22,8 @@ struct JobDispatcher: Sendable {
     }
 
     func handle(_ delivery: AMQPDelivery) async -> AMQPSettlement {
-        let envelope: Envelope<TieringJob>
-        switch EnvelopeReader.read(TieringJob.self, from: delivery.message.body) {
-        case .refused(let reason): return .deadLetter(reason: reason)
-        case .accepted(let accepted): envelope = accepted
-        }
-        guard let hostID = envelope.hostID else { return .deadLetter(reason: "a tiering job needs host_id") }
-        var logger = self.logger
-        logger[metadataKey: "tenant"] = "\(envelope.customerID)"
-        logger[metadataKey: "job"] = "\(envelope.payload.jobID)"
-        let queue = AMQPTopology.agentQueue(hostID: hostID.uuidString)
-        do {
+        await HostMessage.handle(delivery, as: TieringJob.self, logger: logger) { envelope, hostID, logger in
+            let queue = AMQPTopology.agentQueue(hostID: hostID.uuidString)
             try await publisher.declare([.workQueue(queue)])
             let sent = try await postgres.withTransaction(logger: logger) { connection -> Bool in
                 let rows = try await connection.query("""
@@ -48,14 +40,12 @@ struct JobDispatcher: Sendable {
             }
             if sent {
                 dispatched.increment()
-                logger.info("job dispatched", metadata: ["queue": "\(queue)", "files": "\(envelope.payload.files.count)"])
+                logger.info("job dispatched", metadata: ["job": "\(envelope.payload.jobID)", "queue": "\(queue)",
+                                                         "files": "\(envelope.payload.files.count)"])
             } else {
-                logger.info("job already dispatched or unknown; nothing to do")
+                logger.info("job already dispatched or unknown; nothing to do", metadata: ["job": "\(envelope.payload.jobID)"])
             }
             return .ack
-        } catch {
-            logger.error("dispatch failed, will retry", metadata: ["error": "\(String(reflecting: error))"])
-            return .retry
         }
     }
 }

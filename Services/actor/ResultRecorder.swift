@@ -1,5 +1,6 @@
 import AltoAMQP
 import AltoModels
+import AltoService
 import AltoStore
 import Foundation
 import Logging
@@ -20,21 +21,11 @@ struct ResultRecorder: Sendable {
     }
 
     func handle(_ delivery: AMQPDelivery) async -> AMQPSettlement {
-        let envelope: Envelope<AgentResult>
-        switch EnvelopeReader.read(AgentResult.self, from: delivery.message.body) {
-        case .refused(let reason): return .deadLetter(reason: reason)
-        case .accepted(let accepted): envelope = accepted
-        }
-        guard let hostID = envelope.hostID else { return .deadLetter(reason: "an agent result needs host_id") }
-        var logger = self.logger
-        logger[metadataKey: "tenant"] = "\(envelope.customerID)"
-        logger[metadataKey: "job"] = "\(envelope.payload.jobID?.uuidString ?? "none")"
-        do {
+        await HostMessage.handle(delivery, as: AgentResult.self, logger: logger) { envelope, hostID, logger in
+            var logger = logger
+            logger[metadataKey: "job"] = "\(envelope.payload.jobID?.uuidString ?? "none")"
             try await record(envelope, hostID: hostID, logger: logger)
             return .ack
-        } catch {
-            logger.error("recording a result failed, will retry", metadata: ["error": "\(String(reflecting: error))"])
-            return .retry
         }
     }
 

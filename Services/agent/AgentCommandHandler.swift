@@ -1,5 +1,6 @@
 import AltoAMQP
 import AltoModels
+import AltoService
 import AltoTiering
 import Foundation
 import Logging
@@ -19,37 +20,28 @@ struct AgentCommandHandler: Sendable {
     }
 
     func handle(_ delivery: AMQPDelivery) async -> AMQPSettlement {
-        let envelope: Envelope<TieringJob>
-        switch EnvelopeReader.read(TieringJob.self, from: delivery.message.body) {
-        case .refused(let reason): return .deadLetter(reason: reason)
-        case .accepted(let accepted): envelope = accepted
-        }
-        guard envelope.customerID == settings.customerID, envelope.hostID == settings.hostID else {
-            return .deadLetter(reason: "the command is for another tenant or host")
-        }
-        let job = envelope.payload
-        var logger = self.logger
-        logger[metadataKey: "tenant"] = "\(envelope.customerID)"
-        logger[metadataKey: "job"] = "\(job.jobID)"
-        guard job.target.kind == .filesystem else {
-            return .deadLetter(reason: "target kind \(job.target.kind.rawValue) is not supported by this agent yet")
-        }
-        let tier = FilesystemTier(root: job.target.location)
-        var outcomes: [AgentResult.File] = []
-        for file in job.files {
-            let outcome = tier.tier(file, customerID: settings.customerID, hostID: settings.hostID, targetID: job.target.id)
-            if outcome.outcome == .tiered { filesTiered.increment() }
-            logger.info("file \(outcome.outcome.rawValue)", metadata: ["path": "\(file.filePath)", "reason": "\(outcome.reason ?? "")"])
-            outcomes.append(outcome)
-        }
-        let result = envelope.reply(AgentResult(jobID: job.jobID, action: .tier, targetID: job.target.id, files: outcomes))
-        do {
+        await HostMessage.handle(delivery, as: TieringJob.self, logger: logger) { envelope, hostID, logger in
+            guard envelope.customerID == settings.customerID, hostID == settings.hostID else {
+                return .deadLetter(reason: "the command is for another tenant or host")
+            }
+            let job = envelope.payload
+            var logger = logger
+            logger[metadataKey: "job"] = "\(job.jobID)"
+            guard job.target.kind == .filesystem else {
+                return .deadLetter(reason: "target kind \(job.target.kind.rawValue) is not supported by this agent yet")
+            }
+            let tier = FilesystemTier(root: job.target.location)
+            var outcomes: [AgentResult.File] = []
+            for file in job.files {
+                let outcome = tier.tier(file, customerID: settings.customerID, hostID: settings.hostID, targetID: job.target.id)
+                if outcome.outcome == .tiered { filesTiered.increment() }
+                logger.info("file \(outcome.outcome.rawValue)", metadata: ["path": "\(file.filePath)", "reason": "\(outcome.reason ?? "")"])
+                outcomes.append(outcome)
+            }
+            let result = envelope.reply(AgentResult(jobID: job.jobID, action: .tier, targetID: job.target.id, files: outcomes))
             try await publisher.publish(AMQPMessage(body: try result.encoded(), messageID: result.id.uuidString.lowercased()),
                                         routingKey: AMQPTopology.agentResults)
             return .ack
-        } catch {
-            logger.error("cannot report the job's result, will retry", metadata: ["error": "\(error)"])
-            return .retry
         }
     }
 }

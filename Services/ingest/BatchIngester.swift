@@ -1,5 +1,6 @@
 import AltoAMQP
 import AltoModels
+import AltoService
 import AltoStore
 import Foundation
 import Logging
@@ -21,20 +22,10 @@ struct BatchIngester: Sendable {
     }
 
     func handle(_ delivery: AMQPDelivery) async -> AMQPSettlement {
-        let envelope: Envelope<IngestJob>
-        switch EnvelopeReader.read(IngestJob.self, from: delivery.message.body) {
-        case .refused(let reason): return .deadLetter(reason: reason)
-        case .accepted(let accepted): envelope = accepted
-        }
-        guard let hostID = envelope.hostID else { return .deadLetter(reason: "an ingest job needs host_id") }
-        var logger = self.logger
-        logger[metadataKey: "tenant"] = "\(envelope.customerID)"
-        logger[metadataKey: "job"] = "\(envelope.payload.batchID)"
-        do {
+        await HostMessage.handle(delivery, as: IngestJob.self, logger: logger) { envelope, hostID, logger in
+            var logger = logger
+            logger[metadataKey: "job"] = "\(envelope.payload.batchID)"
             return try await ingest(envelope, hostID: hostID, logger: logger)
-        } catch {
-            logger.error("ingest failed, will retry", metadata: ["error": "\(String(reflecting: error))"])
-            return .retry
         }
     }
 

@@ -1,5 +1,6 @@
 import AltoAMQP
 import AltoModels
+import AltoService
 import AltoStore
 import Foundation
 import Logging
@@ -26,25 +27,14 @@ struct HostPlanner: Sendable {
     }
 
     func handle(_ delivery: AMQPDelivery) async -> AMQPSettlement {
-        let envelope: Envelope<PlannerTrigger>
-        switch EnvelopeReader.read(PlannerTrigger.self, from: delivery.message.body) {
-        case .refused(let reason): return .deadLetter(reason: reason)
-        case .accepted(let accepted): envelope = accepted
-        }
-        guard let hostID = envelope.hostID else { return .deadLetter(reason: "a planner trigger needs host_id") }
-        var logger = self.logger
-        logger[metadataKey: "tenant"] = "\(envelope.customerID)"
-        logger[metadataKey: "host"] = "\(hostID)"
-        logger[metadataKey: "job"] = "\(envelope.id)"
-        do {
-            let jobs = try await plan(envelope, hostID: hostID, logger: logger)
-            logger.info("host planned", metadata: ["jobs": "\(jobs)", "reason": "\(envelope.payload.reason.rawValue)"])
-            return .ack
-        } catch let error as RuleEvaluator.RuleError {
-            return .deadLetter(reason: error.description)
-        } catch {
-            logger.error("planning failed, will retry", metadata: ["error": "\(String(reflecting: error))"])
-            return .retry
+        await HostMessage.handle(delivery, as: PlannerTrigger.self, logger: logger) { envelope, hostID, logger in
+            do {
+                let jobs = try await plan(envelope, hostID: hostID, logger: logger)
+                logger.info("host planned", metadata: ["jobs": "\(jobs)", "reason": "\(envelope.payload.reason.rawValue)"])
+                return .ack
+            } catch let error as RuleEvaluator.RuleError {
+                return .deadLetter(reason: error.description)
+            }
         }
     }
 
