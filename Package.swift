@@ -133,6 +133,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "AltoServiceTests",
+            dependencies: ["AltoService", "AltoAMQP", "AltoModels", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/AltoServiceTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "AltoTieringTests",
             dependencies: ["AltoTiering", "AltoModels", "AltoStore"],
             path: "Tests/AltoTieringTests",

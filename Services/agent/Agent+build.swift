@@ -15,7 +15,7 @@ func buildAgent(settings: AgentSettings) async throws -> ServiceGroup {
                                declarations: AMQPDeclaration.standard + [.workQueue(queue)], logger: logger),
         publisher: publisher, logger: logger
     ) { delivery in await handler.handle(delivery) }
-    let operations = OperationsServer.make(settings: settings.service, routes: OperationsRoutes(registry: registry, checks: []),
+    let operations = OperationsServer.make(settings: settings.service, routes: OperationsRoutes(registry: registry, checks: [OperationsRoutes.brokerCheck(publisher)]),
                                            logger: logger)
     return ServiceGroup(configuration: .init(
         services: [publisher, worker, operations],

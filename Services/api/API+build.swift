@@ -18,7 +18,8 @@ func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
     )
     let router = Router(context: BasicRequestContext.self)
     router.middlewares.add(LogRequestsMiddleware(.debug))
-    OperationsRoutes(registry: registry, checks: [OperationsRoutes.postgresCheck(postgres)]).add(to: router)
+    OperationsRoutes(registry: registry, checks: [OperationsRoutes.postgresCheck(postgres), OperationsRoutes.brokerCheck(publisher)])
+        .add(to: router)
     ScanUploadController(postgres: postgres, limits: limits, logger: logger).add(to: router)
     AdminController(postgres: postgres, limits: limits, logger: logger).add(to: router)
     let app = Application(

@@ -19,6 +19,21 @@ public struct AMQPDelivery: Sendable {
     public var redelivered: Bool
     let deliveryTag: UInt64
     let generation: Int
+
+    init(message: AMQPMessage, queue: String, routingKey: String, redelivered: Bool, deliveryTag: UInt64, generation: Int) {
+        self.message = message
+        self.queue = queue
+        self.routingKey = routingKey
+        self.redelivered = redelivered
+        self.deliveryTag = deliveryTag
+        self.generation = generation
+    }
+
+    /// A delivery that did not come from a broker, for deciding about a message without one (tests, replays);
+    /// settling it through a consumer does nothing.
+    public init(message: AMQPMessage, queue: String) {
+        self.init(message: message, queue: queue, routingKey: queue, redelivered: false, deliveryTag: 0, generation: -1)
+    }
 }
 
 /// What a consumer decided about a delivery: the decision is a value, so it is tested without a broker.

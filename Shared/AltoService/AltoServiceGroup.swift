@@ -15,10 +15,9 @@ public enum AltoServiceGroup {
             services += [publisher, OutboxRelay(client: postgres, publisher: publisher, logger: logger)]
         }
         services += workers
-        services.append(OperationsServer.make(
-            settings: settings,
-            routes: OperationsRoutes(registry: registry, checks: [OperationsRoutes.postgresCheck(postgres)]),
-            logger: logger))
+        let checks = [OperationsRoutes.postgresCheck(postgres)] + (publisher.map { [OperationsRoutes.brokerCheck($0)] } ?? [])
+        services.append(OperationsServer.make(settings: settings, routes: OperationsRoutes(registry: registry, checks: checks),
+                                              logger: logger))
         return ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     }
 }

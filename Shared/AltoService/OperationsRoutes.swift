@@ -1,3 +1,4 @@
+import AltoAMQP
 import Foundation
 import Hummingbird
 import Logging
@@ -20,6 +21,11 @@ public struct OperationsRoutes: Sendable {
     /// A check that PostgreSQL answers a trivial query.
     public static func postgresCheck(_ client: PostgresClient) -> (String, Check) {
         ("postgres", { try await client.query("SELECT 1") })
+    }
+
+    /// A check that the broker takes requests on the publisher's connection.
+    public static func brokerCheck(_ publisher: AMQPPublisher) -> (String, Check) {
+        ("rabbitmq", { try await publisher.declare([]) })
     }
 
     public func add<Context: RequestContext>(to router: Router<Context>) {
