@@ -8,6 +8,10 @@ command -v swift >/dev/null || { echo "Swift 6.3 is needed on PATH (https://swif
 "$root/scripts/local-servers.sh" up
 eval "$("$root/scripts/local-servers.sh" env)"
 export ALTO_POSTGRES_URL ALTO_AMQP_URL ALTO_RABBITMQCTL
+# Each integration test makes a database of its own; drop those earlier runs left behind.
+for database in $(psql "$ALTO_POSTGRES_URL" -tAc "select datname from pg_database where datname ~ '^alto_(test|e2e)_[0-9a-f]+$'"); do
+    psql -q "$ALTO_POSTGRES_URL" -c "drop database if exists $database" >/dev/null
+done
 swift build --build-tests
 if [ $# -gt 0 ]; then exec swift test --skip-build "$@"; fi
 # The broker-restart test stops RabbitMQ for a moment, so the end-to-end suite runs after the others, not beside them.
