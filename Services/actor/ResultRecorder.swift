@@ -47,8 +47,8 @@ struct ResultRecorder: Sendable {
                 default:
                     break
                 }
-                if let jobID = result.jobID, let fileID = file.fileID {
-                    let state = file.outcome == .recalled ? "tiered" : file.outcome.rawValue
+                if result.action == .tier, let jobID = result.jobID, let fileID = file.fileID {
+                    let state = file.outcome.rawValue
                     try await connection.query("""
                         UPDATE tiering_job_files SET state = \(state), reason = \(file.reason)
                         WHERE job_id = \(jobID) AND file_id = \(fileID) AND customer_id = \(customerID)
@@ -62,7 +62,7 @@ struct ResultRecorder: Sendable {
                                                'hash', \(file.hash)::text, 'tiered_location', \(file.tieredLocation)::text))
                     """, logger: logger)
             }
-            if let jobID = result.jobID {
+            if result.action == .tier, let jobID = result.jobID {
                 try await finishJob(jobID, customerID: customerID, saved: saved, connection: connection, logger: logger)
             }
             let counts = Dictionary(grouping: result.files, by: \.outcome.rawValue).mapValues { Int64($0.count) }

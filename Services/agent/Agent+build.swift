@@ -9,7 +9,8 @@ func buildAgent(settings: AgentSettings) async throws -> ServiceGroup {
     let (logger, registry) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.service.logLevel)
     let publisher = AMQPPublisher(configuration: settings.service.amqp, logger: logger)
     let queue = AMQPTopology.agentQueue(hostID: settings.hostID.uuidString)
-    let handler = AgentCommandHandler(settings: settings, publisher: publisher, logger: logger)
+    let handler = AgentCommandHandler(settings: settings, publisher: publisher,
+                                      configurationStore: AgentConfigurationStore(folder: settings.stateFolder), logger: logger)
     let worker = AMQPQueueWorker(
         consumer: AMQPConsumer(configuration: settings.service.amqp, queue: queue, prefetch: 1,
                                declarations: AMQPDeclaration.standard + [.workQueue(queue)], logger: logger),

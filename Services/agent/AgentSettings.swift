@@ -9,6 +9,8 @@ struct AgentSettings: Sendable {
     var token: String
     var customerID: UUID
     var hostID: UUID
+    /// Where the agent keeps what must survive a restart (`ALTO_AGENT_STATE_DIR`).
+    var stateFolder: String
 
     init() throws {
         service = try ServiceSettings(serviceName: "alto-agent", defaultPort: 9105)
@@ -22,6 +24,7 @@ struct AgentSettings: Sendable {
         }
         customerID = customer
         hostID = host
+        stateFolder = reader.string(forKey: "alto.agent.state.dir", default: "/var/lib/alto-agent")
     }
 }
 

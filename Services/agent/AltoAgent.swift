@@ -53,23 +53,19 @@ struct AltoAgent: AsyncParsableCommand {
         @Argument(help: "Stubbed files to recall.") var paths: [String]
 
         func run() async throws {
-            var failures = 0
-            var recalled: [AgentResult.File] = []
-            for path in paths {
-                do {
-                    let record = try StubRecall.recall(path)
-                    recalled.append(AgentResult.File(fileID: nil, filePath: path, outcome: .recalled, hash: record.hash,
-                                                     size: record.size, tieredLocation: record.location))
-                    Swift.print("recalled \(path) (\(record.size) bytes, \(record.hash))")
-                } catch {
-                    failures += 1
-                    Swift.print("cannot recall \(path): \(error)")
+            let outcomes = paths.map { StubRecall.recall(RecallJob.File(fileID: nil, filePath: $0)) }
+            for outcome in outcomes {
+                if outcome.outcome == .recalled {
+                    Swift.print("recalled \(outcome.filePath) (\(outcome.size) bytes, \(outcome.hash ?? ""))")
+                } else {
+                    Swift.print("cannot recall \(outcome.filePath): \(outcome.reason ?? "")")
                 }
             }
+            let recalled = outcomes.filter { $0.outcome == .recalled }
             if !recalled.isEmpty, let settings = try? AgentSettings() {
                 try await report(recalled, settings: settings)
             }
-            if failures > 0 { throw ExitCode(1) }
+            if recalled.count < outcomes.count { throw ExitCode(1) }
         }
 
         /// Tells the actor, so the inventory and registry stop counting the files as stubs.

@@ -33,4 +33,15 @@ public enum StubRecall {
         _ = futimens(file.descriptor, &times)
         return record
     }
+
+    /// Recalls one file and describes the outcome as an agent reports it; a failure leaves the stub as it was.
+    public static func recall(_ file: RecallJob.File) -> AgentResult.File {
+        do {
+            let record = try recall(file.filePath)
+            return AgentResult.File(fileID: file.fileID, filePath: file.filePath, outcome: .recalled, hash: record.hash,
+                                    size: record.size, tieredLocation: record.location)
+        } catch {
+            return AgentResult.File(fileID: file.fileID, filePath: file.filePath, outcome: .failed, reason: error.message, size: 0)
+        }
+    }
 }

@@ -83,6 +83,7 @@ import Testing
             let agentEnvironment = common.merging([
                 "ALTO_API_URL": apiURL, "ALTO_AGENT_TOKEN": token, "ALTO_CUSTOMER_ID": customer.id.uuidString,
                 "ALTO_HOST_ID": host.id.uuidString, "ALTO_HTTP_PORT": "\(basePort + 5)",
+                "ALTO_AGENT_STATE_DIR": work.appendingPathComponent("agent-state").path,
             ]) { _, new in new }
             services.append(try ServiceProcess("alto-agent", arguments: ["run"], environment: agentEnvironment, logFolder: work))
             let (scanStatus, scanOutput) = try ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: agentEnvironment)
@@ -127,6 +128,26 @@ import Testing
                     try await count(postgres, "SELECT count(*) FROM stub_registry WHERE state = 'recalled'") == 1
                 }
                 #expect(try await count(postgres, "SELECT count(*) FROM file_inventory WHERE is_stubbed") == cold.count - 1)
+
+                let commands = AMQPPublisher(configuration: amqp, logger: TestServers.logger)
+                let agentQueue = AMQPTopology.agentQueue(hostID: host.id.uuidString)
+                let recallJob = Envelope(customerID: customer.id, hostID: host.id, payload: RecallJob(
+                    jobID: UUID(), files: [RecallJob.File(fileID: nil, filePath: cold[1])], requestedBy: "e2e"))
+                let configuration = Envelope(customerID: customer.id, hostID: host.id, payload: AgentConfiguration(
+                    revision: 3, managedRoots: [data.path], scanIntervalSeconds: 3600, exclusions: ["**/.snapshot/**"],
+                    bandwidthBytesPerSecond: nil, maxConcurrentFiles: 4))
+                try await commands.publish(AMQPMessage(body: try recallJob.encoded()), routingKey: agentQueue)
+                try await commands.publish(AMQPMessage(body: try configuration.encoded()), routingKey: agentQueue)
+                await commands.shutdown()
+                try await waitUntil("the agent carried out the recall job", timeout: .seconds(30)) {
+                    try await count(postgres, "SELECT count(*) FROM stub_registry WHERE state = 'recalled'") == 2
+                }
+                #expect(try Data(contentsOf: URL(fileURLWithPath: cold[1])) == originals[cold[1]])
+                let stored = work.appendingPathComponent("agent-state/configuration.json")
+                try await waitUntil("the agent stored its configuration", timeout: .seconds(10)) {
+                    FileManager.default.fileExists(atPath: stored.path)
+                }
+                #expect(try AltoJSON.decoder().decode(AgentConfiguration.self, from: Data(contentsOf: stored)) == configuration.payload)
             }
         } catch {
             for service in services { print("---- \(service.name)\n\(service.log.suffix(4000))") }
