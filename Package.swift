@@ -51,6 +51,24 @@ let package = Package(
             pkgConfig: "librabbitmq",
             providers: [.apt(["librabbitmq-dev"])]
         ),
+        .systemLibrary(
+            name: "CZstd",
+            path: "Shared/CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            path: "Shared/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "AltoCompression",
+            dependencies: ["AltoModels", "CZstd", "CZlib"],
+            path: "Shared/AltoCompression",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "AltoModels",
             path: "Shared/AltoModels",
@@ -113,7 +131,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         service("alto-agent", folder: "agent", extra: [
-            "AltoTiering",
+            "AltoTiering", "AltoCompression", "CAltoLinux",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .target(name: "CAltoLinux", path: "Shared/CAltoLinux"),

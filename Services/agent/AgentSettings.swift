@@ -11,6 +11,8 @@ struct AgentSettings: Sendable {
     var hostID: UUID
     /// Where the agent keeps what must survive a restart (`ALTO_AGENT_STATE_DIR`).
     var stateFolder: String
+    /// Scans waiting to be uploaded, one folder each.
+    var spoolFolder: String { stateFolder + "/spool" }
 
     init() throws {
         service = try ServiceSettings(serviceName: "alto-agent", defaultPort: 9105)

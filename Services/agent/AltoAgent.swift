@@ -3,6 +3,7 @@ import AltoModels
 import AltoService
 import AltoTiering
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -13,7 +14,7 @@ struct AltoAgent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alto-agent",
         abstract: "Alto's file-server agent.",
-        subcommands: [Run.self, Scan.self, Recall.self],
+        subcommands: [Run.self, Scan.self, Upload.self, Recall.self],
         defaultSubcommand: Run.self
     )
 
@@ -26,24 +27,95 @@ struct AltoAgent: AsyncParsableCommand {
     }
 
     struct Scan: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Scan a tree and upload it as one batch, or print the CSV.")
+        static let configuration = CommandConfiguration(
+            abstract: "Scan trees into compressed CSV batches and upload them.",
+            discussion: """
+                Batches go to the spool in ALTO_AGENT_STATE_DIR and are uploaded in order; a batch stays on disk \
+                until the API acknowledged it, so an interrupted upload resumes with `alto-agent upload`.
+                """)
 
-        @Argument(help: "The root folder to scan.") var root: String
-        @Flag(help: "Print the CSV instead of uploading it.") var print = false
+        @Argument(help: "The root folders to scan.") var roots: [String]
+        @Option(name: .customLong("exclude"), help: "Leave out entries named so (`.snapshot`) or matching a glob (`*.tmp`, `/srv/x/**`).")
+        var exclusions: [String] = []
+        @Option(help: "Which files to hash: none, changed (size or mtime differ from the previous scan) or all.")
+        var hash: String = "none"
+        @Option(help: "Batch compression: zstd, gzip or none.") var compression: String = "zstd"
+        @Option(help: "Cut a new batch after this many MiB of CSV.") var batchMegabytes: Int = 32
+        @Option(help: "Walker threads (default: one per core).") var threads: Int?
+        @Flag(help: "Descend into other file systems mounted below a root.") var crossFileSystems = false
+        @Flag(help: "Not a full scan: files it does not see are not retired from the inventory.") var partial = false
+        @Option(help: "Write the batches into this folder and do not upload them.") var output: String?
+        @Flag(help: "Print the CSV on standard output instead of uploading it.") var print = false
 
         func run() async throws {
-            let startedAt = Date()
-            var scanner = TreeScanner()
-            var csv = ScanCSV.header
-            scanner.scan(root: root, into: &csv)
-            if print {
-                Swift.print(csv, terminator: "")
+            var options = ScanOptions(roots: roots)
+            options.exclusions = ScanExclusions(patterns: exclusions)
+            guard let hashMode = ScanOptions.HashMode(rawValue: hash) else {
+                throw ValidationError("--hash must be none, changed or all")
+            }
+            options.hashMode = hashMode
+            guard let format = IngestJob.Compression(rawValue: compression) else {
+                throw ValidationError("--compression must be zstd, gzip or none")
+            }
+            options.compression = print ? .none : format
+            guard batchMegabytes > 0 else { throw ValidationError("--batch-megabytes must be positive") }
+            options.batchBytes = print ? Int.max : batchMegabytes << 20
+            if let threads { options.threads = max(1, threads) }
+            options.oneFileSystem = !crossFileSystems
+            options.isFullScan = !partial
+
+            if print || output != nil {
+                let folder = output ?? FileManager.default.temporaryDirectory.path + "/alto-scan-\(UUID().uuidString)"
+                let manifest = try ScanRunner(options: options, spoolFolder: folder, stateFolder: nil).run(progress: ScanProgress())
+                let scanFolder = folder + "/" + manifest.scanID.uuidString.lowercased()
+                if print {
+                    for batch in manifest.batches {
+                        FileHandle.standardOutput.write(try Data(contentsOf: URL(fileURLWithPath: scanFolder + "/" + batch.file)))
+                    }
+                    try? FileManager.default.removeItem(atPath: folder)
+                } else {
+                    Swift.print(report(manifest) + "; batches in \(scanFolder)")
+                }
                 return
             }
             let settings = try AgentSettings()
             let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.service.logLevel)
-            let batchID = try await ScanUploader(settings: settings, logger: logger).upload(csv, scanID: UUID(), startedAt: startedAt)
-            Swift.print("scanned \(scanner.files) files, \(scanner.bytes) bytes (\(scanner.unreadable) unreadable); batch \(batchID.uuidString.lowercased()) accepted")
+            let manifest = try ScanRunner(options: options, spoolFolder: settings.spoolFolder, stateFolder: settings.stateFolder)
+                .run(progress: ScanProgress())
+            Swift.print(report(manifest))
+            let outcome = await SpoolUploader(settings: settings, spoolFolder: settings.spoolFolder, logger: logger).uploadPending()
+            try await HTTPClient.shared.shutdown()
+            guard outcome == .done else {
+                Swift.print("upload incomplete; the remaining batches stay in the spool (`alto-agent upload` resumes)")
+                throw ExitCode(1)
+            }
+            Swift.print("all batches accepted")
+        }
+
+        private func report(_ manifest: ScanManifest) -> String {
+            let summary = manifest.summary
+            let seconds = max(0.001, manifest.finishedAt.timeIntervalSince(manifest.startedAt))
+            return "scanned \(summary.files) files, \(summary.bytes) bytes in \(summary.directories) directories in "
+                + String(format: "%.2f s (%.0f files/s)", seconds, Double(summary.files) / seconds)
+                + "; \(summary.unreadable) unreadable, \(summary.vanished) vanished, \(summary.excluded) excluded, "
+                + "\(summary.otherFileSystems) other file systems skipped, \(summary.hashed) hashed; "
+                + "\(manifest.batches.count) batches, scan \(manifest.scanID.uuidString.lowercased())"
+                + summary.unreadableSamples.map { "\n  unreadable: \($0)" }.joined()
+        }
+    }
+
+    struct Upload: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Upload the batches still in the spool.")
+
+        func run() async throws {
+            let settings = try AgentSettings()
+            let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.service.logLevel)
+            let outcome = await SpoolUploader(settings: settings, spoolFolder: settings.spoolFolder, logger: logger).uploadPending()
+            try await HTTPClient.shared.shutdown()
+            if case .retryLater(let reason) = outcome {
+                Swift.print("upload incomplete: \(reason)")
+                throw ExitCode(1)
+            }
         }
     }
 

@@ -16,6 +16,45 @@ public enum RFC3339 {
         return text + "Z"
     }
 
+    /// Appends the UTC time `seconds` + `microseconds` since the epoch as ASCII, the same text `format` gives, without
+    /// building a `String`: the scanner writes two of these per file.
+    public static func write(seconds: Int64, microseconds: Int64, into output: inout [UInt8]) {
+        let days = seconds.floorDiv(86_400)
+        let secondOfDay = seconds - days * 86_400
+        let (year, month, day) = civil(fromDays: days)
+        digits(year, 4, into: &output)
+        output.append(0x2D)
+        digits(month, 2, into: &output)
+        output.append(0x2D)
+        digits(day, 2, into: &output)
+        output.append(0x54)
+        digits(secondOfDay / 3600, 2, into: &output)
+        output.append(0x3A)
+        digits(secondOfDay / 60 % 60, 2, into: &output)
+        output.append(0x3A)
+        digits(secondOfDay % 60, 2, into: &output)
+        if microseconds != 0 {
+            output.append(0x2E)
+            digits(microseconds, 6, into: &output)
+        }
+        output.append(0x5A)
+    }
+
+    private static func digits(_ value: Int64, _ width: Int, into output: inout [UInt8]) {
+        guard value >= 0, value < 10_000 || width > 4 else {
+            output.append(contentsOf: String(value).utf8)
+            return
+        }
+        var divisor: Int64 = 1
+        for _ in 1..<width { divisor *= 10 }
+        var rest = value
+        while divisor > 0 {
+            output.append(UInt8(truncatingIfNeeded: 0x30 + rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
+    }
+
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; nil for anything else.
     public static func parse(_ text: some StringProtocol) -> Date? {
         let bytes = Array(text.utf8)

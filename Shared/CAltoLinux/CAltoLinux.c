@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "CAltoLinux.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/xattr.h>
@@ -22,4 +23,12 @@ int alto_fremovexattr(int fd, const char *name) {
 
 int alto_removexattr(const char *path, const char *name) {
     return removexattr(path, name);
+}
+
+int alto_openat_read_noatime(int dirfd, const char *name) {
+    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+    if (fd < 0 && errno == EPERM) {
+        fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    return fd;
 }

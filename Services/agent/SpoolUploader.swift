@@ -1,0 +1,124 @@
+import AltoModels
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+
+/// Uploads finished scans from the spool, oldest first, batch by batch in order. A batch file is deleted only
+/// once the API acknowledged it, so a restarted agent picks up where it stopped; the batch id travels with it,
+/// so a batch sent twice (acknowledged, then the agent died before deleting it) is accepted once.
+struct SpoolUploader: Sendable {
+    let settings: AgentSettings
+    let spoolFolder: String
+    let logger: Logger
+    /// Tries per batch before it is left on disk for the next round.
+    var attempts = 3
+    var firstDelay: Duration = .milliseconds(500)
+
+    enum Outcome: Equatable {
+        /// Nothing is left to upload.
+        case done
+        /// A batch could not be delivered now (network, API down, token refused); it stays on disk.
+        case retryLater(String)
+    }
+
+    struct Accepted: Decodable {
+        var batchID: UUID
+        var status: String
+        enum CodingKeys: String, CodingKey {
+            case batchID = "batch_id"
+            case status
+        }
+    }
+
+    func uploadPending() async -> Outcome {
+        let scans = ((try? FileManager.default.contentsOfDirectory(atPath: spoolFolder)) ?? [])
+            .compactMap { name -> (String, ScanManifest)? in
+                let folder = spoolFolder + "/" + name
+                guard let data = FileManager.default.contents(atPath: folder + "/" + ScanManifest.fileName),
+                      let manifest = try? AltoJSON.decoder().decode(ScanManifest.self, from: data) else { return nil }
+                return (folder, manifest)
+            }
+            .sorted { $0.1.startedAt < $1.1.startedAt }
+        for (folder, manifest) in scans {
+            var logger = logger
+            logger[metadataKey: "scan"] = "\(manifest.scanID)"
+            for batch in manifest.batches where FileManager.default.fileExists(atPath: folder + "/" + batch.file) {
+                logger[metadataKey: "batch"] = "\(batch.batchID)"
+                switch await upload(batch, of: manifest, folder: folder, logger: logger) {
+                case .accepted:
+                    try? FileManager.default.removeItem(atPath: folder + "/" + batch.file)
+                case .refused(let reason):
+                    logger.error("the API refused a batch; it is set aside", metadata: ["reason": "\(reason)"])
+                    setAside(batch, folder: folder)
+                case .failed(let reason):
+                    logger.warning("batch upload failed; it stays in the spool for the next round", metadata: ["reason": "\(reason)"])
+                    return .retryLater(reason)
+                }
+            }
+            try? FileManager.default.removeItem(atPath: folder)
+            logger.info("scan uploaded", metadata: ["files": "\(manifest.summary.files)", "batches": "\(manifest.batches.count)"])
+        }
+        return .done
+    }
+
+    private enum BatchOutcome {
+        case accepted
+        /// The API will never take this batch as it is (400, 413, 415).
+        case refused(String)
+        case failed(String)
+    }
+
+    private func upload(_ batch: ScanManifest.Batch, of manifest: ScanManifest, folder: String, logger: Logger) async -> BatchOutcome {
+        guard let body = FileManager.default.contents(atPath: folder + "/" + batch.file) else {
+            return .failed("cannot read \(batch.file)")
+        }
+        var request = HTTPClientRequest(url: settings.apiURL + "/api/v1/scan-results")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(settings.token)")
+        request.headers.add(name: "Content-Type", value: "text/csv")
+        if manifest.compression != .none { request.headers.add(name: "Content-Encoding", value: manifest.compression.rawValue) }
+        request.headers.add(name: "X-Alto-Customer-Id", value: settings.customerID.uuidString.lowercased())
+        request.headers.add(name: "X-Alto-Host-Id", value: settings.hostID.uuidString.lowercased())
+        request.headers.add(name: "X-Alto-Scan-Id", value: manifest.scanID.uuidString.lowercased())
+        request.headers.add(name: "X-Alto-Batch-Id", value: batch.batchID.uuidString.lowercased())
+        request.headers.add(name: "X-Alto-Batch-Index", value: String(batch.index))
+        request.headers.add(name: "X-Alto-Final-Batch", value: batch.index == manifest.batches.count - 1 ? "true" : "false")
+        request.headers.add(name: "X-Alto-Full-Scan", value: manifest.isFullScan ? "true" : "false")
+        request.headers.add(name: "X-Alto-Scan-Started-At", value: RFC3339.format(manifest.startedAt))
+        request.body = .bytes(ByteBuffer(data: body))
+        var delay = firstDelay
+        var lastFailure = ""
+        for attempt in 1...attempts {
+            if attempt > 1 {
+                try? await Task.sleep(for: delay)
+                delay *= 2
+            }
+            do {
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(300))
+                let answer = try await response.body.collect(upTo: 1 << 20)
+                switch response.status.code {
+                case 202:
+                    return .accepted
+                case 400, 413, 415:
+                    return .refused("\(response.status.code): \(String(buffer: answer))")
+                case 401, 403:
+                    return .failed("\(response.status.code): \(String(buffer: answer))")
+                default:
+                    lastFailure = "\(response.status.code): \(String(buffer: answer))"
+                }
+            } catch {
+                lastFailure = "\(error)"
+            }
+            logger.warning("batch upload failed", metadata: ["attempt": "\(attempt)", "reason": "\(lastFailure)"])
+        }
+        return .failed(lastFailure)
+    }
+
+    /// Moves a refused batch out of the upload order, kept for an admin to look at.
+    private func setAside(_ batch: ScanManifest.Batch, folder: String) {
+        let rejected = spoolFolder + "/../rejected"
+        try? FileManager.default.createDirectory(atPath: rejected, withIntermediateDirectories: true)
+        try? FileManager.default.moveItem(atPath: folder + "/" + batch.file, toPath: rejected + "/" + batch.file)
+    }
+}
