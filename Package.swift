@@ -112,12 +112,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         service("alto-api", folder: "api", extra: [
+            "AltoCompression",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         service("alto-ingest", folder: "ingest", extra: [
+            "AltoCompression",
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         service("alto-planner", folder: "planner", extra: [

@@ -14,6 +14,7 @@ func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
     let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
     let limits = APILimits(
         maximumUploadBytes: settings.reader.int(forKey: "alto.api.max.upload.bytes", default: 64 << 20),
+        maximumCSVBytes: settings.reader.int(forKey: "alto.api.max.csv.bytes", default: 1 << 30),
         adminToken: settings.reader.string(forKey: "alto.admin.token", isSecret: true, default: "alto-dev-admin")
     )
     let router = Router(context: BasicRequestContext.self)
@@ -37,7 +38,10 @@ func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
 
 /// Limits and credentials the API enforces.
 struct APILimits: Sendable {
+    /// Compressed bytes one upload may send.
     var maximumUploadBytes: Int
+    /// CSV bytes one upload may expand to.
+    var maximumCSVBytes: Int
     /// Guards the admin routes until users and roles exist.
     var adminToken: String
 }

@@ -1,4 +1,5 @@
 import AltoAMQP
+import AltoCompression
 import AltoModels
 import AltoService
 import AltoStore
@@ -40,59 +41,127 @@ struct ScanUploadController: Sendable {
         var logger = self.logger
         logger[metadataKey: "tenant"] = "\(customerID)"
         logger[metadataKey: "host"] = "\(hostID)"
-
-        let stored = try await postgres.query(
-            "SELECT agent_token_hash FROM hosts WHERE id = \(hostID) AND customer_id = \(customerID)", logger: logger)
-        var digest: [UInt8]?? = .none
-        for try await (hash) in stored.decode(ByteBuffer?.self) {
-            digest = .some(hash.map { Array(buffer: $0) })
-        }
-        guard let hostDigest = digest else {
-            throw APIError.badRequest("unknown_host", "host \(hostID) is not enrolled for customer \(customerID)")
-        }
-        guard let hostDigest, AgentToken.matches(token, digest: hostDigest) else { throw APIError.unauthorized }
+        try await authorize(token: token, hostID: hostID, customerID: customerID, logger: logger)
 
         let compression = try self.compression(of: request)
         let scanID = try optionalUUIDHeader(request, "X-Alto-Scan-Id") ?? UUID()
         let batchID = try optionalUUIDHeader(request, "X-Alto-Batch-Id") ?? UUID()
         let batchIndex = Int(request.headers[HTTPField.Name("X-Alto-Batch-Index")!] ?? "0") ?? -1
         guard batchIndex >= 0 else { throw APIError.badRequest("invalid_header", "X-Alto-Batch-Index must be a non-negative integer") }
-        let isFinal = request.headers[HTTPField.Name("X-Alto-Final-Batch")!].map { $0 == "true" } ?? true
-        let isFullScan = request.headers[HTTPField.Name("X-Alto-Full-Scan")!].map { $0 == "true" } ?? true
-        let startedAt = request.headers[HTTPField.Name("X-Alto-Scan-Started-At")!].flatMap(RFC3339.parse) ?? Date()
-
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: limits.maximumUploadBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw APIError(.contentTooLarge, "too_large", "a batch may be at most \(limits.maximumUploadBytes) bytes; cut smaller batches")
-        }
-        try checkHeaderLine(body)
-
-        let job = IngestJob(batchID: batchID, scanID: scanID, batchIndex: batchIndex, isFinalBatch: isFinal,
-                            isFullScan: isFullScan, compression: compression, byteCount: body.readableBytes,
-                            scanStartedAt: startedAt)
-        let envelope = Envelope(customerID: customerID, hostID: hostID, payload: job)
-        let staged = try await postgres.withTransaction(logger: logger) { connection -> Bool in
-            let inserted = try await connection.query("""
-                INSERT INTO scan_staging.uploads (batch_id, customer_id, host_id, scan_id, batch_index, is_final_batch,
-                    is_full_scan, compression, byte_count, body, scan_started_at)
-                VALUES (\(batchID), \(customerID), \(hostID), \(scanID), \(batchIndex), \(isFinal), \(isFullScan),
-                    \(compression.rawValue), \(body.readableBytes), \(body), \(startedAt))
-                ON CONFLICT (batch_id) DO NOTHING RETURNING 1
-                """, logger: logger)
-            for try await _ in inserted {
-                try await Outbox.enqueue(envelope, queue: AMQPTopology.ingestJobs, on: connection, logger: logger)
-                return true
+        let isFinal = try booleanHeader(request, "X-Alto-Final-Batch")
+        let isFullScan = try booleanHeader(request, "X-Alto-Full-Scan")
+        let startedAt: Date
+        if let text = request.headers[HTTPField.Name("X-Alto-Scan-Started-At")!] {
+            guard let parsed = RFC3339.parse(text) else {
+                throw APIError.badRequest("invalid_header", "X-Alto-Scan-Started-At must be an RFC 3339 time")
             }
-            return false
+            startedAt = parsed
+        } else {
+            startedAt = Date()
         }
-        if !staged {
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limits.maximumUploadBytes {
+            throw tooLarge
+        }
+
+        let staged = try await unwrappingTransactionErrors {
+            try await postgres.withTransaction(logger: logger) { connection -> (Int, Int)? in
+                let claimed = try await connection.query("""
+                    INSERT INTO scan_staging.uploads (batch_id, customer_id, host_id, scan_id, batch_index, is_final_batch,
+                        is_full_scan, compression, byte_count, scan_started_at)
+                    VALUES (\(batchID), \(customerID), \(hostID), \(scanID), \(batchIndex), \(isFinal), \(isFullScan),
+                        \(compression.rawValue), 0, \(startedAt))
+                    ON CONFLICT (batch_id) DO NOTHING RETURNING 1
+                    """, logger: logger)
+                var isNew = false
+                for try await _ in claimed { isNew = true }
+                guard isNew else { return nil }
+                let (compressedBytes, csvBytes) = try await stage(request.body, batchID: batchID, compression: compression,
+                                                                  connection: connection, logger: logger)
+                try await connection.query("""
+                    UPDATE scan_staging.uploads SET byte_count = \(compressedBytes), csv_bytes = \(csvBytes) WHERE batch_id = \(batchID)
+                    """, logger: logger)
+                let job = IngestJob(batchID: batchID, scanID: scanID, batchIndex: batchIndex, isFinalBatch: isFinal,
+                                    isFullScan: isFullScan, compression: compression, byteCount: compressedBytes,
+                                    scanStartedAt: startedAt)
+                let envelope = Envelope(customerID: customerID, hostID: hostID, payload: job)
+                try await Outbox.enqueue(envelope, queue: AMQPTopology.ingestJobs, on: connection, logger: logger)
+                return (compressedBytes, csvBytes)
+            }
+        }
+        if staged == nil {
             try await checkSameBatch(batchID, customerID: customerID, hostID: hostID, logger: logger)
         }
-        logger.info("scan batch staged", metadata: ["batch": "\(batchID)", "scan": "\(scanID)", "bytes": "\(body.readableBytes)",
-                                                    "duplicate": "\(!staged)"])
-        return try JSONResponse.make(status: .accepted, Accepted(batchID: batchID, scanID: scanID, status: staged ? "accepted" : "already_accepted"))
+        logger.info("scan batch staged", metadata: ["batch": "\(batchID)", "scan": "\(scanID)", "bytes": "\(staged?.0 ?? 0)",
+                                                    "csv_bytes": "\(staged?.1 ?? 0)", "duplicate": "\(staged == nil)"])
+        return try JSONResponse.make(status: .accepted, Accepted(batchID: batchID, scanID: scanID, status: staged != nil ? "accepted" : "already_accepted"))
+    }
+
+    /// Streams the body into `upload_chunks` a megabyte at a time while the inspector checks it; any failure
+    /// throws, and the caller's transaction takes the chunks back with it.
+    private func stage(_ body: RequestBody, batchID: UUID, compression: IngestJob.Compression,
+                       connection: PostgresConnection, logger: Logger) async throws -> (Int, Int) {
+        var inspector = try UploadInspector(compression: compression, maximumCSVBytes: limits.maximumCSVBytes)
+        var pending = ByteBuffer()
+        var sequence = 0
+        var total = 0
+        func flush() async throws {
+            guard pending.readableBytes > 0 else { return }
+            try await connection.query("""
+                INSERT INTO scan_staging.upload_chunks (batch_id, seq, data) VALUES (\(batchID), \(sequence), \(pending))
+                """, logger: logger)
+            sequence += 1
+            pending.clear()
+        }
+        for try await piece in body {
+            total += piece.readableBytes
+            guard total <= limits.maximumUploadBytes else { throw tooLarge }
+            try inspector.inspect(piece)
+            pending.writeImmutableBuffer(piece)
+            if pending.readableBytes >= Self.chunkBytes { try await flush() }
+        }
+        try inspector.finish()
+        try await flush()
+        return (total, inspector.csvBytes)
+    }
+
+    private static let chunkBytes = 1 << 20
+
+    private var tooLarge: APIError {
+        APIError(.contentTooLarge, "too_large", "a batch may be at most \(limits.maximumUploadBytes) bytes; cut smaller batches")
+    }
+
+    /// The token must be the host's, and the host the customer's: a wrong token is 401, another customer's host 403.
+    private func authorize(token: String, hostID: UUID, customerID: UUID, logger: Logger) async throws {
+        let stored = try await postgres.query(
+            "SELECT customer_id, agent_token_hash FROM hosts WHERE id = \(hostID)", logger: logger)
+        var host: (UUID, ByteBuffer?)?
+        for try await row in stored.decode((UUID, ByteBuffer?).self) { host = row }
+        guard let (owner, digest) = host else {
+            throw APIError.badRequest("unknown_host", "host \(hostID) is not enrolled")
+        }
+        guard let digest, AgentToken.matches(token, digest: Array(buffer: digest)) else { throw APIError.unauthorized }
+        guard owner == customerID else {
+            throw APIError(.forbidden, "forbidden", "host \(hostID) does not belong to customer \(customerID)")
+        }
+    }
+
+    /// PostgresNIO wraps what a transaction's closure throws; the API's own refusals are answered as they are.
+    private func unwrappingTransactionErrors<Result>(_ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch let error as PostgresTransactionError {
+            if let refusal = error.closureError as? APIError { throw refusal }
+            if let refusal = error.closureError as? HTTPError { throw refusal }
+            throw error
+        }
+    }
+
+    private func booleanHeader(_ request: Request, _ name: String) throws -> Bool {
+        switch request.headers[HTTPField.Name(name)!]?.lowercased() {
+        case nil, "true": return true
+        case "false": return false
+        default: throw APIError.badRequest("invalid_header", "\(name) must be true or false")
+        }
     }
 
     /// A batch id seen before is fine from the same host (a retry); from another host it is a conflict.
@@ -104,23 +173,17 @@ struct ScanUploadController: Sendable {
         }
     }
 
-    /// Only uncompressed batches until the ingest worker decompresses; refusing here keeps a batch from being
-    /// accepted and then rejected whole.
+    /// The batch's encoding, from `Content-Encoding`; its type must be CSV.
     private func compression(of request: Request) throws -> IngestJob.Compression {
+        if let type = request.headers[.contentType]?.lowercased(), !type.hasPrefix("text/csv") {
+            throw APIError(.unsupportedMediaType, "unsupported_media_type", "Content-Type must be text/csv, not \(type)")
+        }
         switch request.headers[.contentEncoding]?.lowercased() {
         case nil, "identity": return .none
+        case "zstd": return .zstd
+        case "gzip", "x-gzip": return .gzip
         case let other?:
-            throw APIError(.unsupportedMediaType, "unsupported_encoding", "Content-Encoding \(other) is not accepted yet; send the CSV uncompressed")
-        }
-    }
-
-    private func checkHeaderLine(_ body: ByteBuffer) throws {
-        let expected = ScanCSV.header.utf8
-        let view = body.readableBytesView
-        let headerLine = view.prefix(while: { $0 != 0x0A })
-        let trimmed = headerLine.last == 0x0D ? headerLine.dropLast() : headerLine[...]
-        guard trimmed.elementsEqual(expected.dropLast()) else {
-            throw APIError.badRequest("invalid_csv", "the first line must be the header \(ScanCSV.columns.joined(separator: ","))")
+            throw APIError(.unsupportedMediaType, "unsupported_encoding", "Content-Encoding \(other) is not accepted; send zstd, gzip or identity")
         }
     }
 

@@ -24,8 +24,6 @@ public struct InventoryFile: Sendable, Equatable {
 
     /// The extension of a POSIX or Windows path's last segment, lower-cased; a leading dot alone is not one.
     public static func fileExtension(of path: String) -> String {
-        let name = path.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? path
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
-        return String(name[name.index(after: dot)...]).lowercased()
+        String(decoding: ScanCSV.fileExtension(ofEncodedPath: Array(path.utf8)), as: UTF8.self)
     }
 }

@@ -4,16 +4,12 @@ import Foundation
 /// or an offset. Hand-written because Foundation's formatters are slow on millions of CSV rows and drop fractions.
 public enum RFC3339 {
     public static func format(_ date: Date) -> String {
-        let totalMicros = (date.timeIntervalSince1970 * 1_000_000).rounded()
-        let micros = Int64(totalMicros)
-        var seconds = micros.floorDiv(1_000_000)
-        let fraction = micros - seconds * 1_000_000
-        let days = seconds.floorDiv(86_400)
-        seconds -= days * 86_400
-        let (year, month, day) = civil(fromDays: days)
-        var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2))"
-        if fraction != 0 { text += ".\(pad(fraction, 6))" }
-        return text + "Z"
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let seconds = micros.floorDiv(1_000_000)
+        var text: [UInt8] = []
+        text.reserveCapacity(27)
+        write(seconds: seconds, microseconds: micros - seconds * 1_000_000, into: &text)
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Appends the UTC time `seconds` + `microseconds` since the epoch as ASCII, the same text `format` gives, without
@@ -57,45 +53,64 @@ public enum RFC3339 {
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; nil for anything else.
     public static func parse(_ text: some StringProtocol) -> Date? {
-        let bytes = Array(text.utf8)
-        guard bytes.count >= 20, bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] == 0x54 || bytes[10] == 0x74 || bytes[10] == 0x20,
-              bytes[13] == 0x3A, bytes[16] == 0x3A,
-              let year = number(bytes, 0, 4), let month = number(bytes, 5, 2), let day = number(bytes, 8, 2),
-              let hour = number(bytes, 11, 2), let minute = number(bytes, 14, 2), let second = number(bytes, 17, 2),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        guard let (seconds, microseconds) = parseUTC(Array(text.utf8)[...]) else { return nil }
+        return Date(timeIntervalSince1970: Double(seconds) + Double(microseconds) / 1_000_000)
+    }
+
+    /// Parses the same forms as `parse` into UTC seconds and microseconds since the epoch, exactly (a fraction
+    /// finer than a microsecond is cut, as PostgreSQL keeps microseconds); the ingest worker's per-row path.
+    public static func parseUTC(_ bytes: ArraySlice<UInt8>) -> (seconds: Int64, microseconds: Int64)? {
+        let start = bytes.startIndex
+        let count = bytes.count
+        guard count >= 20, bytes[start + 4] == 0x2D, bytes[start + 7] == 0x2D,
+              bytes[start + 10] == 0x54 || bytes[start + 10] == 0x74 || bytes[start + 10] == 0x20,
+              bytes[start + 13] == 0x3A, bytes[start + 16] == 0x3A,
+              let year = number(bytes, start, 4), let month = number(bytes, start + 5, 2), let day = number(bytes, start + 8, 2),
+              let hour = number(bytes, start + 11, 2), let minute = number(bytes, start + 14, 2),
+              let second = number(bytes, start + 17, 2),
+              (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
-        var index = 19
-        var fraction = 0.0
+        let end = bytes.endIndex
+        var index = start + 19
+        var microseconds: Int64 = 0
         if bytes[index] == 0x2E {
             index += 1
-            var scale = 0.1
-            let start = index
-            while index < bytes.count, (0x30...0x39).contains(bytes[index]) {
-                fraction += Double(bytes[index] - 0x30) * scale
-                scale /= 10
+            var digits = 0
+            while index < end, bytes[index] &- 0x30 < 10 {
+                if digits < 6 { microseconds = microseconds * 10 + Int64(bytes[index] - 0x30) }
+                digits += 1
                 index += 1
             }
-            guard index > start else { return nil }
+            guard digits > 0 else { return nil }
+            for _ in min(digits, 6)..<6 { microseconds *= 10 }
         }
-        guard index < bytes.count else { return nil }
+        guard index < end else { return nil }
         var offset: Int64 = 0
         switch bytes[index] {
         case 0x5A, 0x7A:
-            guard index + 1 == bytes.count else { return nil }
+            guard index + 1 == end else { return nil }
         case 0x2B, 0x2D:
-            guard index + 6 == bytes.count, bytes[index + 3] == 0x3A,
-                  let offsetHours = number(bytes, index + 1, 2), let offsetMinutes = number(bytes, index + 4, 2)
+            guard index + 6 == end, bytes[index + 3] == 0x3A,
+                  let offsetHours = number(bytes, index + 1, 2), let offsetMinutes = number(bytes, index + 4, 2),
+                  offsetHours < 24, offsetMinutes < 60
             else { return nil }
             offset = (offsetHours * 3600 + offsetMinutes * 60) * (bytes[index] == 0x2D ? -1 : 1)
         default:
             return nil
         }
         let days = self.days(fromCivil: year, month, day)
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
-        return Date(timeIntervalSince1970: Double(seconds) + fraction)
+        return (days * 86_400 + hour * 3600 + minute * 60 + second - offset, microseconds)
     }
 
-    private static func number(_ bytes: [UInt8], _ start: Int, _ count: Int) -> Int64? {
+    private static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    private static func number(_ bytes: ArraySlice<UInt8>, _ start: Int, _ count: Int) -> Int64? {
         var value: Int64 = 0
         for index in start..<(start + count) {
             let digit = bytes[index] &- 0x30
@@ -103,11 +118,6 @@ public enum RFC3339 {
             value = value * 10 + Int64(digit)
         }
         return value
-    }
-
-    private static func pad(_ value: Int64, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 
     /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's civil calendar algorithm).

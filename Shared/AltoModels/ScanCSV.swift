@@ -33,108 +33,45 @@ public enum ScanCSV {
         return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    /// Splits CSV bytes into rows of fields; checks the header. Throws only when the file as a whole is unusable.
-    public static func parseFields(_ bytes: [UInt8]) throws(FormatError) -> [(line: Int, fields: [String])] {
-        var rows: [(Int, [String])] = []
-        var fields: [String] = []
-        var field: [UInt8] = []
-        var inQuotes = false
-        var line = 1
-        var rowLine = 1
-        var index = 0
-        var fieldStarted = false
-        func endField() {
-            fields.append(String(decoding: field, as: UTF8.self))
-            field.removeAll(keepingCapacity: true)
-            fieldStarted = false
-        }
-        while index < bytes.count {
-            let byte = bytes[index]
-            if inQuotes {
-                if byte == 0x22 {
-                    if index + 1 < bytes.count, bytes[index + 1] == 0x22 {
-                        field.append(0x22)
-                        index += 1
-                    } else {
-                        inQuotes = false
-                    }
-                } else {
-                    if byte == 0x0A { line += 1 }
-                    field.append(byte)
-                }
-            } else {
-                switch byte {
-                case 0x22 where field.isEmpty && !fieldStarted:
-                    inQuotes = true
-                    fieldStarted = true
-                case 0x2C:
-                    endField()
-                case 0x0A, 0x0D:
-                    if byte == 0x0D, index + 1 < bytes.count, bytes[index + 1] == 0x0A { index += 1 }
-                    endField()
-                    rows.append((rowLine, fields))
-                    fields.removeAll(keepingCapacity: true)
-                    line += 1
-                    rowLine = line
-                default:
-                    field.append(byte)
-                    fieldStarted = true
-                }
-            }
-            index += 1
-        }
-        if inQuotes {
-            throw FormatError(message: "line \(rowLine): a quoted field never closes")
-        }
-        if fieldStarted || !field.isEmpty || !fields.isEmpty {
-            endField()
-            rows.append((rowLine, fields))
-        }
-        guard let first = rows.first else { throw FormatError(message: "the batch is empty: no header line") }
-        guard first.1 == columns else {
-            throw FormatError(message: "the header line must be \(columns.joined(separator: ","))")
-        }
-        return Array(rows.dropFirst())
-    }
-
-    /// Parses a batch into records and per-row errors; a bad row never stops the good ones.
+    /// Parses a whole batch into records and per-row errors; a bad row never stops the good ones. Throws only when
+    /// the batch as a whole is unusable (no header, an open quote).
     public static func parse(_ bytes: [UInt8]) throws(FormatError) -> (records: [ScanRecord], errors: [RowError]) {
         var records: [ScanRecord] = []
         var errors: [RowError] = []
-        for (line, fields) in try parseFields(bytes) {
-            switch record(from: fields) {
-            case .success(let record): records.append(record)
-            case .failure(let message): errors.append(RowError(line: line, message: message.description))
+        var reader = ScanCSVReader()
+        let collect = { (row: ScanCSVReader.Row) in
+            switch ScanRowNormalizer.normalize(row) {
+            case .success(let normalized): records.append(ScanRecord(normalized))
+            case .failure(let error): errors.append(RowError(line: row.line, message: error.message))
             }
+        }
+        do {
+            try reader.read(bytes, collect)
+            try reader.finish(collect)
+        } catch let error as FormatError {
+            throw error
+        } catch {
+            throw FormatError(message: "\(error)")
         }
         return (records, errors)
     }
 
-    static func record(from fields: [String]) -> Result<ScanRecord, FormatError> {
-        guard fields.count == columns.count else {
-            return .failure(FormatError(message: "expected \(columns.count) fields, found \(fields.count)"))
+    /// The lower-cased extension of the last path segment (after its last dot, which must not be its first
+    /// character), from the path as the CSV carries it.
+    public static func fileExtension(ofEncodedPath path: some BidirectionalCollection<UInt8>) -> [UInt8] {
+        var name = path[...]
+        if let separator = path.lastIndex(where: { $0 == 0x2F || $0 == 0x5C }) {
+            name = path[path.index(after: separator)...]
         }
-        guard !fields[0].isEmpty else { return .failure(FormatError(message: "file_path is empty")) }
-        guard let size = Int64(fields[1]), size >= 0 else {
-            return .failure(FormatError(message: "file_size is not a non-negative integer: \(fields[1])"))
+        guard let dot = name.lastIndex(of: 0x2E), dot != name.startIndex else { return [] }
+        return lowercased(name[name.index(after: dot)...])
+    }
+
+    static func lowercased(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            return bytes.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }
         }
-        guard let modified = RFC3339.parse(fields[2]) else {
-            return .failure(FormatError(message: "last_modified is not an RFC 3339 time: \(fields[2])"))
-        }
-        var accessed: Date?
-        if !fields[3].isEmpty {
-            guard let parsed = RFC3339.parse(fields[3]) else {
-                return .failure(FormatError(message: "last_accessed is not an RFC 3339 time: \(fields[3])"))
-            }
-            accessed = parsed
-        }
-        let hash = fields[7].isEmpty ? nil : fields[7]
-        if let hash, !isSHA256(hash) {
-            return .failure(FormatError(message: "hash must be sha256:<64 hex digits>"))
-        }
-        let fileExtension = fields[4].isEmpty ? InventoryFile.fileExtension(of: fields[0]) : fields[4].lowercased()
-        return .success(ScanRecord(path: fields[0], size: size, lastModified: modified, lastAccessed: accessed,
-                                   fileExtension: fileExtension, permissions: fields[5], owner: fields[6], hash: hash))
+        return Array(String(decoding: bytes, as: UTF8.self).lowercased().utf8)
     }
 
     public static func isSHA256(_ text: String) -> Bool {

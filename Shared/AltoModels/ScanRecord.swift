@@ -25,3 +25,17 @@ public struct ScanRecord: Sendable, Equatable {
         self.hash = hash
     }
 }
+
+extension ScanRecord {
+    init(_ row: ScanRowNormalizer.Row) {
+        self.init(path: String(decoding: row.path, as: UTF8.self), size: row.size,
+                  lastModified: Self.date(row.modified), lastAccessed: row.accessed.map(Self.date),
+                  fileExtension: String(decoding: row.fileExtension, as: UTF8.self),
+                  permissions: String(decoding: row.permissions, as: UTF8.self), owner: String(decoding: row.owner, as: UTF8.self),
+                  hash: row.hash.map { String(decoding: $0, as: UTF8.self) })
+    }
+
+    private static func date(_ time: (seconds: Int64, microseconds: Int64)) -> Date {
+        Date(timeIntervalSince1970: Double(time.seconds) + Double(time.microseconds) / 1_000_000)
+    }
+}

@@ -76,24 +76,7 @@ public struct ScanRowWriter: Sendable {
         bytes.append(0x22)
     }
 
-    /// The same extension `InventoryFile.fileExtension(of:)` gives, taken from the encoded path's bytes.
     private mutating func appendExtension(ofEncodedPath path: [UInt8]) {
-        var nameStart = 0
-        var dot: Int?
-        for (index, byte) in path.enumerated() {
-            if byte == 0x2F || byte == 0x5C {
-                nameStart = index + 1
-                dot = nil
-            } else if byte == 0x2E {
-                dot = index
-            }
-        }
-        guard let dot, dot > nameStart else { return }
-        let suffix = path[(dot + 1)...]
-        if suffix.allSatisfy({ $0 < 0x80 }) {
-            appendQuoted(suffix.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 })
-        } else {
-            appendQuoted(Array(String(decoding: suffix, as: UTF8.self).lowercased().utf8))
-        }
+        appendQuoted(ScanCSV.fileExtension(ofEncodedPath: path))
     }
 }

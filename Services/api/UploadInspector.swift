@@ -1,0 +1,65 @@
+import AltoCompression
+import AltoModels
+import NIOCore
+
+/// Looks at an upload as it streams in, without keeping it: decompresses each piece to check that the stream is
+/// whole and not corrupt, that it begins with the CSV header line, and that it does not expand past the limit
+/// (a small compressed body must not be able to become an endless batch).
+struct UploadInspector {
+    private let decompressor: Decompressor
+    private let maximumCSVBytes: Int
+    private var scratch: [UInt8] = []
+    private var headerChecked = false
+    private var headerBytes: [UInt8] = []
+    private(set) var csvBytes = 0
+
+    init(compression: IngestJob.Compression, maximumCSVBytes: Int) throws {
+        decompressor = try Decompressor(compression)
+        self.maximumCSVBytes = maximumCSVBytes
+        scratch.reserveCapacity(1 << 18)
+    }
+
+    mutating func inspect(_ piece: ByteBuffer) throws {
+        scratch.removeAll(keepingCapacity: true)
+        do {
+            try piece.withUnsafeReadableBytes { bytes in try decompressor.decompress(bytes, into: &scratch) }
+        } catch {
+            throw APIError.badRequest("invalid_compression", "\(error)")
+        }
+        csvBytes += scratch.count
+        guard csvBytes <= maximumCSVBytes else {
+            throw APIError(.contentTooLarge, "too_large", "the batch expands to more than \(maximumCSVBytes) bytes of CSV; cut smaller batches")
+        }
+        if !headerChecked { try checkHeader() }
+    }
+
+    /// Ends the stream: the last frame must be complete and the header must have come.
+    mutating func finish() throws {
+        do {
+            try decompressor.finish()
+        } catch {
+            throw APIError.badRequest("invalid_compression", "\(error)")
+        }
+        if !headerChecked {
+            headerBytes.append(0x0A)
+            scratch.removeAll()
+            try checkHeader()
+        }
+    }
+
+    private mutating func checkHeader() throws {
+        headerBytes.append(contentsOf: scratch.prefix(4096))
+        guard let end = headerBytes.firstIndex(of: 0x0A) else {
+            guard headerBytes.count < 4096 else { throw Self.wrongHeader }
+            return
+        }
+        var line = headerBytes[..<end]
+        if line.last == 0x0D { line = line.dropLast() }
+        guard line.elementsEqual(ScanCSV.header.utf8.dropLast()) else { throw Self.wrongHeader }
+        headerChecked = true
+        headerBytes = []
+    }
+
+    private static let wrongHeader = APIError.badRequest(
+        "invalid_csv", "the first line must be the header \(ScanCSV.columns.joined(separator: ","))")
+}
