@@ -3,7 +3,6 @@ import AltoModels
 import AltoService
 import AltoTiering
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -84,7 +83,6 @@ struct AltoAgent: AsyncParsableCommand {
                 .run(progress: ScanProgress())
             Swift.print(report(manifest))
             let outcome = await SpoolUploader(settings: settings, spoolFolder: settings.spoolFolder, logger: logger).uploadPending()
-            try await HTTPClient.shared.shutdown()
             guard outcome == .done else {
                 Swift.print("upload incomplete; the remaining batches stay in the spool (`alto-agent upload` resumes)")
                 throw ExitCode(1)
@@ -111,7 +109,6 @@ struct AltoAgent: AsyncParsableCommand {
             let settings = try AgentSettings()
             let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.service.logLevel)
             let outcome = await SpoolUploader(settings: settings, spoolFolder: settings.spoolFolder, logger: logger).uploadPending()
-            try await HTTPClient.shared.shutdown()
             if case .retryLater(let reason) = outcome {
                 Swift.print("upload incomplete: \(reason)")
                 throw ExitCode(1)

@@ -175,7 +175,8 @@ struct ScanUploadController: Sendable {
 
     /// The batch's encoding, from `Content-Encoding`; its type must be CSV.
     private func compression(of request: Request) throws -> IngestJob.Compression {
-        if let type = request.headers[.contentType]?.lowercased(), !type.hasPrefix("text/csv") {
+        if let type = request.headers[.contentType]?.lowercased(),
+           !["text/csv", "application/octet-stream", "application/zstd", "application/gzip"].contains(where: type.hasPrefix) {
             throw APIError(.unsupportedMediaType, "unsupported_media_type", "Content-Type must be text/csv, not \(type)")
         }
         switch request.headers[.contentEncoding]?.lowercased() {

@@ -230,6 +230,7 @@ import Testing
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = body == nil ? "GET" : "POST"
         request.httpBody = body
+        if body != nil { request.setValue("text/csv", forHTTPHeaderField: "Content-Type") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))

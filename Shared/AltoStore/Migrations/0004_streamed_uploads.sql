@@ -13,6 +13,8 @@ INSERT INTO scan_staging.upload_chunks (batch_id, seq, data) SELECT batch_id, 0,
 ALTER TABLE scan_staging.uploads DROP COLUMN body;
 ALTER TABLE scan_staging.uploads ALTER COLUMN byte_count TYPE bigint;
 ALTER TABLE scan_staging.uploads ADD COLUMN csv_bytes bigint;
+-- Distinct paths the batch listed, so a finished scan can tell cheaply whether any file went unseen.
+ALTER TABLE scan_staging.uploads ADD COLUMN listed_paths bigint;
 
 ALTER TABLE scan_staging.rejects ADD COLUMN file_path text;
 ALTER TABLE scan_staging.rejects ADD COLUMN row_text text;

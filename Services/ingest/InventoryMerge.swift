@@ -1,0 +1,120 @@
+import AltoModels
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The set-based steps after a batch is in staging: merge it into `file_inventory`, retire what a finished full
+/// scan no longer saw, and refresh the host's totals. Each is one statement, whatever the batch size.
+struct InventoryMerge: Sendable {
+    let customerID: UUID
+    let hostID: UUID
+    let job: IngestJob
+    let partition: String
+
+    /// Upserts the batch keyed on (host_id, file_path) and returns how many distinct paths it holds. A row whose metadata
+    /// did not change is left alone (a re-scan of an unchanged host writes nothing); a stored hash survives only
+    /// while size and mtime are unchanged. Duplicated paths within the batch are rare, so the plain statement is
+    /// tried first and the de-duplicating one (the last row of a path wins) only when PostgreSQL reports them.
+    func upsert(accepted: Int, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        try await connection.query("SAVEPOINT alto_upsert", logger: logger)
+        do {
+            try await connection.query(statement(deduplicating: false), logger: logger)
+            try await connection.query("RELEASE SAVEPOINT alto_upsert", logger: logger)
+            return accepted
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "21000" {
+            try await connection.query("ROLLBACK TO SAVEPOINT alto_upsert", logger: logger)
+            logger.info("batch repeats paths; the last row of each wins")
+            try await connection.query(statement(deduplicating: true), logger: logger)
+            let distinct = try await connection.query(PostgresQuery(
+                unsafeSQL: "SELECT count(DISTINCT file_path) FROM scan_staging.\(partition) WHERE batch_id = $1",
+                binds: { var bindings = PostgresBindings(); bindings.append(job.batchID); return bindings }()), logger: logger)
+            for try await count in distinct.decode(Int.self) { return count }
+            return accepted
+        }
+    }
+
+    private func statement(deduplicating: Bool) -> PostgresQuery {
+        let source = deduplicating
+            ? "SELECT DISTINCT ON (file_path) * FROM scan_staging.\(partition) WHERE batch_id = $1 ORDER BY file_path, line DESC"
+            : "SELECT * FROM scan_staging.\(partition) WHERE batch_id = $1"
+        var bindings = PostgresBindings()
+        bindings.append(job.batchID)
+        bindings.append(job.scanID)
+        return PostgresQuery(unsafeSQL: """
+            INSERT INTO file_inventory AS inventory (customer_id, host_id, file_path, file_size, last_modified, last_accessed,
+                file_extension, permissions, owner, hash, last_scan_id, last_seen_at)
+            SELECT customer_id, host_id, file_path, file_size, last_modified, last_accessed, file_extension, permissions, owner,
+                hash, $2, now()
+            FROM (\(source)) AS staged
+            ON CONFLICT (host_id, file_path) DO UPDATE SET
+                file_size = EXCLUDED.file_size,
+                last_modified = EXCLUDED.last_modified,
+                last_accessed = EXCLUDED.last_accessed,
+                file_extension = EXCLUDED.file_extension,
+                permissions = EXCLUDED.permissions,
+                owner = EXCLUDED.owner,
+                hash = CASE
+                    WHEN EXCLUDED.hash IS NOT NULL THEN EXCLUDED.hash
+                    WHEN inventory.file_size = EXCLUDED.file_size AND inventory.last_modified = EXCLUDED.last_modified
+                        THEN inventory.hash
+                END,
+                last_scan_id = EXCLUDED.last_scan_id,
+                last_seen_at = EXCLUDED.last_seen_at,
+                deleted_at = NULL,
+                updated_at = now()
+            WHERE inventory.deleted_at IS NOT NULL
+               OR (inventory.file_size, inventory.last_modified, inventory.last_accessed, inventory.file_extension,
+                   inventory.permissions, inventory.owner)
+                  IS DISTINCT FROM (EXCLUDED.file_size, EXCLUDED.last_modified, EXCLUDED.last_accessed, EXCLUDED.file_extension,
+                   EXCLUDED.permissions, EXCLUDED.owner)
+               OR (EXCLUDED.hash IS NOT NULL AND EXCLUDED.hash IS DISTINCT FROM inventory.hash)
+            """, binds: bindings)
+    }
+
+    /// Once every batch of a full scan is in, marks deleted the host's files the scan did not list. A file whose
+    /// row was rejected is kept: the scan saw it, it only could not describe it. When the scan's distinct paths
+    /// match the host's live files in number, nothing can be missing and the comparison is skipped.
+    func retireUnseenFiles(on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        guard job.isFullScan else { return 0 }
+        let batches = try await connection.query("""
+            SELECT count(*) FILTER (WHERE ingested_at IS NOT NULL), max(batch_index) FILTER (WHERE is_final_batch),
+                coalesce(sum(listed_paths), 0)::bigint, array_agg(batch_id)
+            FROM scan_staging.uploads WHERE scan_id = \(job.scanID) AND host_id = \(hostID) AND customer_id = \(customerID)
+            """, logger: logger)
+        var state: (Int64, Int?, Int64, [UUID])?
+        for try await row in batches.decode((Int64, Int?, Int64, [UUID]).self) { state = row }
+        guard let (ingested, finalIndex, listed, batchIDs) = state, let finalIndex, ingested == finalIndex + 1 else { return 0 }
+        let live = try await connection.query("""
+            SELECT count(*) FROM file_inventory WHERE host_id = \(hostID) AND customer_id = \(customerID) AND deleted_at IS NULL
+            """, logger: logger)
+        for try await count in live.decode(Int64.self) where count == listed {
+            return 0
+        }
+        try await connection.query("SET LOCAL work_mem = '256MB'", logger: logger)
+        var bindings = PostgresBindings()
+        bindings.append(hostID)
+        bindings.append(customerID)
+        bindings.append(batchIDs)
+        let retired = try await connection.query(PostgresQuery(unsafeSQL: """
+            UPDATE file_inventory AS inventory SET deleted_at = now(), updated_at = now()
+            WHERE inventory.host_id = $1 AND inventory.customer_id = $2 AND inventory.deleted_at IS NULL AND NOT inventory.is_stubbed
+              AND NOT EXISTS (SELECT 1 FROM scan_staging.\(partition) AS staged
+                              WHERE staged.batch_id = ANY($3) AND staged.file_path = inventory.file_path)
+              AND NOT EXISTS (SELECT 1 FROM scan_staging.rejects AS rejected
+                              WHERE rejected.batch_id = ANY($3) AND rejected.file_path = inventory.file_path)
+            RETURNING 1
+            """, binds: bindings), logger: logger)
+        var count = 0
+        for try await _ in retired { count += 1 }
+        return count
+    }
+
+    func refreshHostTotals(on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("""
+            UPDATE hosts SET last_scan_at = greatest(last_scan_at, \(job.scanStartedAt)),
+                (file_count, total_bytes) = (SELECT count(*), coalesce(sum(file_size), 0)::bigint FROM file_inventory
+                                             WHERE host_id = \(hostID) AND customer_id = \(customerID) AND deleted_at IS NULL)
+            WHERE id = \(hostID) AND customer_id = \(customerID)
+            """, logger: logger)
+    }
+}

@@ -1,0 +1,101 @@
+import AltoCompression
+import AltoModels
+import AltoStore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Streams one staged batch from `upload_chunks` through decompression, the CSV reader and the row normalizer
+/// into a COPY of its staging partition, so no stage holds more than a piece of the batch. Rows that fail are
+/// counted, and the first `keptRejects` of them kept with their reason for the rejects table.
+struct StagingLoader: Sendable {
+    /// Reads the chunks on a connection of its own while the transaction's connection runs the COPY.
+    let postgres: PostgresClient
+    var keptRejects = 10_000
+
+    struct Reject: Sendable {
+        var line: Int
+        var reason: String
+        var filePath: String?
+        var rowText: String
+    }
+
+    struct Outcome: Sendable {
+        var accepted = 0
+        var rejected = 0
+        var rejects: [Reject] = []
+    }
+
+    /// The batch cannot be read at all (an open quote at its end, a stream that does not decompress); nothing of it
+    /// is kept.
+    struct UnusableBatch: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static let columns = ["customer_id", "scan_date", "batch_id", "host_id", "line", "file_path", "file_size", "last_modified",
+                          "last_accessed", "file_extension", "permissions", "owner", "hash"]
+
+    func load(batchID: UUID, compression: IngestJob.Compression, customerID: UUID, hostID: UUID, scanDate: String,
+              partition: String, connection: PostgresConnection, logger: Logger) async throws -> Outcome {
+        var outcome = Outcome()
+        let decompressor = try Decompressor(compression)
+        let keptRejects = self.keptRejects
+        let chunks = try await postgres.query(
+            "SELECT data FROM scan_staging.upload_chunks WHERE batch_id = \(batchID) ORDER BY seq", logger: logger)
+        try await connection.query("SET LOCAL search_path TO scan_staging, public", logger: logger)
+        try await connection.copyFrom(table: partition, columns: Self.columns, logger: logger) { writer in
+            var reader = ScanCSVReader()
+            var rows = CopyTextWriter()
+            var csv: [UInt8] = []
+            csv.reserveCapacity(1 << 21)
+            let prefix = [customerID.uuidString.lowercased(), scanDate, batchID.uuidString.lowercased(), hostID.uuidString.lowercased()]
+            let write = { (row: ScanCSVReader.Row) in
+                switch ScanRowNormalizer.normalize(row) {
+                case .success(let file):
+                    for field in prefix { rows.field(field.utf8) }
+                    rows.field(Int64(row.line))
+                    rows.field(file.path)
+                    rows.field(file.size)
+                    rows.timestamp(seconds: file.modified.seconds, microseconds: file.modified.microseconds)
+                    if let accessed = file.accessed {
+                        rows.timestamp(seconds: accessed.seconds, microseconds: accessed.microseconds)
+                    } else {
+                        rows.null()
+                    }
+                    rows.field(file.fileExtension)
+                    rows.field(file.permissions)
+                    rows.field(file.owner)
+                    if let hash = file.hash { rows.field(hash) } else { rows.null() }
+                    rows.endRow()
+                    outcome.accepted += 1
+                case .failure(let error):
+                    outcome.rejected += 1
+                    if outcome.rejects.count < keptRejects {
+                        let path = row.fieldCount > 1 ? String(validating: row.field(0), as: UTF8.self) : nil
+                        outcome.rejects.append(Reject(line: row.line, reason: error.message,
+                                                      filePath: path.flatMap { $0.contains("\0") ? nil : $0 },
+                                                      rowText: String(String(decoding: row.text.utf8.prefix(2000), as: UTF8.self)
+                                                                        .filter { $0 != "\0" })))
+                    }
+                }
+            }
+            do {
+                for try await data in chunks.decode(ByteBuffer.self) {
+                    csv.removeAll(keepingCapacity: true)
+                    try data.withUnsafeReadableBytes { try decompressor.decompress($0, into: &csv) }
+                    try reader.read(csv, write)
+                    if rows.bytes.count >= 1 << 20 { try await writer.write(rows.take()) }
+                }
+                try decompressor.finish()
+                try reader.finish(write)
+            } catch let error as ScanCSV.FormatError {
+                throw UnusableBatch(description: error.message)
+            } catch let error as CompressionError {
+                throw UnusableBatch(description: error.description)
+            }
+            if !rows.bytes.isEmpty { try await writer.write(rows.take()) }
+        }
+        try await connection.query("SET LOCAL search_path TO public", logger: logger)
+        return outcome
+    }
+}
