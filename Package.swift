@@ -30,6 +30,7 @@ let package = Package(
         .executable(name: "alto-actor", targets: ["alto-actor"]),
         .executable(name: "alto-sanitizer", targets: ["alto-sanitizer"]),
         .executable(name: "alto-agent", targets: ["alto-agent"]),
+        .executable(name: "alto-bench", targets: ["alto-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -137,6 +138,16 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
+        .executableTarget(
+            name: "alto-bench",
+            dependencies: [
+                "AltoModels", "AltoCompression",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Benchmarks/alto-bench",
+            swiftSettings: swiftSettings
+        ),
         .target(name: "CAltoLinux", path: "Shared/CAltoLinux"),
         .target(
             name: "AltoTiering",

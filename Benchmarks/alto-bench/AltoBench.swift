@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+
+/// `alto-bench`: Alto's speed against the fastest tools that do the same work, both timed in the same run on the
+/// same data, since these machines are too noisy for absolute figures to mean much alone.
+@main
+struct AltoBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alto-bench",
+        abstract: "Benchmarks that print Alto's figures beside a baseline's, and their ratio.",
+        subcommands: [Scan.self, Ingest.self]
+    )
+
+    /// The folder of this executable, where the release build put the services too.
+    static var binaries: String {
+        ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+            .split(separator: "/").dropLast().joined(separator: "/").prepending("/")
+    }
+
+    struct Scan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "alto-agent scan against find -printf on a generated tree.")
+
+        @Option(help: "Files in the generated tree.") var files = 500_000
+        @Option(help: "Where the tree is generated (kept for the next run).") var tree: String?
+        @Option(help: "Rounds; the best of each side is reported.") var rounds = 3
+
+        func run() async throws {
+            try ScanBenchmark(tree: tree ?? "/var/tmp/alto-bench-tree-\(files)", files: files, rounds: rounds,
+                              binaries: AltoBench.binaries).run()
+        }
+    }
+
+    struct Ingest: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Upload → staging → inventory against psql \\copy + INSERT … ON CONFLICT.",
+            discussion: "Needs the PostgreSQL and RabbitMQ of scripts/local-servers.sh (ALTO_POSTGRES_URL, ALTO_AMQP_URL).")
+
+        @Option(help: "Rows to ingest.") var rows = 1_000_000
+        @Option(help: "alto-ingest processes.") var ingestWorkers = 1
+
+        func run() async throws {
+            let environment = ProcessInfo.processInfo.environment
+            try await IngestBenchmark(
+                rows: rows, ingestWorkers: max(1, ingestWorkers), binaries: AltoBench.binaries,
+                postgresURL: environment["ALTO_POSTGRES_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
+                amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
+                rabbitmqctl: environment["ALTO_RABBITMQCTL"]
+            ).run()
+        }
+    }
+}
+
+extension String {
+    fileprivate func prepending(_ prefix: String) -> String { prefix + self }
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds the release executables and runs Alto's benchmarks against their baselines in the same run:
+#   scripts/bench.sh            both: scan (alto-agent vs find -printf) and ingest (alto vs psql \copy + upsert)
+#   scripts/bench.sh scan ARGS  one of them, with alto-bench's options (see .build/release/alto-bench help)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+"$root/scripts/local-servers.sh" up
+eval "$("$root/scripts/local-servers.sh" env)"
+export ALTO_POSTGRES_URL ALTO_AMQP_URL ALTO_RABBITMQCTL
+swift build -c release
+if [ $# -gt 0 ]; then exec .build/release/alto-bench "$@"; fi
+.build/release/alto-bench scan
+.build/release/alto-bench ingest
