@@ -17,6 +17,9 @@ fi
 pg_port="${ALTO_LOCAL_PG_PORT:-55432}"
 amqp_port="${ALTO_LOCAL_AMQP_PORT:-55672}"
 pg_bin=/usr/lib/postgresql/15/bin
+# Sized for a bulk-loading inventory on one machine: room in memory for the inventory's indexes, and checkpoints
+# spaced so a million-row scan does not trigger several.
+pg_tuning="-c shared_buffers=1GB -c max_wal_size=8GB -c checkpoint_timeout=15min -c wal_buffers=64MB -c log_min_duration_statement=${ALTO_LOCAL_PG_LOG_SLOWER_THAN_MS:--1}"
 rabbit_home="$state/rabbitmq"
 rabbit_node="alto@localhost"
 
@@ -74,7 +77,7 @@ start_postgres() {
     if ! as_user postgres "$pg_bin/pg_ctl" -D "$state/pg" status >/dev/null 2>&1; then
         say "starting PostgreSQL on 127.0.0.1:$pg_port"
         as_user postgres "$pg_bin/pg_ctl" -D "$state/pg" -l "$state/pg-run/postgres.log" -w -t 60 \
-            -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $state/pg-run -c max_connections=200 -c fsync=on" start >/dev/null
+            -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $state/pg-run -c max_connections=200 -c fsync=on $pg_tuning" start >/dev/null
     fi
     for _ in $(seq 1 60); do
         pg_isready -q -h 127.0.0.1 -p "$pg_port" && break

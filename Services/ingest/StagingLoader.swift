@@ -48,11 +48,12 @@ struct StagingLoader: Sendable {
             var rows = CopyTextWriter()
             var csv: [UInt8] = []
             csv.reserveCapacity(1 << 21)
-            let prefix = [customerID.uuidString.lowercased(), scanDate, batchID.uuidString.lowercased(), hostID.uuidString.lowercased()]
+            let constantColumns = Array([customerID.uuidString.lowercased(), scanDate, batchID.uuidString.lowercased(),
+                                         hostID.uuidString.lowercased()].joined(separator: "\t").utf8)
             let write = { (row: ScanCSVReader.Row) in
                 switch ScanRowNormalizer.normalize(row) {
                 case .success(let file):
-                    for field in prefix { rows.field(field.utf8) }
+                    rows.fields(verbatim: constantColumns, count: 4)
                     rows.field(Int64(row.line))
                     rows.field(file.path)
                     rows.field(file.size)

@@ -40,7 +40,8 @@ public struct ScanCSVReader {
     }
 
     /// Reads `input`, calling `body` for every row it completes.
-    public mutating func read(_ input: UnsafeRawBufferPointer, _ body: (Row) throws -> Void) throws {
+    public mutating func read(_ raw: UnsafeRawBufferPointer, _ body: (Row) throws -> Void) throws {
+        let input = raw.bindMemory(to: UInt8.self)
         let count = input.count
         var index = 0
         while index < count {
@@ -67,7 +68,7 @@ public struct ScanCSVReader {
                     end += 1
                 }
                 if end > index {
-                    bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[index..<end]))
+                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: input[index..<end]))
                     rowStarted = true
                     state = .unquoted
                     index = end
@@ -92,7 +93,7 @@ public struct ScanCSVReader {
                     if input[end] == 0x0A { line += 1 }
                     end += 1
                 }
-                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[index..<end]))
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: input[index..<end]))
                 if end < count { state = .quoteInQuoted }
                 index = end + 1
             case .quoteInQuoted:

@@ -12,10 +12,16 @@ public struct CopyTextWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
-    /// A text field, escaped.
-    public mutating func field(_ text: some Collection<UInt8>) {
+    /// A text field, escaped. Concrete byte types rather than a generic collection, so the per-byte loop is
+    /// compiled for them even across the module boundary.
+    public mutating func field(_ text: UnsafeBufferPointer<UInt8>) {
         separate()
-        if !text.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
+        var plain = true
+        for byte in text where byte == 0x5C || byte == 0x09 || byte == 0x0A || byte == 0x0D {
+            plain = false
+            break
+        }
+        if plain {
             bytes.append(contentsOf: text)
             return
         }
@@ -30,14 +36,45 @@ public struct CopyTextWriter: Sendable {
         }
     }
 
+    public mutating func field(_ text: ArraySlice<UInt8>) {
+        text.withUnsafeBufferPointer { field($0) }
+    }
+
+    public mutating func field(_ text: [UInt8]) {
+        text.withUnsafeBufferPointer { field($0) }
+    }
+
     public mutating func field(_ text: String?) {
         guard let text else { return null() }
-        field(text.utf8)
+        field(Array(text.utf8))
+    }
+
+    /// Fields that are already in COPY text form, tab-separated (constant columns, written once per row).
+    public mutating func fields(verbatim text: [UInt8], count: Int) {
+        separate()
+        bytes.append(contentsOf: text)
+        fieldsInRow += count - 1
     }
 
     public mutating func field(_ number: Int64) {
         separate()
-        bytes.append(contentsOf: String(number).utf8)
+        guard number >= 0 else {
+            bytes.append(contentsOf: String(number).utf8)
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var rest = number
+            var index = buffer.count
+            repeat {
+                index -= 1
+                buffer[index] = UInt8(truncatingIfNeeded: 0x30 + rest % 10)
+                rest /= 10
+            } while rest > 0
+            bytes.append(contentsOf: buffer[index...])
+        }
     }
 
     /// A UTC timestamp, as RFC 3339 text.

@@ -1,0 +1,128 @@
+import Foundation
+import FoundationNetworking
+import PostgresNIO
+
+/// Alto's services started as separate processes against a database and a RabbitMQ vhost of their own, as the
+/// end-to-end tests use them, with the HTTP and SQL helpers those tests share.
+public final class RunningSuite: @unchecked Sendable {
+    public let run: String
+    public let work: URL
+    public let databaseURL: String
+    public let amqpURL: String
+    public let basePort: Int
+    public let vhost: String
+    /// Every service's environment: the database, the vhost, and the log level.
+    public let environment: [String: String]
+    public private(set) var services: [ServiceProcess] = []
+
+    public var apiURL: String { "http://127.0.0.1:\(basePort)" }
+    public static let adminHeaders = ["Authorization": "Bearer alto-dev-admin"]
+
+    /// Migrates a fresh database and starts `names` (alto-api first, on the base port; the others on the ports
+    /// after it), waiting until each answers `/healthz`.
+    public init(_ names: [String], environment extra: [String: String] = [:]) async throws {
+        run = UUID().uuidString.prefix(8).lowercased()
+        work = FileManager.default.temporaryDirectory.appendingPathComponent("alto-e2e-\(run)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        databaseURL = try await TestServers.freshDatabase(prefix: "alto_e2e")
+        vhost = "alto-e2e-\(run)"
+        try TestServers.rabbitmqctl("add_vhost", vhost)
+        try TestServers.rabbitmqctl("set_permissions", "-p", vhost, "guest", "'.*'", "'.*'", "'.*'")
+        amqpURL = TestServers.amqpURL.replacingOccurrences(of: "%2f", with: vhost)
+        basePort = Int.random(in: 20_000...40_000)
+        environment = ["ALTO_POSTGRES_URL": databaseURL, "ALTO_AMQP_URL": amqpURL, "ALTO_LOG_LEVEL": "info"].merging(extra) { _, new in new }
+        let (status, output) = try ServiceProcess.run("alto-api", arguments: ["migrate"], environment: environment)
+        guard status == 0 else { throw TestFailure("migrate failed: \(output)") }
+        do {
+            for (index, name) in names.enumerated() {
+                services.append(try ServiceProcess(name, environment: environment.merging(["ALTO_HTTP_PORT": "\(basePort + index)"]) { _, new in new },
+                                                   logFolder: work))
+            }
+            for index in names.indices { try await waitForHealth(port: basePort + index) }
+        } catch {
+            _ = await stop()
+            throw error
+        }
+    }
+
+    /// Adds a process to those `stop` ends, for example the agent.
+    public func adopt(_ service: ServiceProcess) {
+        services.append(service)
+    }
+
+    /// Sends SIGTERM to every service, newest first, and returns their exit statuses; drops the vhost.
+    public func stop() async -> [String: Int32?] {
+        var statuses: [String: Int32?] = [:]
+        for service in services.reversed() { statuses[service.name] = await service.terminate() }
+        services.removeAll()
+        try? TestServers.rabbitmqctl("delete_vhost", vhost)
+        return statuses
+    }
+
+    /// The services' logs, for a failing test's report.
+    public var logs: String {
+        services.map { "---- \($0.name)\n\($0.log.suffix(4000))" }.joined(separator: "\n")
+    }
+
+    /// Enrols a customer and one host, returning their ids and the host's agent token.
+    public func enrol(_ name: String) async throws -> (customer: UUID, host: UUID, token: String) {
+        struct Created: Decodable {
+            var id: UUID
+            var agent_token: String?
+        }
+        let customer: Created = try await post("/api/v1/customers", ["name": name])
+        let host: Created = try await post("/api/v1/customers/\(customer.id)/hosts", ["hostname": "fs-\(name)"])
+        guard let token = host.agent_token else { throw TestFailure("enrolment gave no agent token") }
+        return (customer.id, host.id, token)
+    }
+
+    /// What `alto-agent` needs to act as the given host.
+    public func agentEnvironment(customer: UUID, host: UUID, token: String, state: String = "agent-state") -> [String: String] {
+        environment.merging([
+            "ALTO_API_URL": apiURL, "ALTO_AGENT_TOKEN": token, "ALTO_CUSTOMER_ID": customer.uuidString,
+            "ALTO_HOST_ID": host.uuidString, "ALTO_HTTP_PORT": "\(basePort + 9)",
+            "ALTO_AGENT_STATE_DIR": work.appendingPathComponent(state).path,
+        ]) { _, new in new }
+    }
+
+    /// POSTs JSON to an admin route and decodes the 201 answer.
+    public func post<Response: Decodable>(_ path: String, _ body: [String: any Sendable]) async throws -> Response {
+        let json = try JSONSerialization.data(withJSONObject: body)
+        let (status, text) = try await send(apiURL + path, body: json,
+                                            headers: Self.adminHeaders.merging(["Content-Type": "application/json"]) { _, n in n })
+        guard status == 201 else { throw TestFailure("POST \(path) answered \(status): \(text)") }
+        return try JSONDecoder().decode(Response.self, from: Data(text.utf8))
+    }
+
+    /// Sends a request (POST with a body, GET without) and returns the status and the body; a body is sent as
+    /// `text/csv` unless the headers say otherwise.
+    public func send(_ url: String, body: Data?, headers: [String: String]) async throws -> (Int, String) {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = body == nil ? "GET" : "POST"
+        request.httpBody = body
+        if body != nil { request.setValue("text/csv", forHTTPHeaderField: "Content-Type") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
+    public func waitForHealth(port: Int) async throws {
+        try await Self.waitUntil("service on port \(port) is healthy", timeout: .seconds(30)) {
+            (try? await send("http://127.0.0.1:\(port)/healthz", body: nil, headers: [:]).0) == 200
+        }
+    }
+
+    public static func waitUntil(_ what: String, timeout: Duration, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw TestFailure("timed out waiting until \(what)")
+    }
+
+    public static func count(_ postgres: PostgresClient, _ sql: String) async throws -> Int {
+        for try await value in try await postgres.query(PostgresQuery(unsafeSQL: sql)).decode(Int.self) { return value }
+        return 0
+    }
+}
