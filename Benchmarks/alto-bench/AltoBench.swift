@@ -37,14 +37,16 @@ struct AltoBench: AsyncParsableCommand {
 
         @Option(help: "Rows to ingest.") var rows = 1_000_000
         @Option(help: "alto-ingest processes.") var ingestWorkers = 1
+        @Option(help: "MiB of CSV per batch, as the agent's --batch-megabytes.") var batchMegabytes = 8
+        @Flag(help: "Keep the services' logs (at info level) and the generated data.") var keepWork = false
 
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
             try await IngestBenchmark(
-                rows: rows, ingestWorkers: max(1, ingestWorkers), binaries: AltoBench.binaries,
+                rows: rows, ingestWorkers: max(1, ingestWorkers), batchMegabytes: max(1, batchMegabytes), binaries: AltoBench.binaries,
                 postgresURL: environment["ALTO_POSTGRES_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
                 amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
-                rabbitmqctl: environment["ALTO_RABBITMQCTL"]
+                rabbitmqctl: environment["ALTO_RABBITMQCTL"], keepWork: keepWork
             ).run()
         }
     }

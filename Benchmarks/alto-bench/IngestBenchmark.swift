@@ -10,10 +10,14 @@ import NIOCore
 struct IngestBenchmark {
     let rows: Int
     let ingestWorkers: Int
+    /// CSV per batch before compression, as the agent's `--batch-megabytes`.
+    let batchMegabytes: Int
     let binaries: String
     let postgresURL: String
     let amqpURL: String
     let rabbitmqctl: String?
+    /// Keeps the services' logs and the generated data in the work folder after the run.
+    let keepWork: Bool
 
     private let adminToken = "alto-bench-admin"
     private let apiPort = 18480
@@ -41,9 +45,9 @@ struct IngestBenchmark {
             _ = try? server.run("DROP DATABASE IF EXISTS alto_bench_\(suffix)")
             _ = try? server.run("DROP DATABASE IF EXISTS alto_bench_expert_\(suffix)")
             if let rabbitmqctl { _ = try? Psql.capture(["sh", "-c", "\(rabbitmqctl) delete_vhost alto_bench_\(suffix)"]) }
-            try? FileManager.default.removeItem(atPath: work)
+            if keepWork { print("logs and data kept in \(work)") } else { try? FileManager.default.removeItem(atPath: work) }
         }
-        let common = ["ALTO_POSTGRES_URL": alto.url, "ALTO_AMQP_URL": vhostURL, "ALTO_LOG_LEVEL": "warning",
+        let common = ["ALTO_POSTGRES_URL": alto.url, "ALTO_AMQP_URL": vhostURL, "ALTO_LOG_LEVEL": keepWork ? "info" : "warning",
                       "ALTO_ADMIN_TOKEN": adminToken]
         _ = try MeasuredProcess.run(binaries + "/alto-api", ["migrate"], environment: common, output: work + "/migrate.log")
         _ = try MeasuredProcess.run(binaries + "/alto-api", ["migrate"], environment: common.merging(["ALTO_POSTGRES_URL": expert.url]) { _, new in new },
@@ -65,7 +69,7 @@ struct IngestBenchmark {
         let (customerID, hostID, token) = try await enrol()
 
         print("generating \(rows) rows…")
-        let generator = RowGenerator(rows: rows, batchBytes: 32 << 20)
+        let generator = RowGenerator(rows: rows, batchBytes: batchMegabytes << 20)
         let csvFile = work + "/expert.csv"
         try generator.writeCSV(csvFile)
 

@@ -64,25 +64,35 @@ struct BatchIngester: Sendable {
                 logger.info("batch already ingested; nothing to do")
                 return .ack
             }
+            let clock = ContinuousClock()
+            let started = clock.now
             let outcome = try await StagingLoader(postgres: postgres).load(
                 batchID: job.batchID, compression: compression, customerID: customerID, hostID: hostID, scanDate: scanDate,
                 partition: partition, connection: connection, logger: logger)
             try await record(outcome.rejects, batchID: job.batchID, customerID: customerID, on: connection, logger: logger)
             let merge = InventoryMerge(customerID: customerID, hostID: hostID, job: job, partition: partition)
-            let listed = try await merge.upsert(accepted: outcome.accepted, on: connection, logger: logger)
+            let loaded = clock.now
+            try await merge.lockHost(on: connection, logger: logger)
+            let listed = try await merge.merge(accepted: outcome.accepted, on: connection, logger: logger)
+            let merged = clock.now
             try await connection.query("""
                 UPDATE scan_staging.uploads SET ingested_at = now(), accepted_rows = \(outcome.accepted),
                     rejected_rows = \(outcome.rejected), listed_paths = \(listed)
                 WHERE batch_id = \(job.batchID)
                 """, logger: logger)
             let retired = try await merge.retireUnseenFiles(on: connection, logger: logger)
-            try await merge.refreshHostTotals(on: connection, logger: logger)
+            if retired != nil || !job.isFullScan {
+                try await merge.refreshHostTotals(on: connection, logger: logger)
+            }
             let trigger = envelope.reply(PlannerTrigger(reason: .ingest, batchID: job.batchID))
             try await Outbox.enqueue(trigger, queue: AMQPTopology.plannerJobs, on: connection, logger: logger)
             acceptedRows.increment(by: outcome.accepted)
             rejectedRows.increment(by: outcome.rejected)
-            logger.info("batch ingested", metadata: ["accepted": "\(outcome.accepted)", "rejected": "\(outcome.rejected)",
-                                                     "retired": "\(retired)"])
+            logger.info("batch ingested", metadata: [
+                "accepted": "\(outcome.accepted)", "rejected": "\(outcome.rejected)", "retired": "\(retired.map(String.init) ?? "scan not complete")",
+                "staging_seconds": "\((loaded - started) / .seconds(1))", "merge_seconds": "\((merged - loaded) / .seconds(1))",
+                "finish_seconds": "\((clock.now - merged) / .seconds(1))",
+            ])
             return .ack
         }
     }

@@ -11,10 +11,12 @@ func buildIngest(settings: ServiceSettings) async throws -> ServiceGroup {
     let postgres = settings.postgres.makeClient(logger: logger)
     let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
     let ingester = BatchIngester(postgres: postgres, logger: logger)
-    let consumer = AMQPConsumer(configuration: settings.amqp, queue: AMQPTopology.ingestJobs,
-                                prefetch: UInt16(settings.reader.int(forKey: "alto.ingest.prefetch", default: 2)),
+    // Two batches at once by default: while one is parsed and copied into staging, the other's upsert keeps
+    // PostgreSQL busy, which uses both cores of a small machine.
+    let concurrency = max(1, settings.reader.int(forKey: "alto.ingest.concurrency", default: 2))
+    let consumer = AMQPConsumer(configuration: settings.amqp, queue: AMQPTopology.ingestJobs, prefetch: UInt16(concurrency),
                                 declarations: AMQPDeclaration.standard, logger: logger)
-    let worker = AMQPQueueWorker(consumer: consumer, publisher: publisher, logger: logger) { delivery in
+    let worker = AMQPQueueWorker(consumer: consumer, publisher: publisher, concurrency: concurrency, logger: logger) { delivery in
         await ingester.handle(delivery)
     }
     return AltoServiceGroup.make(settings: settings, logger: logger, registry: registry, postgres: postgres,

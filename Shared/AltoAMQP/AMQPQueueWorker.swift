@@ -2,7 +2,9 @@ import Logging
 import ServiceLifecycle
 
 /// Runs a handler over one queue as a lifecycle service: settles every delivery with the handler's decision,
-/// moves poison messages to `<queue>.dlq` with their reason, and on graceful shutdown finishes the message in hand.
+/// moves poison messages to `<queue>.dlq` with their reason, and on graceful shutdown finishes the messages in hand.
+/// With a concurrency above one it handles that many deliveries at once (the consumer's prefetch should allow
+/// them), for work such as ingest where one message keeps a database busy on one core.
 public struct AMQPQueueWorker: Service {
     public typealias Handler = @Sendable (AMQPDelivery) async -> AMQPSettlement
 
@@ -11,11 +13,13 @@ public struct AMQPQueueWorker: Service {
     private let retryDelay: Duration
     private let logger: Logger
     private let handler: Handler
+    private let concurrency: Int
 
     /// - Parameter retryDelay: the pause before a message that asked for a retry goes back to the queue, so a
     ///   failing dependency is not hammered in a tight loop.
-    public init(consumer: AMQPConsumer, publisher: AMQPPublisher, retryDelay: Duration = .seconds(1),
+    public init(consumer: AMQPConsumer, publisher: AMQPPublisher, retryDelay: Duration = .seconds(1), concurrency: Int = 1,
                 logger: Logger, handler: @escaping Handler) {
+        self.concurrency = max(1, concurrency)
         self.consumer = consumer
         self.publisher = publisher
         self.retryDelay = retryDelay
@@ -26,9 +30,18 @@ public struct AMQPQueueWorker: Service {
     public func run() async throws {
         let deliveries = consumer.deliveries()
         await withGracefulShutdownHandler {
-            for await delivery in deliveries {
-                if consumer.isStopping { break }
-                await process(delivery)
+            await withTaskGroup(of: Void.self) { group in
+                var inHand = 0
+                for await delivery in deliveries {
+                    if consumer.isStopping { break }
+                    if inHand == concurrency {
+                        await group.next()
+                        inHand -= 1
+                    }
+                    group.addTask { await process(delivery) }
+                    inHand += 1
+                }
+                await group.waitForAll()
             }
         } onGracefulShutdown: {
             consumer.stop()
