@@ -165,6 +165,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "AltoCompressionTests",
+            dependencies: ["AltoCompression", "AltoModels"],
+            path: "Tests/AltoCompressionTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "AltoServiceTests",
             dependencies: ["AltoService", "AltoAMQP", "AltoModels", .product(name: "Logging", package: "swift-log")],
             path: "Tests/AltoServiceTests",

@@ -39,7 +39,7 @@ struct AltoAgent: AsyncParsableCommand {
         @Option(help: "Which files to hash: none, changed (size or mtime differ from the previous scan) or all.")
         var hash: String = "none"
         @Option(help: "Batch compression: zstd, gzip or none.") var compression: String = "zstd"
-        @Option(help: "Cut a new batch after this many MiB of CSV.") var batchMegabytes: Int = 32
+        @Option(help: "Cut a new batch after this many MiB of CSV.") var batchMegabytes: Int = 8
         @Option(help: "Walker threads (default: one per core).") var threads: Int?
         @Flag(help: "Descend into other file systems mounted below a root.") var crossFileSystems = false
         @Flag(help: "Not a full scan: files it does not see are not retired from the inventory.") var partial = false

@@ -19,8 +19,9 @@ struct ScanOptions: Sendable {
     var oneFileSystem = true
     var hashMode = HashMode.none
     var compression = IngestJob.Compression.zstd
-    /// A batch is cut once this many bytes of CSV (before compression) are in it.
-    var batchBytes = 32 << 20
+    /// A batch is cut once this many bytes of CSV (before compression) are in it: about 60,000 files at 8 MiB,
+    /// small enough that the ingest of one batch overlaps the staging of the next.
+    var batchBytes = 8 << 20
     /// Walker threads; every core by default, since a warm walk is bound by system calls, not by the disk.
     /// Marks the scan as complete, so files it no longer saw are retired from the inventory.
     var isFullScan = true

@@ -8,6 +8,8 @@ public final class Compressor {
     public let format: IngestJob.Compression
     private var zstd: OpaquePointer?
     private var gzip: UnsafeMutablePointer<z_stream>?
+    /// Where each step writes before its output is appended to the caller's buffer, allocated once.
+    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 17, alignment: 16)
 
     /// `level` defaults to each format's fast setting (zstd 1, gzip 1): a scan is limited by how fast it can write
     /// rows, and both still shrink CSV about tenfold.
@@ -32,6 +34,7 @@ public final class Compressor {
     }
 
     deinit {
+        scratch.deallocate()
         if let zstd { ZSTD_freeCCtx(zstd) }
         if let gzip {
             deflateEnd(gzip)
@@ -58,35 +61,24 @@ public final class Compressor {
             output.append(contentsOf: input)
         case .zstd:
             var source = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
-            let chunk = max(ZSTD_CStreamOutSize(), 1 << 16)
             while true {
-                let start = output.count
-                output.append(contentsOf: repeatElement(0, count: chunk))
-                let (remaining, written) = output.withUnsafeMutableBytes { bytes in
-                    var target = ZSTD_outBuffer(dst: bytes.baseAddress! + start, size: chunk, pos: 0)
-                    let remaining = ZSTD_compressStream2(zstd, &target, &source, finishing ? ZSTD_e_end : ZSTD_e_continue)
-                    return (remaining, target.pos)
-                }
-                output.removeLast(chunk - written)
+                var target = ZSTD_outBuffer(dst: scratch.baseAddress, size: scratch.count, pos: 0)
+                let remaining = ZSTD_compressStream2(zstd, &target, &source, finishing ? ZSTD_e_end : ZSTD_e_continue)
                 precondition(ZSTD_isError(remaining) == 0, "zstd failed: \(String(cString: ZSTD_getErrorName(remaining)))")
+                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<target.pos]))
                 if finishing ? remaining == 0 : source.pos == source.size { return }
             }
         case .gzip:
             guard let gzip else { return }
             gzip.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
             gzip.pointee.avail_in = uInt(input.count)
-            let chunk = 1 << 16
             while true {
-                let start = output.count
-                output.append(contentsOf: repeatElement(0, count: chunk))
-                let (status, left) = output.withUnsafeMutableBytes { bytes in
-                    gzip.pointee.next_out = (bytes.baseAddress! + start).assumingMemoryBound(to: Bytef.self)
-                    gzip.pointee.avail_out = uInt(chunk)
-                    let status = deflate(gzip, finishing ? Z_FINISH : Z_NO_FLUSH)
-                    return (status, Int(gzip.pointee.avail_out))
-                }
-                output.removeLast(left)
+                gzip.pointee.next_out = scratch.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                gzip.pointee.avail_out = uInt(scratch.count)
+                let status = deflate(gzip, finishing ? Z_FINISH : Z_NO_FLUSH)
+                let left = Int(gzip.pointee.avail_out)
                 precondition(status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR, "zlib failed: \(status)")
+                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<(scratch.count - left)]))
                 if finishing ? status == Z_STREAM_END : (gzip.pointee.avail_in == 0 && left > 0) { return }
             }
         }

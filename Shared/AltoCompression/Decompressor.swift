@@ -9,6 +9,8 @@ public final class Decompressor {
     public let format: IngestJob.Compression
     private var zstd: OpaquePointer?
     private var gzip: UnsafeMutablePointer<z_stream>?
+    /// Where each step writes before its output is appended to the caller's buffer, allocated once.
+    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 17, alignment: 16)
     /// True between frames: everything fed so far decompressed into whole frames or members.
     private var atBoundary = true
     private var sawInput = false
@@ -33,6 +35,7 @@ public final class Decompressor {
     }
 
     deinit {
+        scratch.deallocate()
         if let zstd { ZSTD_freeDCtx(zstd) }
         if let gzip {
             inflateEnd(gzip)
@@ -49,21 +52,15 @@ public final class Decompressor {
             output.append(contentsOf: input)
         case .zstd:
             var source = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
-            let chunk = max(ZSTD_DStreamOutSize(), 1 << 17)
             while source.pos < source.size || !atBoundary {
-                let start = output.count
-                output.append(contentsOf: repeatElement(0, count: chunk))
-                let (result, written) = output.withUnsafeMutableBytes { bytes in
-                    var target = ZSTD_outBuffer(dst: bytes.baseAddress! + start, size: chunk, pos: 0)
-                    let result = ZSTD_decompressStream(zstd, &target, &source)
-                    return (result, target.pos)
-                }
-                output.removeLast(chunk - written)
+                var target = ZSTD_outBuffer(dst: scratch.baseAddress, size: scratch.count, pos: 0)
+                let result = ZSTD_decompressStream(zstd, &target, &source)
                 if ZSTD_isError(result) != 0 {
                     throw CompressionError("the zstd stream is corrupt: \(String(cString: ZSTD_getErrorName(result)))")
                 }
+                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<target.pos]))
                 atBoundary = result == 0
-                if source.pos == source.size && written < chunk { break }
+                if source.pos == source.size && target.pos < scratch.count { break }
             }
         case .gzip:
             guard let gzip else { return }
@@ -71,22 +68,16 @@ public final class Decompressor {
             while !remaining.isEmpty {
                 gzip.pointee.next_in = UnsafeMutablePointer(mutating: remaining.baseAddress!.assumingMemoryBound(to: Bytef.self))
                 gzip.pointee.avail_in = uInt(remaining.count)
-                let chunk = 1 << 17
                 var status = Z_OK
                 repeat {
-                    let start = output.count
-                    output.append(contentsOf: repeatElement(0, count: chunk))
-                    let left: Int
-                    (status, left) = output.withUnsafeMutableBytes { bytes in
-                        gzip.pointee.next_out = (bytes.baseAddress! + start).assumingMemoryBound(to: Bytef.self)
-                        gzip.pointee.avail_out = uInt(chunk)
-                        let status = inflate(gzip, Z_NO_FLUSH)
-                        return (status, Int(gzip.pointee.avail_out))
-                    }
-                    output.removeLast(left)
+                    gzip.pointee.next_out = scratch.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                    gzip.pointee.avail_out = uInt(scratch.count)
+                    status = inflate(gzip, Z_NO_FLUSH)
+                    let left = Int(gzip.pointee.avail_out)
                     guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
                         throw CompressionError("the gzip stream is corrupt (zlib status \(status))")
                     }
+                    output.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<(scratch.count - left)]))
                     atBoundary = status == Z_STREAM_END
                     if status == Z_BUF_ERROR || status == Z_STREAM_END { break }
                     if gzip.pointee.avail_in == 0 && left > 0 { break }
