@@ -206,7 +206,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "AltoModels", "AltoTiering", "AltoTestSupport", "AltoAMQP",
+                "AltoModels", "AltoTiering", "AltoTestSupport", "AltoAMQP", "AltoCompression",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

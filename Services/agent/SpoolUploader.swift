@@ -32,6 +32,18 @@ struct SpoolUploader: Sendable {
     }
 
     func uploadPending() async -> Outcome {
+        // Our own client rather than the shared one: a refused connection must fail the attempt within the connect
+        // timeout (the shared client keeps retrying until the request's deadline), since the retries are ours.
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(300))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let outcome = await uploadPending(with: client)
+        try? await client.shutdown()
+        return outcome
+    }
+
+    private func uploadPending(with client: HTTPClient) async -> Outcome {
         let scans = ((try? FileManager.default.contentsOfDirectory(atPath: spoolFolder)) ?? [])
             .compactMap { name -> (String, ScanManifest)? in
                 let folder = spoolFolder + "/" + name
@@ -45,7 +57,7 @@ struct SpoolUploader: Sendable {
             logger[metadataKey: "scan"] = "\(manifest.scanID)"
             for batch in manifest.batches where FileManager.default.fileExists(atPath: folder + "/" + batch.file) {
                 logger[metadataKey: "batch"] = "\(batch.batchID)"
-                switch await upload(batch, of: manifest, folder: folder, logger: logger) {
+                switch await upload(batch, of: manifest, folder: folder, client: client, logger: logger) {
                 case .accepted:
                     try? FileManager.default.removeItem(atPath: folder + "/" + batch.file)
                 case .refused(let reason):
@@ -69,7 +81,8 @@ struct SpoolUploader: Sendable {
         case failed(String)
     }
 
-    private func upload(_ batch: ScanManifest.Batch, of manifest: ScanManifest, folder: String, logger: Logger) async -> BatchOutcome {
+    private func upload(_ batch: ScanManifest.Batch, of manifest: ScanManifest, folder: String, client: HTTPClient,
+                        logger: Logger) async -> BatchOutcome {
         guard let body = FileManager.default.contents(atPath: folder + "/" + batch.file) else {
             return .failed("cannot read \(batch.file)")
         }
@@ -95,7 +108,7 @@ struct SpoolUploader: Sendable {
                 delay *= 2
             }
             do {
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(300))
+                let response = try await client.execute(request, timeout: .seconds(300))
                 let answer = try await response.body.collect(upTo: 1 << 20)
                 switch response.status.code {
                 case 202:

@@ -1,0 +1,301 @@
+import AltoAMQP
+import AltoCompression
+import AltoModels
+import AltoTestSupport
+import Foundation
+import PostgresNIO
+import Testing
+
+/// The path from a file system to the inventory with the real agent, API and ingest worker: a tree of hard cases
+/// against what `find` reports, every refusal and reject, redelivery and re-upload, and an interrupted upload.
+@Suite(.timeLimit(.minutes(5))) struct ScanIngestTests {
+    /// How an agent is run here: as `nobody` when the tests run as root (who can read every directory), so an
+    /// unreadable directory is unreadable to the scan as it is on a real server.
+    static let scanUser: [String] = geteuid() == 0 ? ["/usr/sbin/runuser", "-u", "nobody", "--"] : []
+
+    @Test func theInventoryMatchesFindForATreeOfHardCases() async throws {
+        let suite = try await RunningSuite(["alto-api", "alto-ingest"])
+        do {
+            let data = suite.work.appendingPathComponent("data").path
+            try makeHardCaseTree(at: data)
+            let (customer, host, token) = try await suite.enrol("hard-\(suite.run)")
+            var environment = suite.agentEnvironment(customer: customer, host: host, token: token)
+            let state = suite.work.appendingPathComponent("agent-state").path
+            try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
+            environment["ALTO_AGENT_STATE_DIR"] = state
+
+            // First with the API out of reach: the batches stay in the spool, and `upload` sends them later.
+            environment["ALTO_API_URL"] = "http://127.0.0.1:9"
+            let (offline, offlineOutput) = try runAgent(["scan", data, "--batch-megabytes", "1"], environment: environment, in: suite)
+            #expect(offline == 1, "\(offlineOutput)")
+            #expect(offlineOutput.contains("stay in the spool"))
+            #expect(offlineOutput.contains(" unreadable") && !offlineOutput.contains(" 0 unreadable"), "\(offlineOutput)")
+            let spool = state + "/spool"
+            #expect(try FileManager.default.contentsOfDirectory(atPath: spool).count == 1)
+            environment["ALTO_API_URL"] = suite.apiURL
+            let (online, onlineOutput) = try runAgent(["upload"], environment: environment, in: suite)
+            #expect(online == 0, "\(onlineOutput)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: spool).isEmpty, "acknowledged batches leave the spool")
+
+            let expected = try findFiles(data)
+            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+                try await waitForIngest(postgres, host: host)
+                var inventory: [[UInt8]: Int64] = [:]
+                for try await (path, size) in try await postgres.query("""
+                    SELECT file_path, file_size FROM file_inventory WHERE host_id = \(host) AND deleted_at IS NULL
+                    """).decode((String, Int64).self) {
+                    inventory[PathEncoding.decode(path)] = size
+                }
+                #expect(inventory.count == expected.count)
+                for (path, size) in expected {
+                    #expect(inventory[path] == size, "\(PathEncoding.encode(path)) as find sees it")
+                }
+                #expect(inventory.values.reduce(0, +) == expected.values.reduce(0, +))
+                let totals = try await postgres.query("SELECT file_count, total_bytes FROM hosts WHERE id = \(host)")
+                for try await (count, bytes) in totals.decode((Int64, Int64).self) {
+                    #expect(count == Int64(expected.count))
+                    #expect(bytes == expected.values.reduce(0, +))
+                }
+            }
+        } catch {
+            print(suite.logs)
+            _ = await suite.stop()
+            throw error
+        }
+        _ = await suite.stop()
+        chmod(suite.work.appendingPathComponent("data/locked").path, 0o755)
+        try? FileManager.default.removeItem(at: suite.work)
+    }
+
+    @Test func everyRefusalAndRejectLeavesTheRestOfTheInventoryAlone() async throws {
+        let suite = try await RunningSuite(["alto-api", "alto-ingest"], environment: ["ALTO_API_MAX_UPLOAD_BYTES": "65536"])
+        do {
+            let (customer, host, token) = try await suite.enrol("a-\(suite.run)")
+            let (otherCustomer, otherHost, otherToken) = try await suite.enrol("b-\(suite.run)")
+            let baseline = ScanCSV.header + "/srv/keep.txt,10,2025-01-01T00:00:00Z,,,0644,alice,\n/srv/other.txt,20,2025-01-01T00:00:00Z,,,0644,bob,\n"
+            let baselineBatch = UUID()
+            let scan = UUID()
+            let accepted = try await upload(suite, baseline, customer: customer, host: host, token: token, batch: baselineBatch, scan: scan)
+            #expect(accepted.0 == 202, "\(accepted.1)")
+            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+                try await waitForIngest(postgres, host: host)
+                let before = try await snapshot(postgres)
+                #expect(before.count == 2)
+
+                let refusals: [(String, (Int, String), Int, String)] = [
+                    ("no token", try await upload(suite, baseline, customer: customer, host: host, token: nil), 401, "unauthorized"),
+                    ("wrong token", try await upload(suite, baseline, customer: customer, host: host, token: "nope"), 401, "unauthorized"),
+                    ("another customer's host", try await upload(suite, baseline, customer: customer, host: otherHost, token: otherToken),
+                     403, "forbidden"),
+                    ("unknown host", try await upload(suite, baseline, customer: customer, host: UUID(), token: token), 400, "unknown_host"),
+                    ("wrong header", try await upload(suite, "path,size\n/x,1\n", customer: customer, host: host, token: token),
+                     400, "invalid_csv"),
+                    ("truncated zstd", try await upload(suite, baseline, customer: customer, host: host, token: token,
+                                                        encoding: .zstd, truncate: 8), 400, "invalid_compression"),
+                    ("over the limit", try await upload(suite, baseline + String(repeating: "/srv/x,1,2025-01-01T00:00:00Z,,,0644,x,\n", count: 2000),
+                                                        customer: customer, host: host, token: token), 413, "too_large"),
+                    ("unknown encoding", try await upload(suite, baseline, customer: customer, host: host, token: token, contentEncoding: "br"),
+                     415, "unsupported_encoding"),
+                    ("not CSV", try await upload(suite, baseline, customer: customer, host: host, token: token, contentType: "application/json"),
+                     415, "unsupported_media_type"),
+                ]
+                for (what, answer, status, code) in refusals {
+                    #expect(answer.0 == status, "\(what): \(answer.1)")
+                    #expect(answer.1.contains("\"code\":\"\(code)\""), "\(what): \(answer.1)")
+                }
+                #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM scan_staging.uploads") == 1, "nothing refused was staged")
+                #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM outbox WHERE routing_key = 'ingest.jobs'") == 0)
+
+                // The same batch again, as an agent that lost the answer would send it: accepted once.
+                let again = try await upload(suite, baseline, customer: customer, host: host, token: token, batch: baselineBatch, scan: scan)
+                #expect(again.0 == 202)
+                #expect(again.1.contains("already_accepted"))
+                // The same ingest job again, as the broker would redeliver it.
+                let redelivered = Envelope(customerID: customer, hostID: host, payload: IngestJob(
+                    batchID: baselineBatch, scanID: scan, byteCount: baseline.utf8.count, scanStartedAt: Date()))
+                let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: suite.amqpURL), logger: TestServers.logger)
+                try await publisher.publish(AMQPMessage(body: try redelivered.encoded()), routingKey: AMQPTopology.ingestJobs)
+                await publisher.shutdown()
+
+                let bad = ScanCSV.header
+                    + "/srv/new.txt,5,2025-01-01T00:00:00+01:00,,,0644,carol,\n"
+                    + "/srv/bad-time.txt,5,2025-01-01 soon,,,0644,carol,\n"
+                    + "/srv/negative.txt,-5,2025-01-01T00:00:00Z,,,0644,carol,\n"
+                    + "/srv/wide.txt,5,2025-01-01T00:00:00Z,,,0644,carol,,surplus\n"
+                let badBatch = UUID()
+                let partial = try await upload(suite, bad, customer: customer, host: host, token: token, batch: badBatch,
+                                               full: false, encoding: .gzip)
+                #expect(partial.0 == 202, "\(partial.1)")
+                try await waitForIngest(postgres, host: host)
+                let counts = try await postgres.query(
+                    "SELECT accepted_rows, rejected_rows FROM scan_staging.uploads WHERE batch_id = \(badBatch)")
+                for try await (acceptedRows, rejectedRows) in counts.decode((Int, Int).self) {
+                    #expect(acceptedRows == 1)
+                    #expect(rejectedRows == 3)
+                }
+                var reasons: [String: String] = [:]
+                for try await (path, reason) in try await postgres.query(
+                    "SELECT file_path, reason FROM scan_staging.rejects WHERE batch_id = \(badBatch)").decode((String?, String).self) {
+                    reasons[path ?? ""] = reason
+                }
+                #expect(reasons["/srv/bad-time.txt"]?.contains("last_modified") == true)
+                #expect(reasons["/srv/negative.txt"]?.contains("negative") == true)
+                #expect(reasons["/srv/wide.txt"]?.contains("expected 8 fields, found 9") == true)
+                let after = try await snapshot(postgres)
+                #expect(after.count == 3)
+                for (path, row) in before {
+                    #expect(after[path] == row, "\(path) did not change")
+                }
+                #expect(after["/srv/new.txt"]?.contains("2024-12-31 23:00:00") == true, "times are stored in UTC: \(after["/srv/new.txt"] ?? "")")
+
+                // A full scan that no longer lists a file retires it.
+                let rescan = try await upload(suite, ScanCSV.header + "/srv/keep.txt,10,2025-01-01T00:00:00Z,,,0644,alice,\n",
+                                              customer: customer, host: host, token: token)
+                #expect(rescan.0 == 202)
+                try await waitForIngest(postgres, host: host)
+                #expect(try await RunningSuite.count(postgres, """
+                    SELECT count(*) FROM file_inventory WHERE host_id = '\(host)' AND deleted_at IS NULL
+                    """) == 1)
+                #expect(try await RunningSuite.count(postgres, "SELECT file_count FROM hosts WHERE id = '\(host)'") == 1)
+                #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE host_id = '\(otherHost)'") == 0)
+                _ = otherCustomer
+            }
+        } catch {
+            print(suite.logs)
+            _ = await suite.stop()
+            throw error
+        }
+        _ = await suite.stop()
+        try? FileManager.default.removeItem(at: suite.work)
+    }
+
+    @Test func aFileDeletedDuringTheScanIsNotAnError() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("alto-vanish-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        for folder in 0..<20 {
+            try FileManager.default.createDirectory(atPath: "\(root)/d\(folder)", withIntermediateDirectories: true)
+            for file in 0..<1000 {
+                close(open("\(root)/d\(folder)/f\(file)", O_CREAT | O_WRONLY, 0o644))
+            }
+        }
+        let deleter = Thread {
+            for folder in (0..<20).reversed() {
+                for file in 0..<1000 { unlink("\(root)/d\(folder)/f\(file)") }
+            }
+        }
+        deleter.start()
+        let (status, output) = try ServiceProcess.run("alto-agent", arguments: ["scan", root, "--output", root + "-out"], environment: [:])
+        try? FileManager.default.removeItem(atPath: root + "-out")
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("vanished"))
+    }
+
+    // MARK: - Helpers
+
+    /// Spaces, commas, quotes, a newline and Latin-1 bytes in names, a symlink loop and one out of the tree, an
+    /// unreadable folder, hard links, a sparse file and a path of 4,000 bytes.
+    func makeHardCaseTree(at root: String) throws {
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: root + "/names", withIntermediateDirectories: true)
+        for name in ["with space.txt", "comma,name.csv", "quote\"name\".doc", "new\nline.txt", "tab\tname", "%41 literal.txt", "100%.txt", "日本語.pdf"] {
+            try Data(name.utf8).write(to: URL(fileURLWithPath: root + "/names/" + name))
+        }
+        let latin1 = Array((root + "/names/caf").utf8) + [0xE9, 0x2E, 0x74, 0x78, 0x74, 0]
+        let descriptor = latin1.withUnsafeBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_CREAT | O_WRONLY, 0o644) }
+        #expect(write(descriptor, "latin-1", 7) == 7)
+        close(descriptor)
+        try manager.createDirectory(atPath: root + "/links", withIntermediateDirectories: true)
+        try manager.createSymbolicLink(atPath: root + "/links/loop", withDestinationPath: "..")
+        try manager.createSymbolicLink(atPath: root + "/links/outside", withDestinationPath: "/usr")
+        try Data(repeating: 7, count: 5000).write(to: URL(fileURLWithPath: root + "/links/original.bin"))
+        try manager.linkItem(atPath: root + "/links/original.bin", toPath: root + "/links/hard-link.bin")
+        let sparse = open(root + "/sparse.img", O_CREAT | O_WRONLY, 0o644)
+        #expect(ftruncate(sparse, 1 << 30) == 0)
+        close(sparse)
+        var deep = root
+        while deep.utf8.count < 3_700 {
+            deep += "/" + String(repeating: "d", count: 200)
+        }
+        try manager.createDirectory(atPath: deep, withIntermediateDirectories: true)
+        let longName = String(repeating: "f", count: 4_000 - deep.utf8.count - 1)
+        try Data("deep".utf8).write(to: URL(fileURLWithPath: deep + "/" + longName))
+        #expect((deep + "/" + longName).utf8.count == 4_000)
+        try manager.createDirectory(atPath: root + "/locked/inner", withIntermediateDirectories: true)
+        try Data("secret".utf8).write(to: URL(fileURLWithPath: root + "/locked/inner/hidden.txt"))
+        #expect(chmod(root + "/locked", 0o000) == 0)
+    }
+
+    /// `find ROOT -type f` as the scan's user: path bytes and sizes.
+    func findFiles(_ root: String) throws -> [[UInt8]: Int64] {
+        let (status, output) = try capture(Self.scanUser + ["/usr/bin/find", root, "-type", "f", "-printf", "%s %p\\0"], errors: false)
+        #expect(status == 0 || status == 1, "find: \(String(decoding: output, as: UTF8.self))")
+        var files: [[UInt8]: Int64] = [:]
+        for record in output.split(separator: 0) {
+            guard let space = record.firstIndex(of: 0x20), let size = Int64(String(decoding: record[..<space], as: UTF8.self)) else { continue }
+            files[Array(record[(space + 1)...])] = size
+        }
+        return files
+    }
+
+    func runAgent(_ arguments: [String], environment: [String: String], in suite: RunningSuite) throws -> (Int32, String) {
+        let (status, output) = try capture(Self.scanUser + [ServiceProcess.binary("alto-agent").path] + arguments, environment: environment)
+        return (status, String(decoding: output, as: UTF8.self))
+    }
+
+    /// Runs a command to its end; its standard error joins the output unless `errors` is false.
+    func capture(_ command: [String], environment: [String: String] = [:], errors: Bool = true) throws -> (Int32, [UInt8]) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = errors ? pipe : FileHandle.nullDevice
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, Array(output))
+    }
+
+    /// Sends a batch the way an agent does, or gets something wrong on purpose.
+    func upload(_ suite: RunningSuite, _ csv: String, customer: UUID, host: UUID, token: String?, batch: UUID = UUID(),
+                scan: UUID = UUID(), full: Bool = true, encoding: IngestJob.Compression = .none, truncate: Int = 0,
+                contentEncoding: String? = nil, contentType: String = "text/csv") async throws -> (Int, String) {
+        var body = Array(csv.utf8)
+        if encoding != .none {
+            let compressor = try Compressor(encoding)
+            var packed: [UInt8] = []
+            compressor.compress(body, into: &packed)
+            compressor.finish(into: &packed)
+            body = Array(packed.dropLast(truncate))
+        }
+        var headers = ["X-Alto-Customer-Id": customer.uuidString, "X-Alto-Host-Id": host.uuidString,
+                       "X-Alto-Batch-Id": batch.uuidString, "X-Alto-Scan-Id": scan.uuidString,
+                       "X-Alto-Full-Scan": full ? "true" : "false", "Content-Type": contentType]
+        if let token { headers["Authorization"] = "Bearer \(token)" }
+        if let contentEncoding { headers["Content-Encoding"] = contentEncoding } else if encoding != .none { headers["Content-Encoding"] = encoding.rawValue }
+        return try await suite.send(suite.apiURL + "/api/v1/scan-results", body: Data(body), headers: headers)
+    }
+
+    func waitForIngest(_ postgres: PostgresClient, host: UUID) async throws {
+        try await RunningSuite.waitUntil("every staged batch is ingested", timeout: .seconds(60)) {
+            try await RunningSuite.count(postgres, """
+                SELECT count(*) FROM scan_staging.uploads WHERE host_id = '\(host)' AND ingested_at IS NULL
+                """) == 0
+        }
+    }
+
+    /// Every inventory row as text, by path: what must not change when nothing should.
+    func snapshot(_ postgres: PostgresClient) async throws -> [String: String] {
+        var rows: [String: String] = [:]
+        for try await (path, row) in try await postgres.query(
+            "SELECT file_path, (file_inventory.*)::text FROM file_inventory").decode((String, String).self) {
+            rows[path] = row
+        }
+        return rows
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
