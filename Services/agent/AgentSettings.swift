@@ -11,6 +11,11 @@ struct AgentSettings: Sendable {
     var hostID: UUID
     /// Where the agent keeps what must survive a restart (`ALTO_AGENT_STATE_DIR`).
     var stateFolder: String
+    /// Roots and interval of scheduled scans until the central suite pushes a configuration with its own.
+    var scanRoots: [String]
+    var scanIntervalSeconds: Int?
+    /// Pause before batches the API did not take are offered again.
+    var uploadRetrySeconds: Int
     /// Scans waiting to be uploaded, one folder each.
     var spoolFolder: String { stateFolder + "/spool" }
 
@@ -27,6 +32,9 @@ struct AgentSettings: Sendable {
         customerID = customer
         hostID = host
         stateFolder = reader.string(forKey: "alto.agent.state.dir", default: "/var/lib/alto-agent")
+        scanRoots = reader.string(forKey: "alto.agent.scan.roots", default: "").split(separator: ",").map(String.init)
+        scanIntervalSeconds = reader.int(forKey: "alto.agent.scan.interval.seconds")
+        uploadRetrySeconds = max(1, reader.int(forKey: "alto.agent.upload.retry.seconds", default: 60))
     }
 }
 

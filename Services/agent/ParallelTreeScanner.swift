@@ -42,7 +42,7 @@ struct ParallelTreeScanner: Sendable {
             finished.enter()
             Thread.detachNewThread { [self] in
                 var worker = Worker(options: options, previous: previous, spool: spool, recorder: recorder, progress: progress)
-                while let directory = queue.next() {
+                while !progress.isCancelled, let directory = queue.next() {
                     queue.finished(adding: worker.read(directory))
                 }
                 worker.flush()

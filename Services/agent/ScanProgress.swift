@@ -9,7 +9,15 @@ final class ScanProgress: Sendable {
     let files = Atomic<Int>(0)
     let bytes = Atomic<Int64>(0)
     private let done = Atomic<Bool>(false)
+    private let cancelled = Atomic<Bool>(false)
     private let started = ContinuousClock.now
+
+    /// Asks the scan's workers to stop after the directory in hand; the scan then ends unfinished.
+    func cancel() {
+        cancelled.store(true, ordering: .relaxed)
+    }
+
+    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
 
     func add(files: Int, bytes: Int64) {
         self.files.add(files, ordering: .relaxed)

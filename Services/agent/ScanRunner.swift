@@ -25,6 +25,7 @@ struct ScanRunner: Sendable {
         do {
             summary = try scanner.scan(into: spool, recorder: recorder)
             progress.stop()
+            if progress.isCancelled { throw CancellationError() }
         } catch {
             progress.stop()
             try? FileManager.default.removeItem(atPath: folder)

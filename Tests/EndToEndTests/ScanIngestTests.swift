@@ -169,6 +169,39 @@ import Testing
         try? FileManager.default.removeItem(at: suite.work)
     }
 
+    @Test func theAgentScansOnItsScheduleAndARestartDoesNotRescanEarly() async throws {
+        let suite = try await RunningSuite(["alto-api", "alto-ingest"])
+        do {
+            let data = suite.work.appendingPathComponent("scheduled").path
+            try FileManager.default.createDirectory(atPath: data + "/sub", withIntermediateDirectories: true)
+            for name in ["a.txt", "b.txt", "sub/c.txt"] { try Data(name.utf8).write(to: URL(fileURLWithPath: data + "/" + name)) }
+            let (customer, host, token) = try await suite.enrol("daemon-\(suite.run)")
+            let environment = suite.agentEnvironment(customer: customer, host: host, token: token).merging([
+                "ALTO_AGENT_SCAN_ROOTS": data, "ALTO_AGENT_SCAN_INTERVAL_SECONDS": "3600",
+            ]) { _, new in new }
+            let agent = try ServiceProcess("alto-agent", arguments: ["run"], environment: environment, logFolder: suite.work)
+            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+                try await RunningSuite.waitUntil("the scheduled scan is in the inventory", timeout: .seconds(60)) {
+                    try await RunningSuite.count(postgres, "SELECT file_count FROM hosts WHERE id = '\(host)'") == 3
+                }
+                #expect(await agent.terminate() == 0, "the agent stops cleanly on SIGTERM")
+                let restarted = try ServiceProcess("alto-agent", arguments: ["run"], environment: environment, logFolder: suite.work)
+                suite.adopt(restarted)
+                try await suite.waitForHealth(port: suite.basePort + 9)
+                try await Task.sleep(for: .seconds(2))
+                #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM scan_staging.uploads WHERE host_id = '\(host)'") == 1,
+                        "the restarted agent waits for the interval")
+            }
+        } catch {
+            print(suite.logs)
+            _ = await suite.stop()
+            throw error
+        }
+        let statuses = await suite.stop()
+        #expect(statuses.values.allSatisfy { $0 == 0 })
+        try? FileManager.default.removeItem(at: suite.work)
+    }
+
     @Test func aFileDeletedDuringTheScanIsNotAnError() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("alto-vanish-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: root) }
