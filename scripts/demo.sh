@@ -39,6 +39,7 @@ target=$(curl -fsS "${admin[@]}" -d "{\"name\":\"tier2\",\"kind\":\"filesystem\"
 curl -fsS "${admin[@]}" -d "{\"name\":\"cold after 180 days\",\"priority\":10,\"path_globs\":[\"$demo/data/**\"],\"min_days_since_modified\":180,\"min_size\":4096,\"target_id\":\"$target\"}" "$api/customers/$customer/rules" >/dev/null
 
 export ALTO_CUSTOMER_ID=$customer ALTO_HOST_ID=$host ALTO_AGENT_TOKEN=$token ALTO_HTTP_PORT=9105
+export ALTO_AGENT_STATE_DIR="$state/agent"
 nohup .build/debug/alto-agent run >"$state/logs/agent.log" 2>&1 &
 echo $! > "$state/agent.pid"
 
