@@ -27,6 +27,30 @@ import Testing
         }
     }
 
+    @Test func inventoryRowsBelongToAnEnrolledHostOfTheirOwnCustomer() async throws {
+        let url = try await TestServers.freshDatabase()
+        try await TestServers.withPostgres(url) { client in
+            try await Migrator().migrate(client: client, logger: TestServers.logger)
+            let (mine, theirs, host) = (UUID(), UUID(), UUID())
+            try await client.query("INSERT INTO customers (id, name) VALUES (\(mine), 'mine'), (\(theirs), 'theirs')")
+            try await client.query("INSERT INTO hosts (id, customer_id, hostname) VALUES (\(host), \(mine), 'fs')")
+            try await client.query("""
+                INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified) VALUES (\(mine), \(host), '/ok', 1, now())
+                """)
+            await #expect(throws: (any Error).self) {
+                try await client.query("""
+                    INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified) VALUES (\(theirs), \(host), '/x', 1, now())
+                    """)
+            }
+            await #expect(throws: (any Error).self) { try await client.query("UPDATE file_inventory SET customer_id = \(theirs)") }
+            await #expect(throws: (any Error).self) { try await client.query("UPDATE hosts SET customer_id = \(theirs)") }
+            await #expect(throws: (any Error).self) { try await client.query("DELETE FROM hosts") }
+            for try await count in try await client.query("SELECT count(*) FROM file_inventory WHERE customer_id = \(mine)").decode(Int.self) {
+                #expect(count == 1)
+            }
+        }
+    }
+
     @Test func concurrentRunsDoNotCollide() async throws {
         let url = try await TestServers.freshDatabase()
         let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
