@@ -20,6 +20,9 @@ struct ScanUploadController: Sendable {
         router.post("/api/v1/scan-results") { request, context in
             try await upload(request, context: context)
         }
+        router.get("/api/v1/scan-results/:batchID") { request, context in
+            try await status(request, context: context)
+        }
     }
 
     struct Accepted: Encodable {
@@ -94,6 +97,64 @@ struct ScanUploadController: Sendable {
         logger.info("scan batch staged", metadata: ["batch": "\(batchID)", "scan": "\(scanID)", "bytes": "\(staged?.0 ?? 0)",
                                                     "csv_bytes": "\(staged?.1 ?? 0)", "duplicate": "\(staged == nil)"])
         return try JSONResponse.make(status: .accepted, Accepted(batchID: batchID, scanID: scanID, status: staged != nil ? "accepted" : "already_accepted"))
+    }
+
+    /// What became of a batch, for the agent that sent it: staged or ingested, its accepted and rejected row
+    /// counts, and the first rejected rows with their reasons.
+    struct BatchStatus: Encodable {
+        struct Reject: Encodable {
+            var line: Int
+            var reason: String
+            var filePath: String?
+            enum CodingKeys: String, CodingKey {
+                case line, reason
+                case filePath = "file_path"
+            }
+        }
+
+        var batchID: UUID
+        var scanID: UUID
+        var status: String
+        var acceptedRows: Int?
+        var rejectedRows: Int?
+        var rejects: [Reject]
+
+        enum CodingKeys: String, CodingKey {
+            case batchID = "batch_id"
+            case scanID = "scan_id"
+            case status
+            case acceptedRows = "accepted_rows"
+            case rejectedRows = "rejected_rows"
+            case rejects
+        }
+    }
+
+    func status(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let customerID = try uuidHeader(request, "X-Alto-Customer-Id")
+        let hostID = try uuidHeader(request, "X-Alto-Host-Id")
+        guard let token = request.bearerToken else { throw APIError.unauthorized }
+        try await authorize(token: token, hostID: hostID, customerID: customerID, logger: logger)
+        let batchID = try context.parameters.require("batchID", as: UUID.self)
+        let uploads = try await postgres.query("""
+            SELECT scan_id, ingested_at IS NOT NULL, accepted_rows, rejected_rows FROM scan_staging.uploads
+            WHERE batch_id = \(batchID) AND customer_id = \(customerID) AND host_id = \(hostID)
+            """, logger: logger)
+        var found: BatchStatus?
+        for try await (scanID, ingested, accepted, rejected) in uploads.decode((UUID, Bool, Int?, Int?).self) {
+            found = BatchStatus(batchID: batchID, scanID: scanID, status: ingested ? "ingested" : "staged",
+                                acceptedRows: accepted, rejectedRows: rejected, rejects: [])
+        }
+        guard var batch = found else {
+            throw APIError(.notFound, "not_found", "no batch \(batchID) from this host")
+        }
+        let rejects = try await postgres.query("""
+            SELECT line, reason, file_path FROM scan_staging.rejects
+            WHERE batch_id = \(batchID) AND customer_id = \(customerID) ORDER BY line LIMIT 100
+            """, logger: logger)
+        for try await (line, reason, path) in rejects.decode((Int, String, String?).self) {
+            batch.rejects.append(.init(line: line, reason: reason, filePath: path))
+        }
+        return try JSONResponse.make(status: .ok, batch)
     }
 
     /// Streams the body into `upload_chunks` a megabyte at a time while the inspector checks it; any failure

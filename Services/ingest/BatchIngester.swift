@@ -75,6 +75,8 @@ struct BatchIngester: Sendable {
             try await merge.lockHost(on: connection, logger: logger)
             let listed = try await merge.merge(accepted: outcome.accepted, on: connection, logger: logger)
             let merged = clock.now
+            // The batch is in staging now; its upload row stays as the record of it, its bytes are no longer needed.
+            try await connection.query("DELETE FROM scan_staging.upload_chunks WHERE batch_id = \(job.batchID)", logger: logger)
             try await connection.query("""
                 UPDATE scan_staging.uploads SET ingested_at = now(), accepted_rows = \(outcome.accepted),
                     rejected_rows = \(outcome.rejected), listed_paths = \(listed)
@@ -119,6 +121,7 @@ struct BatchIngester: Sendable {
                 SELECT batch_id, customer_id, 0, \(reason) FROM scan_staging.uploads
                 WHERE batch_id = \(job.batchID) AND customer_id = \(customerID) AND ingested_at IS NULL
                 """, logger: logger)
+            try await connection.query("DELETE FROM scan_staging.upload_chunks WHERE batch_id = \(job.batchID)", logger: logger)
             try await connection.query("""
                 UPDATE scan_staging.uploads SET ingested_at = now(), accepted_rows = 0, rejected_rows = 1, listed_paths = 0
                 WHERE batch_id = \(job.batchID) AND customer_id = \(customerID) AND ingested_at IS NULL

@@ -58,5 +58,11 @@ struct Reconciler: Service {
         missingCopies.record(missing)
         let cutoff = Calendar(identifier: .gregorian).date(byAdding: .day, value: -stagingRetentionDays, to: Date()) ?? Date()
         try await postgres.query("SELECT scan_staging.drop_partitions_before(\(cutoff)::date)", logger: logger)
+        // Ingested uploads are kept as long as their staged rows, for a batch's report and for idempotency.
+        try await postgres.query("""
+            DELETE FROM scan_staging.rejects WHERE batch_id IN (
+                SELECT batch_id FROM scan_staging.uploads WHERE ingested_at < \(cutoff))
+            """, logger: logger)
+        try await postgres.query("DELETE FROM scan_staging.uploads WHERE ingested_at < \(cutoff)", logger: logger)
     }
 }

@@ -141,6 +141,15 @@ import Testing
                 #expect(reasons["/srv/bad-time.txt"]?.contains("last_modified") == true)
                 #expect(reasons["/srv/negative.txt"]?.contains("negative") == true)
                 #expect(reasons["/srv/wide.txt"]?.contains("expected 8 fields, found 9") == true)
+                let report = try await suite.send(suite.apiURL + "/api/v1/scan-results/\(badBatch)", body: nil, headers: [
+                    "X-Alto-Customer-Id": customer.uuidString, "X-Alto-Host-Id": host.uuidString, "Authorization": "Bearer \(token)"])
+                #expect(report.0 == 200)
+                #expect(report.1.contains("\"accepted_rows\":1") && report.1.contains("\"rejected_rows\":3"), "\(report.1)")
+                #expect(report.1.contains("negative"))
+                let foreign = try await suite.send(suite.apiURL + "/api/v1/scan-results/\(badBatch)", body: nil, headers: [
+                    "X-Alto-Customer-Id": otherCustomer.uuidString, "X-Alto-Host-Id": otherHost.uuidString,
+                    "Authorization": "Bearer \(otherToken)"])
+                #expect(foreign.0 == 404, "another tenant cannot see the batch")
                 let after = try await snapshot(postgres)
                 #expect(after.count == 3)
                 for (path, row) in before {
@@ -158,7 +167,6 @@ import Testing
                     """) == 1)
                 #expect(try await RunningSuite.count(postgres, "SELECT file_count FROM hosts WHERE id = '\(host)'") == 1)
                 #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE host_id = '\(otherHost)'") == 0)
-                _ = otherCustomer
             }
         } catch {
             print(suite.logs)
