@@ -14,6 +14,8 @@ struct ScanRunner: Sendable {
         let scanID = UUID()
         let startedAt = Date()
         let folder = spoolFolder + "/" + scanID.uuidString.lowercased()
+        let lock = try ScanLock(spoolFolder: spoolFolder, scanID: scanID.uuidString.lowercased())
+        defer { lock.release() }
         let spool = try BatchSpool(folder: folder, compression: options.compression, batchBytes: options.batchBytes)
         let indexFile = stateFolder.map { ScanIndex.file(stateFolder: $0, roots: options.roots) }
         let tracksChanges = options.hashMode == .changed && indexFile != nil

@@ -84,11 +84,13 @@ struct ScheduledScanService: Service {
     }
 
     /// A scan folder without a manifest is a scan that stopped halfway (a crash, a shutdown); its batches would
-    /// describe part of a tree, so they are dropped and the next scan starts over.
+    /// describe part of a tree, so they are dropped and the next scan starts over. A folder whose scan still runs
+    /// in another process (an `alto-agent scan` beside the daemon) holds its lock and is left alone.
     private func removeUnfinishedScans() {
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: settings.spoolFolder)) ?? [] {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: settings.spoolFolder)) ?? [] where !name.hasSuffix(".lock") {
             let folder = settings.spoolFolder + "/" + name
-            if !FileManager.default.fileExists(atPath: folder + "/" + ScanManifest.fileName) {
+            if !FileManager.default.fileExists(atPath: folder + "/" + ScanManifest.fileName),
+               !ScanLock.isHeld(spoolFolder: settings.spoolFolder, scanID: name) {
                 logger.warning("dropping an unfinished scan from the spool", metadata: ["folder": "\(name)"])
                 try? FileManager.default.removeItem(atPath: folder)
             }

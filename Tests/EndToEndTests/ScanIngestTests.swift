@@ -187,11 +187,23 @@ import Testing
             let environment = suite.agentEnvironment(customer: customer, host: host, token: token).merging([
                 "ALTO_AGENT_SCAN_ROOTS": data, "ALTO_AGENT_SCAN_INTERVAL_SECONDS": "3600",
             ]) { _, new in new }
+            let spool = suite.work.appendingPathComponent("agent-state/spool").path
+            let crashed = UUID().uuidString.lowercased(), scanning = UUID().uuidString.lowercased()
+            for folder in [crashed, scanning] {
+                try FileManager.default.createDirectory(atPath: spool + "/" + folder, withIntermediateDirectories: true)
+                try Data("half a batch".utf8).write(to: URL(fileURLWithPath: spool + "/" + folder + "/00000.csv.zst.partial"))
+            }
+            let scanLock = open(spool + "/" + scanning + ".lock", O_RDWR | O_CREAT, 0o600)
+            #expect(flock(scanLock, LOCK_EX | LOCK_NB) == 0)
+            defer { close(scanLock) }
             let agent = try ServiceProcess("alto-agent", arguments: ["run"], environment: environment, logFolder: suite.work)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 try await RunningSuite.waitUntil("the scheduled scan is in the inventory", timeout: .seconds(60)) {
                     try await RunningSuite.count(postgres, "SELECT file_count FROM hosts WHERE id = '\(host)'") == 3
                 }
+                #expect(!FileManager.default.fileExists(atPath: spool + "/" + crashed), "a crashed scan's folder is dropped")
+                #expect(FileManager.default.fileExists(atPath: spool + "/" + scanning + "/00000.csv.zst.partial"),
+                        "a scan that another process is still writing is left alone")
                 #expect(await agent.terminate() == 0, "the agent stops cleanly on SIGTERM")
                 let restarted = try ServiceProcess("alto-agent", arguments: ["run"], environment: environment, logFolder: suite.work)
                 suite.adopt(restarted)
