@@ -76,6 +76,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "AltoPlanning",
+            dependencies: [
+                "AltoModels",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Shared/AltoPlanning",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AltoAMQP",
             dependencies: [
                 "CAMQP",
@@ -113,7 +123,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         service("alto-api", folder: "api", extra: [
-            "AltoCompression",
+            "AltoCompression", "AltoPlanning",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -124,6 +134,7 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         service("alto-planner", folder: "planner", extra: [
+            "AltoPlanning",
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         service("alto-actor", folder: "actor", extra: [

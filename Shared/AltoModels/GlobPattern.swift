@@ -24,9 +24,15 @@ public struct GlobPattern: Sendable, Equatable {
     }
 
     public func matches(_ path: String) -> Bool {
-        var bytes = Array(path.utf8)
-        if !caseSensitive { bytes = bytes.map(Self.lowercase) }
-        return Self.match(tokens[...], bytes[...])
+        var path = path
+        return path.withUTF8 { matches($0) }
+    }
+
+    /// Matches the UTF-8 bytes of a path without copying them; the planner's hot loop calls this.
+    public func matches(_ path: UnsafeBufferPointer<UInt8>) -> Bool {
+        tokens.withUnsafeBufferPointer { tokens in
+            Self.match(tokens, 0, path, 0, foldingCase: !caseSensitive)
+        }
     }
 
     static func isSeparator(_ byte: UInt8) -> Bool { byte == 0x2F || byte == 0x5C }
@@ -97,43 +103,46 @@ public struct GlobPattern: Sendable, Equatable {
         return nil
     }
 
-    private static func match(_ tokens: ArraySlice<Token>, _ path: ArraySlice<UInt8>) -> Bool {
-        guard let token = tokens.first else { return path.isEmpty }
-        let rest = tokens.dropFirst()
-        switch token {
-        case .literal(let byte):
-            if let first = path.first, first == byte || (isSeparator(byte) && isSeparator(first)) {
-                return match(rest, path.dropFirst())
+    private static func match(_ tokens: UnsafeBufferPointer<Token>, _ tokenIndex: Int,
+                              _ path: UnsafeBufferPointer<UInt8>, _ pathIndex: Int, foldingCase: Bool) -> Bool {
+        var tokenIndex = tokenIndex
+        var pathIndex = pathIndex
+        while tokenIndex < tokens.count {
+            switch tokens[tokenIndex] {
+            case .literal(let byte):
+                guard pathIndex < path.count else { return false }
+                let first = foldingCase ? lowercase(path[pathIndex]) : path[pathIndex]
+                guard first == byte || (isSeparator(byte) && isSeparator(first)) else { return false }
+            case .anyCharacter:
+                guard pathIndex < path.count, !isSeparator(path[pathIndex]) else { return false }
+            case .set(let ranges, let negated):
+                guard pathIndex < path.count, !isSeparator(path[pathIndex]) else { return false }
+                let first = foldingCase ? lowercase(path[pathIndex]) : path[pathIndex]
+                guard ranges.contains(where: { $0.contains(first) }) != negated else { return false }
+            case .star:
+                var candidate = pathIndex
+                while true {
+                    if match(tokens, tokenIndex + 1, path, candidate, foldingCase: foldingCase) { return true }
+                    guard candidate < path.count, !isSeparator(path[candidate]) else { return false }
+                    candidate += 1
+                }
+            case .anything:
+                for candidate in pathIndex...path.count
+                where match(tokens, tokenIndex + 1, path, candidate, foldingCase: foldingCase) {
+                    return true
+                }
+                return false
+            case .segments:
+                var candidate = pathIndex
+                while true {
+                    if match(tokens, tokenIndex + 1, path, candidate, foldingCase: foldingCase) { return true }
+                    guard let separator = (candidate..<path.count).first(where: { isSeparator(path[$0]) }) else { return false }
+                    candidate = separator + 1
+                }
             }
-            return false
-        case .anyCharacter:
-            guard let first = path.first, !isSeparator(first) else { return false }
-            return match(rest, path.dropFirst())
-        case .set(let ranges, let negated):
-            guard let first = path.first, !isSeparator(first) else { return false }
-            guard ranges.contains(where: { $0.contains(first) }) != negated else { return false }
-            return match(rest, path.dropFirst())
-        case .star:
-            var candidate = path
-            while true {
-                if match(rest, candidate) { return true }
-                guard let first = candidate.first, !isSeparator(first) else { return false }
-                candidate = candidate.dropFirst()
-            }
-        case .anything:
-            var candidate = path
-            while true {
-                if match(rest, candidate) { return true }
-                guard !candidate.isEmpty else { return false }
-                candidate = candidate.dropFirst()
-            }
-        case .segments:
-            var candidate = path
-            while true {
-                if match(rest, candidate) { return true }
-                guard let separator = candidate.firstIndex(where: isSeparator) else { return false }
-                candidate = path[(separator + 1)...]
-            }
+            tokenIndex += 1
+            pathIndex += 1
         }
+        return pathIndex == path.count
     }
 }

@@ -1,83 +1,83 @@
 import Foundation
 
-/// Applies a tenant's rules to files in the order DESIGN.md gives: rules by priority, first match wins; within a
-/// rule path, then age, then size, then extension; stubbed files never match. Patterns are compiled once.
+/// Applies a tenant's rules to files in the order DESIGN.md gives: rules by priority, first match wins; a rule
+/// matches when every criterion it sets holds; stubbed files never match. Everything that does not depend on the
+/// file (patterns, age thresholds, extension sets, schedule windows) is settled once, when the evaluator is made
+/// for one plan, and the cheapest criteria are tried first.
 public struct RuleEvaluator: Sendable {
-    public struct RuleError: Error, Sendable, Equatable, CustomStringConvertible {
-        public var ruleID: UUID
-        public var message: String
-        public var description: String { "rule \(ruleID): \(message)" }
-    }
+    /// The enabled rules in evaluation order.
+    public let rules: [TieringRule]
+    let compiled: [CompiledRule]
+    /// Every extension some rule names, numbered, so a file's extension is looked up once, not once per rule.
+    let extensionCodes: [String: Int]
 
-    struct CompiledRule: Sendable {
-        var rule: TieringRule
-        var globs: [GlobPattern]
-        var regex: SendableRegex?
-        var include: Set<String>
-        var exclude: Set<String>
-    }
-
-    /// `Regex` is not `Sendable`; it is only read after compilation, so sharing it is safe.
-    struct SendableRegex: @unchecked Sendable {
-        let regex: Regex<AnyRegexOutput>
-    }
-
-    let rules: [CompiledRule]
-
-    /// Compiles the enabled rules; throws for a rule whose regular expression does not compile.
-    public init(rules: [TieringRule]) throws {
-        self.rules = try rules
-            .filter(\.enabled)
+    /// - Parameters:
+    ///   - now: the moment ages and schedule windows are measured at.
+    ///   - watermarkVolumes: for each watermark rule, the mount points now above its high watermark; a watermark
+    ///     rule matches only files on those.
+    public init(rules: [TieringRule], now: Date, watermarkVolumes: [UUID: [String]] = [:]) throws(RuleProblem) {
+        let ordered = rules.filter(\.enabled)
             .sorted { ($0.priority, $0.name, $0.id.uuidString) < ($1.priority, $1.name, $1.id.uuidString) }
-            .map { rule in
-                var regex: SendableRegex?
-                if let pattern = rule.pathRegex, !pattern.isEmpty {
-                    do {
-                        var compiled = try Regex(pattern)
-                        if !rule.caseSensitive { compiled = compiled.ignoresCase() }
-                        regex = SendableRegex(regex: compiled)
-                    } catch {
-                        throw RuleError(ruleID: rule.id, message: "path_regex does not compile: \(error)")
-                    }
-                }
-                return CompiledRule(
-                    rule: rule,
-                    globs: rule.pathGlobs.map { GlobPattern($0, caseSensitive: rule.caseSensitive) },
-                    regex: regex,
-                    include: Set(rule.includeExtensions.map(Self.normalizedExtension)),
-                    exclude: Set(rule.excludeExtensions.map(Self.normalizedExtension))
-                )
+        var codes: [String: Int] = [:]
+        for rule in ordered {
+            for text in rule.includeExtensions + rule.excludeExtensions {
+                let normalized = Self.normalizedExtension(text)
+                if codes[normalized] == nil { codes[normalized] = codes.count }
             }
+        }
+        var compiled: [CompiledRule] = []
+        for rule in ordered {
+            compiled.append(try CompiledRule(rule: rule, now: now, extensionCodes: codes,
+                                             watermarkVolumes: rule.watermark == nil ? nil : watermarkVolumes[rule.id] ?? []))
+        }
+        self.rules = ordered
+        self.compiled = compiled
+        self.extensionCodes = codes
     }
 
-    /// The first rule, in priority order, that selects the file; nil when none does or the file is a stub.
-    public func firstMatch(for file: InventoryFile, now: Date) -> TieringRule? {
+    /// The index in ``rules`` of the first rule that selects the file; nil when none does or the file is a stub.
+    public func firstMatch(_ file: InventoryFile) -> Int? {
         guard !file.isStubbed else { return nil }
-        return rules.first { Self.matches($0, file, now: now) }?.rule
+        let facts = CompiledRule.FileFacts(file: file, extensionCode: extensionCodes.isEmpty ? -1 : extensionCodes[file.fileExtension] ?? -1)
+        var path = file.path
+        return path.withUTF8 { bytes in
+            for index in compiled.indices where compiled[index].matches(facts, path: file.path, bytes: bytes) {
+                return index
+            }
+            return nil
+        }
     }
 
-    static func matches(_ compiled: CompiledRule, _ file: InventoryFile, now: Date) -> Bool {
-        let rule = compiled.rule
-        if !compiled.globs.isEmpty || compiled.regex != nil {
-            let globMatch = compiled.globs.contains { $0.matches(file.path) }
-            let regexMatch = compiled.regex.map { (try? $0.regex.wholeMatch(in: file.path)) != nil } ?? false
-            guard globMatch || regexMatch else { return false }
-        }
-        if let days = rule.minDaysSinceModified, now.timeIntervalSince(file.lastModified) <= Double(days) * 86_400 {
-            return false
-        }
-        if let days = rule.minDaysSinceAccessed {
-            let accessed = file.lastAccessed ?? .distantPast
-            guard now.timeIntervalSince(accessed) > Double(days) * 86_400 else { return false }
-        }
-        if let minimum = rule.minSize, file.size < minimum { return false }
-        if let maximum = rule.maxSize, file.size > maximum { return false }
-        if !compiled.include.isEmpty, !compiled.include.contains(file.fileExtension) { return false }
-        if compiled.exclude.contains(file.fileExtension) { return false }
-        return true
+    /// The first rule that selects the file, or nil.
+    public func firstMatchingRule(_ file: InventoryFile) -> TieringRule? {
+        firstMatch(file).map { rules[$0] }
     }
 
-    static func normalizedExtension(_ text: String) -> String {
+    /// What an admin asks of one file: for each rule in order, whether it matches and, when not, every criterion
+    /// that failed and why. Rules after the first match are listed as not reached.
+    public func explain(_ file: InventoryFile) -> [RuleVerdict] {
+        let facts = CompiledRule.FileFacts(file: file, extensionCode: extensionCodes[file.fileExtension] ?? -1)
+        var path = file.path
+        return path.withUTF8 { bytes in
+            var verdicts: [RuleVerdict] = []
+            var decided = file.isStubbed
+            for (index, rule) in compiled.enumerated() {
+                var verdict = RuleVerdict(ruleID: rule.rule.id, name: rule.rule.name, priority: rule.rule.priority, outcome: .notReached)
+                if file.isStubbed {
+                    verdict.failures = [.init(criterion: .stub, reason: "the file is already a stub")]
+                    verdict.outcome = .failed
+                } else if !decided {
+                    verdict.failures = compiled[index].failures(facts, path: file.path, bytes: bytes)
+                    verdict.outcome = verdict.failures.isEmpty ? .matched : .failed
+                    decided = verdict.failures.isEmpty
+                }
+                verdicts.append(verdict)
+            }
+            return verdicts
+        }
+    }
+
+    public static func normalizedExtension(_ text: String) -> String {
         (text.hasPrefix(".") ? String(text.dropFirst()) : text).lowercased()
     }
 }

@@ -1,0 +1,140 @@
+import AltoModels
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Evaluates one host's inventory against its tenant's rules and selects what a plan takes, without writing
+/// anything: the planner turns the result into jobs, a what-if plan into a report.
+///
+/// The inventory is read through one streaming query (bounded memory: rows are decoded and dropped as they come);
+/// what SQL filters cheaply (stubs, deleted files, files in an open job, sizes, ages and extension lists that every
+/// active rule asks for) never leaves the database; globs and regular expressions run here, compiled once.
+public struct HostPlanComputation: Sendable {
+    public var customerID: UUID
+    public var hostID: UUID
+    public var now: Date
+    /// Files smaller than this are never planned: their stub would save nothing.
+    public var minimumFileBytes: Int64
+    public var caps: PlanSelection.RunCaps
+    /// Collects bytes per directory for what-if reports.
+    public var collectDirectories: Bool
+
+    public init(customerID: UUID, hostID: UUID, now: Date = Date(), minimumFileBytes: Int64,
+                caps: PlanSelection.RunCaps = .init(), collectDirectories: Bool = false) {
+        self.customerID = customerID
+        self.hostID = hostID
+        self.now = now
+        self.minimumFileBytes = minimumFileBytes
+        self.caps = caps
+        self.collectDirectories = collectDirectories
+    }
+
+    /// The outcome of one computation.
+    public struct Result: Sendable {
+        public var outcomes: [RuleOutcome]
+        public var targets: [UUID: PlanTarget]
+        public var filesEvaluated = 0
+        public var evaluationSeconds = 0.0
+    }
+
+    public func run(on connection: PostgresConnection, logger: Logger) async throws -> Result {
+        let rules = try await RuleRecords.load(customerID: customerID, on: connection, logger: logger)
+        let targets = try await PlanTarget.load(customerID: customerID, on: connection, logger: logger)
+        let volumes = try await loadVolumes(on: connection, logger: logger)
+        var watermarkVolumes: [UUID: [String]] = [:]
+        var hotVolumes: [ManagedVolume] = []
+        for rule in rules where rule.enabled {
+            guard let watermark = rule.watermark else { continue }
+            let over = volumes.filter { $0.usedPercent > watermark.highPercent }
+            watermarkVolumes[rule.id] = over.map(\.mountPoint)
+            for volume in over where !hotVolumes.contains(volume) { hotVolumes.append(volume) }
+        }
+        let evaluator = try RuleEvaluator(rules: rules, now: now, watermarkVolumes: watermarkVolumes)
+        var result = Result(outcomes: evaluator.rules.map(RuleOutcome.init), targets: targets)
+        guard let query = try candidateQuery(evaluator) else { return result }
+
+        var matched = [[PlanCandidate]](repeating: [], count: evaluator.rules.count)
+        let started = ContinuousClock.now
+        let rows = try await connection.query(query, logger: logger)
+        for try await (id, path, size, modified, accessed, fileExtension) in rows.decode((Int64, String, Int64, Date, Date?, String).self) {
+            result.filesEvaluated += 1
+            let file = InventoryFile(id: id, path: path, size: size, lastModified: modified, lastAccessed: accessed,
+                                     fileExtension: fileExtension, isStubbed: false)
+            guard let index = evaluator.firstMatch(file) else { continue }
+            let lastUsed = max(modified.timeIntervalSince1970, accessed?.timeIntervalSince1970 ?? -.infinity)
+            var volume: Int32 = -1
+            if !hotVolumes.isEmpty, let hot = ManagedVolume.volume(of: path, among: hotVolumes) {
+                volume = Int32(hotVolumes.firstIndex(of: hot)!)
+            }
+            matched[index].append(PlanCandidate(fileID: id, size: size, lastUsed: lastUsed, volume: volume))
+            result.outcomes[index].matchedFiles += 1
+            result.outcomes[index].matchedBytes += size
+            if collectDirectories {
+                result.outcomes[index].directoryBytes[Self.parentDirectory(of: path), default: 0] += size
+            }
+        }
+        let taken = PlanSelection.select(rules: evaluator.rules, matched: matched, volumes: hotVolumes, caps: caps)
+        for index in taken.indices { result.outcomes[index].taken = taken[index] }
+        result.evaluationSeconds = (ContinuousClock.now - started) / .seconds(1)
+        return result
+    }
+
+    /// The host's managed volumes as its last heartbeat reported them.
+    func loadVolumes(on connection: PostgresConnection, logger: Logger) async throws -> [ManagedVolume] {
+        var volumes: [ManagedVolume] = []
+        let rows = try await connection.query("""
+            SELECT mount_point, total_bytes, used_bytes FROM host_volumes
+            WHERE customer_id = \(customerID) AND host_id = \(hostID)
+            """, logger: logger)
+        for try await (mountPoint, total, used) in rows.decode((String, Int64, Int64).self) {
+            volumes.append(ManagedVolume(mountPoint: mountPoint, totalBytes: total, usedBytes: used))
+        }
+        return volumes
+    }
+
+    /// The inventory query with every filter SQL can apply cheaply; nil when no rule can match anything now.
+    func candidateQuery(_ evaluator: RuleEvaluator) throws -> PostgresQuery? {
+        let prefilters = evaluator.prefilters
+        guard !prefilters.isEmpty else { return nil }
+        var binds = PostgresBindings()
+        func bind(_ value: some PostgresEncodable & Sendable) throws -> String {
+            try binds.append(value)
+            return "$\(binds.count)"
+        }
+        var conditions = ["customer_id = \(try bind(customerID))", "host_id = \(try bind(hostID))", "NOT is_stubbed",
+                          "deleted_at IS NULL", "file_size >= \(try bind(minimumFileBytes))"]
+        var alternatives: [String] = []
+        for prefilter in prefilters {
+            guard !prefilter.isEmpty else {
+                alternatives = []
+                break
+            }
+            var parts: [String] = []
+            if let minSize = prefilter.minSize { parts.append("file_size >= \(try bind(minSize))") }
+            if let maxSize = prefilter.maxSize { parts.append("file_size <= \(try bind(maxSize))") }
+            if let before = prefilter.modifiedBefore { parts.append("last_modified < \(try bind(before))") }
+            if let before = prefilter.accessedBefore {
+                parts.append("(last_accessed IS NULL OR last_accessed < \(try bind(before)))")
+            }
+            if !prefilter.extensions.isEmpty { parts.append("file_extension = ANY(\(try bind(prefilter.extensions)))") }
+            alternatives.append("(" + parts.joined(separator: " AND ") + ")")
+        }
+        if !alternatives.isEmpty { conditions.append("(" + alternatives.joined(separator: " OR ") + ")") }
+        let sql = """
+            SELECT id, file_path, file_size, last_modified, last_accessed, file_extension
+            FROM file_inventory AS inventory
+            WHERE \(conditions.joined(separator: " AND "))
+              AND NOT EXISTS (
+                  SELECT 1 FROM tiering_job_files AS job_file JOIN tiering_jobs AS job ON job.id = job_file.job_id
+                  WHERE job_file.file_id = inventory.id AND job_file.state = 'pending'
+                    AND job.state IN ('queued', 'dispatched', 'running'))
+            """
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
+    }
+
+    static func parentDirectory(of path: String) -> String {
+        guard let separator = path.utf8.lastIndex(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "\\") }) else { return "" }
+        let parent = String(path[..<separator])
+        return parent.isEmpty ? String(path[...separator]) : parent
+    }
+}
