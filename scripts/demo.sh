@@ -35,8 +35,9 @@ echo "== creating a tenant, a host, a tier-2 target and a rule"
 customer=$(curl -fsS "${admin[@]}" -d "{\"name\":\"demo-$(date +%s)\"}" "$api/customers" | json "['id']")
 host_json=$(curl -fsS "${admin[@]}" -d '{"hostname":"fileserver-1"}' "$api/customers/$customer/hosts")
 host=$(echo "$host_json" | json "['id']"); token=$(echo "$host_json" | json "['agent_token']")
-target=$(curl -fsS "${admin[@]}" -d "{\"name\":\"tier2\",\"kind\":\"filesystem\",\"location\":\"$demo/tier2\"}" "$api/customers/$customer/storage-targets" | json "['id']")
-curl -fsS "${admin[@]}" -d "{\"name\":\"cold after 180 days\",\"priority\":10,\"path_globs\":[\"$demo/data/**\"],\"min_days_since_modified\":180,\"min_size\":4096,\"target_id\":\"$target\"}" "$api/customers/$customer/rules" >/dev/null
+tenant=(-H "X-Alto-Customer-Id: $customer")
+target=$(curl -fsS "${admin[@]}" "${tenant[@]}" -d "{\"name\":\"tier2\",\"kind\":\"filesystem\",\"location\":\"$demo/tier2\"}" "$api/storage-targets" | json "['id']")
+curl -fsS "${admin[@]}" "${tenant[@]}" -d "{\"name\":\"cold after 180 days\",\"priority\":10,\"path_globs\":[\"$demo/data/**\"],\"min_days_since_modified\":180,\"min_size\":4096,\"target_id\":\"$target\"}" "$api/rules" >/dev/null
 
 export ALTO_CUSTOMER_ID=$customer ALTO_HOST_ID=$host ALTO_AGENT_TOKEN=$token ALTO_HTTP_PORT=9105
 export ALTO_AGENT_STATE_DIR="$state/agent"

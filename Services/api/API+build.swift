@@ -23,6 +23,11 @@ func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
         .add(to: router)
     ScanUploadController(postgres: postgres, limits: limits, logger: logger).add(to: router)
     AdminController(postgres: postgres, limits: limits, logger: logger).add(to: router)
+    let scope = TenantScope(postgres: postgres, adminToken: limits.adminToken, logger: logger)
+    RuleController(scope: scope).add(to: router)
+    StorageTargetController(scope: scope).add(to: router)
+    PlanController(scope: scope, minimumFileBytes: Int64(settings.reader.int(forKey: "alto.planner.min.file.bytes", default: 8192)))
+        .add(to: router)
     let app = Application(
         router: router,
         configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: settings.serviceName),

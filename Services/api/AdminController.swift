@@ -5,8 +5,7 @@ import Hummingbird
 import Logging
 import PostgresNIO
 
-/// The admin routes the walking skeleton needs: tenants, hosts (with their agent token), tier-2 targets, rules,
-/// and a report of what was tiered. Guarded by the bootstrap admin token until users and roles exist.
+/// The admin routes for tenants, hosts (with their agent token) and a report of what was tiered. Guarded by the bootstrap admin token until users and roles exist.
 struct AdminController: Sendable {
     let postgres: PostgresClient
     let limits: APILimits
@@ -16,8 +15,6 @@ struct AdminController: Sendable {
         let customers = router.group("/api/v1/customers")
         customers.post { request, context in try await createCustomer(request, context) }
         customers.post(":customerID/hosts") { request, context in try await createHost(request, context) }
-        customers.post(":customerID/storage-targets") { request, context in try await createTarget(request, context) }
-        customers.post(":customerID/rules") { request, context in try await createRule(request, context) }
         customers.get(":customerID/report") { request, context in try await report(request, context) }
     }
 
@@ -34,19 +31,6 @@ struct AdminController: Sendable {
     struct NewHost: Codable {
         var hostname: String
         var os: String?
-    }
-
-    struct NewTarget: Codable {
-        var name: String
-        var kind: StorageTargetReference.Kind
-        var location: String
-        var bandwidthBytesPerSecond: Int64?
-        var maxConcurrency: Int?
-        enum CodingKeys: String, CodingKey {
-            case name, kind, location
-            case bandwidthBytesPerSecond = "bandwidth_bytes_per_second"
-            case maxConcurrency = "max_concurrency"
-        }
     }
 
     func createCustomer(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -77,59 +61,6 @@ struct AdminController: Sendable {
                 """, logger: logger)
         }
         return try JSONResponse.make(status: .created, Created(id: id, agentToken: token))
-    }
-
-    func createTarget(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        try authorize(request)
-        let customerID = try context.parameters.uuid("customerID")
-        let body = try await request.decodeJSON(NewTarget.self)
-        if body.kind == .filesystem, !body.location.hasPrefix("/") {
-            throw APIError.badRequest("invalid_body", "a filesystem target's location must be an absolute path")
-        }
-        let id = UUID()
-        try await requireCustomer(customerID)
-        try await mutate(customerID: customerID, action: "storage_target.create", target: "storage_target/\(id)") { connection in
-            try await connection.query("""
-                INSERT INTO storage_targets (id, customer_id, name, kind, location, bandwidth_bytes_per_second, max_concurrency)
-                VALUES (\(id), \(customerID), \(body.name), \(body.kind.rawValue), \(body.location),
-                        \(body.bandwidthBytesPerSecond), \(body.maxConcurrency))
-                """, logger: logger)
-        }
-        return try JSONResponse.make(status: .created, Created(id: id))
-    }
-
-    func createRule(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        try authorize(request)
-        let customerID = try context.parameters.uuid("customerID")
-        var rule = try await request.decodeJSON(TieringRule.self)
-        rule.id = UUID()
-        do {
-            _ = try RuleEvaluator(rules: [rule])
-        } catch {
-            throw APIError.badRequest("invalid_rule", "\(error)")
-        }
-        if let minimum = rule.minSize, let maximum = rule.maxSize, minimum > maximum {
-            throw APIError.badRequest("invalid_rule", "min_size \(minimum) is above max_size \(maximum)")
-        }
-        try await requireCustomer(customerID)
-        let targets = try await postgres.query(
-            "SELECT 1 FROM storage_targets WHERE id = \(rule.targetID) AND customer_id = \(customerID)", logger: logger)
-        var targetExists = false
-        for try await _ in targets { targetExists = true }
-        guard targetExists else {
-            throw APIError.badRequest("unknown_target", "storage target \(rule.targetID) does not exist for this customer")
-        }
-        try await mutate(customerID: customerID, action: "rule.create", target: "rule/\(rule.id)") { connection in
-            try await connection.query("""
-                INSERT INTO rules (id, customer_id, name, priority, enabled, path_globs, path_regex, case_sensitive,
-                    min_days_since_modified, min_days_since_accessed, min_size, max_size, include_extensions,
-                    exclude_extensions, target_id)
-                VALUES (\(rule.id), \(customerID), \(rule.name), \(rule.priority), \(rule.enabled), \(rule.pathGlobs),
-                    \(rule.pathRegex), \(rule.caseSensitive), \(rule.minDaysSinceModified), \(rule.minDaysSinceAccessed),
-                    \(rule.minSize), \(rule.maxSize), \(rule.includeExtensions), \(rule.excludeExtensions), \(rule.targetID))
-                """, logger: logger)
-        }
-        return try JSONResponse.make(status: .created, Created(id: rule.id))
     }
 
     func report(_ request: Request, _ context: BasicRequestContext) async throws -> Response {

@@ -35,10 +35,13 @@ public struct TieringJob: EnvelopePayload {
     public var files: [File]
     public var estimatedSpaceSaved: Int64
     public var estimatedDurationSeconds: Double
+    /// The target's bandwidth limit the estimate assumed, which the job may use.
+    public var bandwidthBytesPerSecond: Int64?
     public var target: StorageTargetReference
 
     public init(jobID: UUID, ruleID: UUID, priority: Int, files: [File], estimatedSpaceSaved: Int64,
-                estimatedDurationSeconds: Double, target: StorageTargetReference) {
+                estimatedDurationSeconds: Double, bandwidthBytesPerSecond: Int64? = nil, target: StorageTargetReference) {
+        self.bandwidthBytesPerSecond = bandwidthBytesPerSecond
         self.jobID = jobID
         self.ruleID = ruleID
         self.priority = priority
@@ -54,6 +57,7 @@ public struct TieringJob: EnvelopePayload {
         case priority, files
         case estimatedSpaceSaved = "estimated_space_saved"
         case estimatedDurationSeconds = "estimated_duration_seconds"
+        case bandwidthBytesPerSecond = "bandwidth_bytes_per_second"
         case target
     }
 }

@@ -37,9 +37,11 @@ public struct HostPlanComputation: Sendable {
         public var evaluationSeconds = 0.0
     }
 
-    public func run(on connection: PostgresConnection, logger: Logger) async throws -> Result {
+    /// The tenant's rules made ready for this moment and this host: schedule windows settled, watermark rules
+    /// pointed at the volumes above their high watermark. `hotVolumes` numbers those volumes for selection.
+    public func makeEvaluator(on connection: PostgresConnection, logger: Logger) async throws
+        -> (evaluator: RuleEvaluator, hotVolumes: [ManagedVolume]) {
         let rules = try await RuleRecords.load(customerID: customerID, on: connection, logger: logger)
-        let targets = try await PlanTarget.load(customerID: customerID, on: connection, logger: logger)
         let volumes = try await loadVolumes(on: connection, logger: logger)
         var watermarkVolumes: [UUID: [String]] = [:]
         var hotVolumes: [ManagedVolume] = []
@@ -49,7 +51,12 @@ public struct HostPlanComputation: Sendable {
             watermarkVolumes[rule.id] = over.map(\.mountPoint)
             for volume in over where !hotVolumes.contains(volume) { hotVolumes.append(volume) }
         }
-        let evaluator = try RuleEvaluator(rules: rules, now: now, watermarkVolumes: watermarkVolumes)
+        return (try RuleEvaluator(rules: rules, now: now, watermarkVolumes: watermarkVolumes), hotVolumes)
+    }
+
+    public func run(on connection: PostgresConnection, logger: Logger) async throws -> Result {
+        let (evaluator, hotVolumes) = try await makeEvaluator(on: connection, logger: logger)
+        let targets = try await PlanTarget.load(customerID: customerID, on: connection, logger: logger)
         var result = Result(outcomes: evaluator.rules.map(RuleOutcome.init), targets: targets)
         guard let query = try candidateQuery(evaluator) else { return result }
 

@@ -8,11 +8,16 @@ import ServiceLifecycle
 /// The service group of a central Alto service: its database client and publisher first, the outbox relay, its own
 /// workers, and last the `/healthz` and `/metrics` server, so SIGTERM stops them in the reverse order.
 public enum AltoServiceGroup {
+    /// `ALTO_OUTBOX_RELAY=false` leaves publishing to other replicas (or holds it back while an operator looks at the
+    /// outbox); the service still writes its messages there.
     public static func make(settings: ServiceSettings, logger: Logger, registry: PrometheusCollectorRegistry,
                             postgres: PostgresClient, publisher: AMQPPublisher?, workers: [any Service]) -> ServiceGroup {
         var services: [any Service] = [postgres]
         if let publisher {
-            services += [publisher, OutboxRelay(client: postgres, publisher: publisher, logger: logger)]
+            services.append(publisher)
+            if settings.reader.bool(forKey: "alto.outbox.relay", default: true) {
+                services.append(OutboxRelay(client: postgres, publisher: publisher, logger: logger))
+            }
         }
         services += workers
         let checks = [OperationsRoutes.postgresCheck(postgres)] + (publisher.map { [OperationsRoutes.brokerCheck($0)] } ?? [])

@@ -10,8 +10,11 @@ public enum JSONResponse {
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    public static func error(status: HTTPResponse.Status, code: String, message: String) -> Response {
-        let body = ["error": ["code": code, "message": message]]
+    /// `field` names the request field at fault, when one is, so a client can point at it.
+    public static func error(status: HTTPResponse.Status, code: String, message: String, field: String? = nil) -> Response {
+        var detail = ["code": code, "message": message]
+        if let field { detail["field"] = field }
+        let body = ["error": detail]
         return (try? make(status: status, body)) ?? Response(status: status)
     }
 }

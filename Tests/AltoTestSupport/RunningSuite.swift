@@ -85,12 +85,14 @@ public final class RunningSuite: @unchecked Sendable {
         ]) { _, new in new }
     }
 
-    /// POSTs JSON to an admin route and decodes the 201 answer.
-    public func post<Response: Decodable>(_ path: String, _ body: [String: any Sendable]) async throws -> Response {
+    /// POSTs JSON to an admin route (a tenant route when `customer` is given) and decodes the 201 answer.
+    public func post<Response: Decodable>(_ path: String, _ body: [String: any Sendable], customer: UUID? = nil,
+                                          expecting expected: Int = 201) async throws -> Response {
         let json = try JSONSerialization.data(withJSONObject: body)
-        let (status, text) = try await send(apiURL + path, body: json,
-                                            headers: Self.adminHeaders.merging(["Content-Type": "application/json"]) { _, n in n })
-        guard status == 201 else { throw TestFailure("POST \(path) answered \(status): \(text)") }
+        var headers = Self.adminHeaders.merging(["Content-Type": "application/json"]) { _, n in n }
+        if let customer { headers["X-Alto-Customer-Id"] = customer.uuidString }
+        let (status, text) = try await send(apiURL + path, body: json, headers: headers)
+        guard status == expected else { throw TestFailure("POST \(path) answered \(status): \(text)") }
         return try JSONDecoder().decode(Response.self, from: Data(text.utf8))
     }
 

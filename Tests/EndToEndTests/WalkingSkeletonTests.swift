@@ -47,12 +47,13 @@ import Testing
         do {
             let customer: Created = try await suite.post("/api/v1/customers", ["name": "e2e-\(suite.run)"])
             let host: Created = try await suite.post("/api/v1/customers/\(customer.id)/hosts", ["hostname": "fs-\(suite.run)"])
-            let target: Created = try await suite.post("/api/v1/customers/\(customer.id)/storage-targets",
-                                                       ["name": "tier2", "kind": "filesystem", "location": tier2.path])
-            let _: Created = try await suite.post("/api/v1/customers/\(customer.id)/rules", [
+            let target: Created = try await suite.post("/api/v1/storage-targets",
+                                                       ["name": "tier2", "kind": "filesystem", "location": tier2.path],
+                                                       customer: customer.id)
+            let _: Created = try await suite.post("/api/v1/rules", [
                 "name": "cold archive", "priority": 1, "path_globs": ["\(data.path)/archive/**"],
                 "min_days_since_modified": 180, "min_size": 4096, "target_id": target.id.uuidString,
-            ] as [String: any Sendable])
+            ] as [String: any Sendable], customer: customer.id)
             let token = try #require(host.agent_token)
 
             let agentEnvironment = suite.agentEnvironment(customer: customer.id, host: host.id, token: token)
