@@ -25,7 +25,7 @@ struct PlanScheduler: Service {
             } catch {
                 logger.warning("scheduling plans failed, will retry", metadata: ["error": "\(String(reflecting: error))"])
             }
-            try? await Task.sleep(for: pollInterval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
         }
     }
 
