@@ -170,6 +170,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "AltoPlanningTests",
+            dependencies: ["AltoPlanning", "AltoModels"],
+            path: "Tests/AltoPlanningTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "AltoModelsTests",
             dependencies: ["AltoModels"],
             path: "Tests/AltoModelsTests",
