@@ -8,7 +8,7 @@ struct AltoBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alto-bench",
         abstract: "Benchmarks that print Alto's figures beside a baseline's, and their ratio.",
-        subcommands: [Scan.self, Ingest.self]
+        subcommands: [Scan.self, Ingest.self, Plan.self]
     )
 
     /// The folder of this executable, where the release build put the services too.
@@ -48,6 +48,19 @@ struct AltoBench: AsyncParsableCommand {
                 amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
                 rabbitmqctl: environment["ALTO_RABBITMQCTL"], keepWork: keepWork
             ).run()
+        }
+    }
+}
+
+extension AltoBench {
+    struct Plan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Rule evaluation of a generated inventory against 50 rules.")
+
+        @Option(help: "Files in the generated inventory.") var files = 1_000_000
+        @Option(help: "Rounds; the best is reported.") var rounds = 3
+
+        func run() async throws {
+            try PlanBenchmark(files: files, rounds: rounds).run()
         }
     }
 }
