@@ -5,11 +5,12 @@ import Hummingbird
 import Logging
 import PostgresNIO
 
-/// The admin routes for tenants, hosts (with their agent token) and a report of what was tiered. Guarded by the bootstrap admin token until users and roles exist.
+/// The admin routes for tenants, hosts (with their agent token) and a report of what was tiered. Guarded by the
+/// bootstrap admin token until users and roles exist.
 struct AdminController: Sendable {
-    let postgres: PostgresClient
-    let limits: APILimits
-    let logger: Logger
+    let scope: TenantScope
+    var postgres: PostgresClient { scope.postgres }
+    var logger: Logger { scope.logger }
 
     func add(to router: Router<BasicRequestContext>) {
         let customers = router.group("/api/v1/customers")
@@ -34,7 +35,7 @@ struct AdminController: Sendable {
     }
 
     func createCustomer(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        try authorize(request)
+        try scope.authorize(request)
         let body = try await request.decodeJSON(NewCustomer.self)
         guard !body.name.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw APIError.badRequest("invalid_body", "name must not be empty")
@@ -47,13 +48,13 @@ struct AdminController: Sendable {
     }
 
     func createHost(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        try authorize(request)
+        try scope.authorize(request)
         let customerID = try context.parameters.uuid("customerID")
         let body = try await request.decodeJSON(NewHost.self)
         let id = UUID()
         let token = AgentToken.generate()
         let digest = ByteBuffer(bytes: AgentToken.digest(token))
-        try await requireCustomer(customerID)
+        try await scope.requireCustomer(customerID)
         try await mutate(customerID: customerID, action: "host.enroll", target: "host/\(id)") { connection in
             try await connection.query("""
                 INSERT INTO hosts (id, customer_id, hostname, os, agent_token_hash)
@@ -64,38 +65,17 @@ struct AdminController: Sendable {
     }
 
     func report(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        try authorize(request)
+        try scope.authorize(request)
         let customerID = try context.parameters.uuid("customerID")
-        try await requireCustomer(customerID)
+        try await scope.requireCustomer(customerID)
         return try JSONResponse.make(status: .ok, try await TieringReport.load(customerID: customerID, postgres: postgres, logger: logger))
-    }
-
-    private func authorize(_ request: Request) throws {
-        guard let token = request.bearerToken,
-              token.utf8.count == limits.adminToken.utf8.count,
-              zip(token.utf8, limits.adminToken.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0
-        else { throw APIError.unauthorized }
-    }
-
-    private func requireCustomer(_ customerID: UUID) async throws {
-        var exists = false
-        for try await _ in try await postgres.query("SELECT 1 FROM customers WHERE id = \(customerID)", logger: logger) {
-            exists = true
-        }
-        guard exists else { throw APIError(.notFound, "not_found", "customer \(customerID) does not exist") }
     }
 
     /// Runs a change and its audit row in one transaction; a uniqueness clash is a 409.
     private func mutate(customerID: UUID?, action: String, target: String,
                         _ change: (PostgresConnection) async throws -> Void) async throws {
         do {
-            try await postgres.withTransaction(logger: logger) { connection in
-                try await change(connection)
-                try await connection.query("""
-                    INSERT INTO audit_log (customer_id, actor, action, target, result)
-                    VALUES (\(customerID), 'admin', \(action), \(target), 'ok')
-                    """, logger: logger)
-            }
+            try await scope.audited(customerID: customerID, action: action, target: target, change)
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw APIError(.conflict, "conflict", "\(target.split(separator: "/").first ?? "object") with that name already exists")
         }
