@@ -59,6 +59,12 @@ let package = Package(
             providers: [.apt(["libzstd-dev"])]
         ),
         .systemLibrary(
+            name: "CPCRE2",
+            path: "Shared/CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
+        .systemLibrary(
             name: "CZlib",
             path: "Shared/CZlib",
             pkgConfig: "zlib",
@@ -72,6 +78,7 @@ let package = Package(
         ),
         .target(
             name: "AltoModels",
+            dependencies: ["CPCRE2"],
             path: "Shared/AltoModels",
             swiftSettings: swiftSettings
         ),

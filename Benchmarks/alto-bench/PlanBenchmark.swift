@@ -9,8 +9,9 @@ struct PlanBenchmark {
 
     static let extensions = ["pdf", "docx", "xlsx", "mp4", "iso", "jpg", "txt", "log", "zip", "psd", "dwg", "bak"]
 
-    /// 50 rules the way tenants write them: folders by glob, ages, sizes, extension lists, a few regular
-    /// expressions and case-insensitive Windows-style rules, most of which a typical file fails on a cheap criterion.
+    /// 50 rules the way tenants write them: folders by glob, ages, sizes, extension lists, regular expressions (the
+    /// last one with no literal prefix, so it runs on nearly every file) and case-insensitive Windows-style rules,
+    /// most of which a typical file fails on a cheap criterion.
     static func rules(target: UUID) -> [TieringRule] {
         (0..<50).map { index in
             let department = "dept\(index % 20)"
@@ -25,6 +26,9 @@ struct PlanBenchmark {
             case 2:
                 return TieringRule(name: "old docs \(index)", priority: index, pathGlobs: ["/srv/share/\(department)/proj*/**/*.[dp][od][cf]*"],
                                    minDaysSinceModified: 730, excludeExtensions: ["tmp"], targetID: target)
+            case 3 where index == 48:
+                return TieringRule(name: "scratch \(index)", priority: index, pathRegex: ".*/(temp|tmp|cache|shared)/.*\\.(bak|tmp|log)",
+                                   caseSensitive: false, minDaysSinceModified: 90, targetID: target)
             case 3:
                 return TieringRule(name: "logs \(index)", priority: index, pathRegex: "/srv/share/\(department)/.*/logs/.*\\.log\\.[0-9]+",
                                    minDaysSinceModified: 30, targetID: target)
@@ -36,7 +40,7 @@ struct PlanBenchmark {
     }
 
     static func inventory(_ count: Int) -> [InventoryFile] {
-        var random = SystemRandomNumberGenerator()
+        var random = SeededGenerator(seed: 42)
         let now = Date().timeIntervalSince1970
         return (0..<count).map { index in
             let fileExtension = extensions[index % extensions.count]

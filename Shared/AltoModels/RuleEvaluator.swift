@@ -8,6 +8,11 @@ public struct RuleEvaluator: Sendable {
     /// The enabled rules in evaluation order.
     public let rules: [TieringRule]
     let compiled: [CompiledRule]
+    /// Every rule's ``CompiledRule/Thresholds`` side by side: the loop that turns most files away reads only these.
+    let thresholds: [CompiledRule.Thresholds]
+    /// Every rule's extension flags, one row of `extensionCodes.count` per rule.
+    let extensionFlags: [UInt8]
+    let paths: PathCriteria
     /// Every extension some rule names, numbered, so a file's extension is looked up once, not once per rule.
     let extensionCodes: [String: Int]
 
@@ -26,25 +31,44 @@ public struct RuleEvaluator: Sendable {
             }
         }
         var compiled: [CompiledRule] = []
-        for rule in ordered {
-            compiled.append(try CompiledRule(rule: rule, now: now, extensionCodes: codes,
-                                             watermarkVolumes: rule.watermark == nil ? nil : watermarkVolumes[rule.id] ?? []))
+        var paths = PathCriteria()
+        for (index, rule) in ordered.enumerated() {
+            try paths.add(rule)
+            compiled.append(CompiledRule(rule: rule, now: now, extensionCodes: codes,
+                                         watermarkVolumes: rule.watermark == nil ? nil : watermarkVolumes[rule.id] ?? [],
+                                         checksPath: paths.constrains(index)))
         }
+        self.paths = paths
         self.rules = ordered
         self.compiled = compiled
+        self.thresholds = compiled.map(\.thresholds)
+        self.extensionFlags = compiled.flatMap(\.extensionFlags)
         self.extensionCodes = codes
     }
 
     /// The index in ``rules`` of the first rule that selects the file; nil when none does or the file is a stub.
+    /// The hot path: per rule, the numbers first, then the extension, and the path only for what is left.
     public func firstMatch(_ file: InventoryFile) -> Int? {
         guard !file.isStubbed else { return nil }
-        let facts = CompiledRule.FileFacts(file: file, extensionCode: extensionCodes.isEmpty ? -1 : extensionCodes[file.fileExtension] ?? -1)
+        let code = extensionCodes.isEmpty ? -1 : extensionCodes[file.fileExtension] ?? -1
+        let facts = CompiledRule.FileFacts(file: file, extensionCode: code)
+        let width = extensionCodes.count
         var path = file.path
         return path.withUTF8 { bytes in
-            for index in compiled.indices where compiled[index].matches(facts, path: file.path, bytes: bytes) {
-                return index
+            let windowsPath = PathCriteria.isWindowsPath(bytes)
+            return thresholds.withUnsafeBufferPointer { thresholds in
+                extensionFlags.withUnsafeBufferPointer { extensionFlags in
+                    for index in 0..<thresholds.count {
+                        let rule = thresholds[index]
+                        guard rule.admits(facts),
+                              rule.admits(extensionFlags: code >= 0 ? extensionFlags[index * width + code] : 0) else { continue }
+                        if rule.checksVolumes, !compiled[index].isOnHotVolume(file.path) { continue }
+                        if rule.checksPath, !paths.matches(index, bytes: bytes, windowsPath: windowsPath) { continue }
+                        return index
+                    }
+                    return nil
+                }
             }
-            return nil
         }
     }
 
@@ -67,7 +91,9 @@ public struct RuleEvaluator: Sendable {
                     verdict.failures = [.init(criterion: .stub, reason: "the file is already a stub")]
                     verdict.outcome = .failed
                 } else if !decided {
-                    verdict.failures = compiled[index].failures(facts, path: file.path, bytes: bytes)
+                    let pathMatches = !paths.constrains(index)
+                        || paths.matches(index, bytes: bytes, windowsPath: PathCriteria.isWindowsPath(bytes))
+                    verdict.failures = compiled[index].failures(facts, path: file.path, pathMatches: pathMatches)
                     verdict.outcome = verdict.failures.isEmpty ? .matched : .failed
                     decided = verdict.failures.isEmpty
                 }

@@ -23,10 +23,10 @@ extension RuleEvaluator {
     public var prefilters: [RulePrefilter] {
         compiled.filter { $0.inactive == nil }.map { rule in
             RulePrefilter(
-                minSize: rule.minSize > 0 ? rule.minSize : nil,
-                maxSize: rule.maxSize < .max ? rule.maxSize : nil,
-                modifiedBefore: rule.modifiedBefore.isFinite ? Date(timeIntervalSince1970: rule.modifiedBefore) : nil,
-                accessedBefore: rule.accessedBefore.isFinite ? Date(timeIntervalSince1970: rule.accessedBefore) : nil,
+                minSize: rule.thresholds.minSize > 0 ? rule.thresholds.minSize : nil,
+                maxSize: rule.thresholds.maxSize < .max ? rule.thresholds.maxSize : nil,
+                modifiedBefore: rule.thresholds.modifiedBefore.isFinite ? Date(timeIntervalSince1970: rule.thresholds.modifiedBefore) : nil,
+                accessedBefore: rule.thresholds.accessedBefore.isFinite ? Date(timeIntervalSince1970: rule.thresholds.accessedBefore) : nil,
                 extensions: rule.rule.includeExtensions.map(RuleEvaluator.normalizedExtension))
         }
     }

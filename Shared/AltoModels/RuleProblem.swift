@@ -21,7 +21,7 @@ extension TieringRule {
             throw RuleProblem(field: "path_globs", message: "a glob must not be empty")
         }
         if let pathRegex {
-            do { _ = try Regex(pathRegex) } catch {
+            do { _ = try PathRegex(pathRegex) } catch {
                 throw RuleProblem(field: "path_regex", message: "does not compile: \(error)")
             }
         }

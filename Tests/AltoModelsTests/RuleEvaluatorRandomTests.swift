@@ -4,7 +4,8 @@ import Glibc
 import Testing
 
 /// Thousands of random files against random rule sets: the engine's first match must equal that of a direct
-/// evaluation written the plainest way (fnmatch for single-segment globs, a prefix for `/…/**`, date arithmetic).
+/// evaluation written the plainest way (fnmatch for single-segment globs, a prefix for `/…/**`, the C library's POSIX
+/// regex engine for regular expressions in the syntax both engines share, date arithmetic).
 @Suite struct RuleEvaluatorRandomTests {
     struct Generator: RandomNumberGenerator {
         var state: UInt64
@@ -21,6 +22,7 @@ import Testing
         case none
         case prefix(String)
         case fnmatch(String)
+        case posixRegex(String)
     }
 
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
@@ -39,7 +41,8 @@ import Testing
         let target = UUID()
         var path = PathCriterion.none
         var globs: [String] = []
-        switch Int.random(in: 0...2, using: &random) {
+        var regex: String?
+        switch Int.random(in: 0...3, using: &random) {
         case 1:
             let prefix = "/" + Self.segments.randomElement(using: &random)! + "/"
             path = .prefix(prefix)
@@ -49,6 +52,12 @@ import Testing
                 + ["*.pdf", "f?.*", "*", "f[0-4]*"].randomElement(using: &random)!
             path = .fnmatch(pattern)
             globs = [pattern]
+        case 3:
+            let pattern = ["/", ".*/", "/data/", "/[a-c]/"].randomElement(using: &random)!
+                + [".*", "[^/]*", "(a|b|x1)/.*", ""].randomElement(using: &random)!
+                + [#"\.pdf"#, #"f[0-4]\..*"#, "f.", #"\.(iso|mp4)"#].randomElement(using: &random)!
+            path = .posixRegex(pattern)
+            regex = pattern
         default:
             break
         }
@@ -59,7 +68,7 @@ import Testing
         let include = Bool.random(using: &random) ? Array(Self.extensions.filter { !$0.isEmpty }.shuffled(using: &random).prefix(2)) : []
         let exclude = Bool.random(using: &random) ? [Self.extensions.filter { !$0.isEmpty && !include.contains($0) }.randomElement(using: &random)!] : []
         let rule = TieringRule(name: "r\(priority)", priority: priority, enabled: Int.random(in: 0...9, using: &random) > 0,
-                               pathGlobs: globs, minDaysSinceModified: modified, minDaysSinceAccessed: accessed,
+                               pathGlobs: globs, pathRegex: regex, minDaysSinceModified: modified, minDaysSinceAccessed: accessed,
                                minSize: minSize, maxSize: maxSize, includeExtensions: include, excludeExtensions: exclude,
                                targetID: target)
         return (rule, path)
@@ -71,6 +80,7 @@ import Testing
         case .none: break
         case .prefix(let prefix): if !file.path.hasPrefix(prefix) { return false }
         case .fnmatch(let pattern): if fnmatch(pattern, file.path, FNM_PATHNAME | FNM_PERIOD) != 0 { return false }
+        case .posixRegex(let pattern): if !Self.posixWholeMatch(pattern, file.path) { return false }
         }
         let age = Self.now.timeIntervalSince(file.lastModified)
         if let days = rule.minDaysSinceModified, !(age > Double(days) * 86_400) { return false }
@@ -81,6 +91,13 @@ import Testing
         if !rule.includeExtensions.isEmpty, !rule.includeExtensions.contains(file.fileExtension) { return false }
         if rule.excludeExtensions.contains(file.fileExtension) { return false }
         return true
+    }
+
+    static func posixWholeMatch(_ pattern: String, _ path: String) -> Bool {
+        var compiled = regex_t()
+        guard regcomp(&compiled, "^(\(pattern))$", REG_EXTENDED | REG_NOSUB) == 0 else { return false }
+        defer { regfree(&compiled) }
+        return regexec(&compiled, path, 0, nil, 0) == 0
     }
 
     @Test(arguments: 0..<20)

@@ -119,6 +119,36 @@ import Testing
         #expect(try !Self.matches(rule, Self.file("/var/log/syslog.2.gz.bak")), "a regex matches the whole path")
     }
 
+    @Test(arguments: [
+        // (regex, case_sensitive, path, expected): PCRE2 syntax, whole path, the literal prefix only a shortcut
+        (#"/var/log/.*\.gz"#, nil, "/var/log/a.gz", true),
+        (#"/var/log/.*\.gz"#, nil, "/VAR/log/a.gz", false),
+        (#"/var/log/.*\.gz"#, false, "/VAR/LOG/a.GZ", true),
+        (#"/data/x?y.txt"#, nil, "/data/y.txt", true),
+        (#"/data/ab*c"#, nil, "/data/ac", true),
+        (#"/data/a{0}b"#, nil, "/data/b", true),
+        (#"(?i)/data/.*\.pdf"#, nil, "/DATA/a.PDF", true),
+        (#"/data/(a|b)/\d+\.log"#, nil, "/data/b/42.log", true),
+        (#"/data/(a|b)/\d+\.log"#, nil, "/data/c/42.log", false),
+        (#"c:\\shares\\.*"#, nil, #"C:\Shares\Finance\q1.xlsx"#, true),
+        (#"/data/k.*"#, false, "/data/\u{212A}elvin", true),
+        (#"/data/\x{e9}t\x{e9}/.*"#, nil, "/data/été/a", true),
+        (#"/data/.*"#, nil, "/data/%FF%25", true),
+    ] as [(String, Bool?, String, Bool)])
+    func regularExpressions(regex: String, caseSensitive: Bool?, path: String, expected: Bool) throws {
+        let rule = TieringRule(name: "r", priority: 1, pathRegex: regex, caseSensitive: caseSensitive, targetID: Self.target)
+        #expect(try Self.matches(rule, Self.file(path)) == expected, "\(regex) on \(path)")
+    }
+
+    @Test func aRegexThatDoesNotCompileSaysWhereItGaveUp() {
+        #expect(throws: PathRegex.CompileError.self) { try PathRegex("/data/(a|b") }
+        do {
+            _ = try PathRegex("/data/[z-a]")
+        } catch {
+            #expect(error.description.contains("offset 9"), "\(error)")
+        }
+    }
+
     @Test func firstMatchingRuleByPriorityWinsAndDisabledRulesAreSkipped() throws {
         let rules = [
             TieringRule(name: "big", priority: 20, minSize: 1, targetID: Self.target),
