@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the release executables and runs Alto's benchmarks against their baselines in the same run:
-#   scripts/bench.sh            both: scan (alto-agent vs find -printf) and ingest (alto vs psql \copy + upsert)
+#   scripts/bench.sh            all: scan (alto-agent vs find -printf), ingest (alto vs psql \copy + upsert), plan
+#                               (rule evaluation in memory; a full plan by alto-planner vs psql reading the same rows)
 #   scripts/bench.sh scan ARGS  one of them, with alto-bench's options (see .build/release/alto-bench help)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,3 +13,4 @@ swift build -c release
 if [ $# -gt 0 ]; then exec .build/release/alto-bench "$@"; fi
 .build/release/alto-bench scan
 .build/release/alto-bench ingest
+.build/release/alto-bench plan

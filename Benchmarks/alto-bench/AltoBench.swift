@@ -54,13 +54,25 @@ struct AltoBench: AsyncParsableCommand {
 
 extension AltoBench {
     struct Plan: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Rule evaluation of a generated inventory against 50 rules.")
+        static let configuration = CommandConfiguration(
+            abstract: "Rule evaluation in memory, then a full plan by alto-planner against psql reading the same rows.",
+            discussion: "The full plan needs the PostgreSQL and RabbitMQ of scripts/local-servers.sh (ALTO_POSTGRES_URL, ALTO_AMQP_URL).")
 
         @Option(help: "Files in the generated inventory.") var files = 1_000_000
-        @Option(help: "Rounds; the best is reported.") var rounds = 3
+        @Option(help: "Rounds of the in-memory evaluation; the best is reported.") var rounds = 3
+        @Flag(help: "Only the in-memory evaluation, no servers needed.") var inMemoryOnly = false
+        @Flag(help: "Keep the services' logs (at info level) and the generated data.") var keepWork = false
 
         func run() async throws {
             try PlanBenchmark(files: files, rounds: rounds).run()
+            guard !inMemoryOnly else { return }
+            let environment = ProcessInfo.processInfo.environment
+            try await FullPlanBenchmark(
+                files: files,
+                postgresURL: environment["ALTO_POSTGRES_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
+                amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
+                rabbitmqctl: environment["ALTO_RABBITMQCTL"], keepWork: keepWork
+            ).run()
         }
     }
 }

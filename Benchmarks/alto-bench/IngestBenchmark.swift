@@ -1,7 +1,5 @@
 import AltoModels
-import AsyncHTTPClient
 import Foundation
-import NIOCore
 
 /// `alto-bench ingest`: a million generated rows through the real path (the agent uploads zstd batches to
 /// alto-api, alto-ingest loads, normalizes and merges them and updates the host), timed until the last batch is
@@ -19,54 +17,21 @@ struct IngestBenchmark {
     /// Keeps the services' logs and the generated data in the work folder after the run.
     let keepWork: Bool
 
-    private let adminToken = "alto-bench-admin"
     private let apiPort = 18480
 
     func run() async throws {
-        let suffix = String(UUID().uuidString.lowercased().prefix(8))
-        let work = FileManager.default.temporaryDirectory.path + "/alto-bench-ingest-" + suffix
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        let server = Psql(url: postgresURL)
-        let alto = server.database("alto_bench_" + suffix)
-        let expert = server.database("alto_bench_expert_" + suffix)
-        try server.run("CREATE DATABASE alto_bench_\(suffix)")
-        try server.run("CREATE DATABASE alto_bench_expert_\(suffix)")
-        var vhostURL = amqpURL
-        if let rabbitmqctl {
-            _ = try Psql.capture(["sh", "-c", "\(rabbitmqctl) add_vhost alto_bench_\(suffix) && \(rabbitmqctl) set_permissions -p alto_bench_\(suffix) guest '.*' '.*' '.*'"])
-            if var components = URLComponents(string: amqpURL) {
-                components.path = "/alto_bench_\(suffix)"
-                vhostURL = components.string ?? amqpURL
-            }
-        }
-        var services: [MeasuredProcess] = []
-        defer {
-            for service in services { _ = service.terminate() }
-            _ = try? server.run("DROP DATABASE IF EXISTS alto_bench_\(suffix)")
-            _ = try? server.run("DROP DATABASE IF EXISTS alto_bench_expert_\(suffix)")
-            if let rabbitmqctl { _ = try? Psql.capture(["sh", "-c", "\(rabbitmqctl) delete_vhost alto_bench_\(suffix)"]) }
-            if keepWork { print("logs and data kept in \(work)") } else { try? FileManager.default.removeItem(atPath: work) }
-        }
-        let common = ["ALTO_POSTGRES_URL": alto.url, "ALTO_AMQP_URL": vhostURL, "ALTO_LOG_LEVEL": keepWork ? "info" : "warning",
-                      "ALTO_ADMIN_TOKEN": adminToken]
-        _ = try MeasuredProcess.run(binaries + "/alto-api", ["migrate"], environment: common, output: work + "/migrate.log")
-        _ = try MeasuredProcess.run(binaries + "/alto-api", ["migrate"], environment: common.merging(["ALTO_POSTGRES_URL": expert.url]) { _, new in new },
-                                    output: work + "/migrate.log")
-        let api = try MeasuredProcess(binaries + "/alto-api", [], environment: common.merging(["ALTO_HTTP_PORT": "\(apiPort)"]) { _, new in new },
-                                      output: work + "/api.log")
-        services.append(api)
+        let environment = try BenchEnvironment(name: "ingest", postgresURL: postgresURL, amqpURL: amqpURL,
+                                               rabbitmqctl: rabbitmqctl, keepWork: keepWork)
+        defer { environment.close() }
+        let work = environment.work
+        let alto = environment.database
+        let expert = try environment.extraDatabase("expert")
+        let api = try await environment.start("alto-api", port: apiPort)
         var ingesters: [MeasuredProcess] = []
         for worker in 0..<ingestWorkers {
-            let ingest = try MeasuredProcess(binaries + "/alto-ingest", [],
-                                             environment: common.merging(["ALTO_HTTP_PORT": "\(apiPort + 1 + worker)"]) { _, new in new },
-                                             output: work + "/ingest-\(worker).log")
-            services.append(ingest)
-            ingesters.append(ingest)
+            ingesters.append(try await environment.start("alto-ingest", port: apiPort + 1 + worker))
         }
-        for port in [apiPort] + (0..<ingestWorkers).map({ apiPort + 1 + $0 }) {
-            try await waitForHealth(port: port)
-        }
-        let (customerID, hostID, token) = try await enrol()
+        let (customerID, hostID, token) = try await environment.enrol(apiPort: apiPort)
 
         print("generating \(rows) rows…")
         let generator = RowGenerator(rows: rows, batchBytes: batchMegabytes << 20)
@@ -74,7 +39,7 @@ struct IngestBenchmark {
         try generator.writeCSV(csvFile)
 
         let expertSeconds = try runExpert(expert, csvFile: csvFile)
-        let agentEnvironment = common.merging([
+        let agentEnvironment = environment.common.merging([
             "ALTO_API_URL": "http://127.0.0.1:\(apiPort)", "ALTO_AGENT_TOKEN": token,
             "ALTO_CUSTOMER_ID": customerID.uuidString, "ALTO_HOST_ID": hostID.uuidString,
             "ALTO_AGENT_STATE_DIR": work + "/agent",
@@ -154,43 +119,6 @@ struct IngestBenchmark {
             try await Task.sleep(for: .milliseconds(20))
         }
         return AltoRun(seconds: (ContinuousClock.now - started) / .seconds(1), batches: expected, agentPeak: upload.peakMiB)
-    }
-
-    private func enrol() async throws -> (UUID, UUID, String) {
-        struct Created: Decodable { var id: UUID }
-        struct Host: Decodable {
-            var id: UUID
-            var agentToken: String
-            enum CodingKeys: String, CodingKey {
-                case id
-                case agentToken = "agent_token"
-            }
-        }
-        let customer: Created = try await post("/api/v1/customers", ["name": "bench"])
-        let host: Host = try await post("/api/v1/customers/\(customer.id.uuidString.lowercased())/hosts", ["hostname": "fileserver"])
-        return (customer.id, host.id, host.agentToken)
-    }
-
-    private func post<Answer: Decodable>(_ path: String, _ body: [String: String]) async throws -> Answer {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(apiPort)" + path)
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(adminToken)")
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let data = try await response.body.collect(upTo: 1 << 20)
-        guard response.status.code < 300 else { throw BenchError("\(path) answered \(response.status.code): \(String(buffer: data))") }
-        return try JSONDecoder().decode(Answer.self, from: Data(data.readableBytesView))
-    }
-
-    private func waitForHealth(port: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            let request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz")
-            if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)), response.status == .ok { return }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        throw BenchError("the service on port \(port) did not become healthy")
     }
 
     static func rate(_ value: Double) -> String { String(format: "%9.0f", value) }
