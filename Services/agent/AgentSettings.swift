@@ -16,6 +16,8 @@ struct AgentSettings: Sendable {
     var scanIntervalSeconds: Int?
     /// Pause before batches the API did not take are offered again.
     var uploadRetrySeconds: Int
+    /// Between heartbeats, until the API answers with its own interval.
+    var heartbeatSeconds: Int
     /// Scans waiting to be uploaded, one folder each.
     var spoolFolder: String { stateFolder + "/spool" }
 
@@ -35,6 +37,7 @@ struct AgentSettings: Sendable {
         scanRoots = reader.string(forKey: "alto.agent.scan.roots", default: "").split(separator: ",").map(String.init)
         scanIntervalSeconds = reader.int(forKey: "alto.agent.scan.interval.seconds")
         uploadRetrySeconds = max(1, reader.int(forKey: "alto.agent.upload.retry.seconds", default: 60))
+        heartbeatSeconds = max(1, reader.int(forKey: "alto.agent.heartbeat.seconds", default: 60))
     }
 }
 

@@ -22,6 +22,9 @@ func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
     OperationsRoutes(registry: registry, checks: [OperationsRoutes.postgresCheck(postgres), OperationsRoutes.brokerCheck(publisher)])
         .add(to: router)
     ScanUploadController(postgres: postgres, limits: limits, logger: logger).add(to: router)
+    HeartbeatController(postgres: postgres,
+                        intervalSeconds: max(5, settings.reader.int(forKey: "alto.agent.heartbeat.seconds", default: 60)),
+                        logger: logger).add(to: router)
     let scope = TenantScope(postgres: postgres, adminToken: limits.adminToken, logger: logger)
     AdminController(scope: scope).add(to: router)
     RuleController(scope: scope).add(to: router)

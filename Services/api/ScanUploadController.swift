@@ -40,11 +40,10 @@ struct ScanUploadController: Sendable {
     func upload(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let customerID = try uuidHeader(request, "X-Alto-Customer-Id")
         let hostID = try uuidHeader(request, "X-Alto-Host-Id")
-        guard let token = request.bearerToken else { throw APIError.unauthorized }
         var logger = self.logger
         logger[metadataKey: "tenant"] = "\(customerID)"
         logger[metadataKey: "host"] = "\(hostID)"
-        try await authorize(token: token, hostID: hostID, customerID: customerID, logger: logger)
+        try await AgentAuthenticator(postgres: postgres).authenticate(request, hostID: hostID, customerID: customerID, logger: logger)
 
         let compression = try self.compression(of: request)
         let scanID = try optionalUUIDHeader(request, "X-Alto-Scan-Id") ?? UUID()
@@ -132,8 +131,7 @@ struct ScanUploadController: Sendable {
     func status(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let customerID = try uuidHeader(request, "X-Alto-Customer-Id")
         let hostID = try uuidHeader(request, "X-Alto-Host-Id")
-        guard let token = request.bearerToken else { throw APIError.unauthorized }
-        try await authorize(token: token, hostID: hostID, customerID: customerID, logger: logger)
+        try await AgentAuthenticator(postgres: postgres).authenticate(request, hostID: hostID, customerID: customerID, logger: logger)
         let batchID = try context.parameters.require("batchID", as: UUID.self)
         let uploads = try await postgres.query("""
             SELECT scan_id, ingested_at IS NOT NULL, accepted_rows, rejected_rows FROM scan_staging.uploads
@@ -189,21 +187,6 @@ struct ScanUploadController: Sendable {
 
     private var tooLarge: APIError {
         APIError(.contentTooLarge, "too_large", "a batch may be at most \(limits.maximumUploadBytes) bytes; cut smaller batches")
-    }
-
-    /// The token must be the host's, and the host the customer's: a wrong token is 401, another customer's host 403.
-    private func authorize(token: String, hostID: UUID, customerID: UUID, logger: Logger) async throws {
-        let stored = try await postgres.query(
-            "SELECT customer_id, agent_token_hash FROM hosts WHERE id = \(hostID)", logger: logger)
-        var host: (UUID, ByteBuffer?)?
-        for try await row in stored.decode((UUID, ByteBuffer?).self) { host = row }
-        guard let (owner, digest) = host else {
-            throw APIError.badRequest("unknown_host", "host \(hostID) is not enrolled")
-        }
-        guard let digest, AgentToken.matches(token, digest: Array(buffer: digest)) else { throw APIError.unauthorized }
-        guard owner == customerID else {
-            throw APIError(.forbidden, "forbidden", "host \(hostID) does not belong to customer \(customerID)")
-        }
     }
 
     /// PostgresNIO wraps what a transaction's closure throws; the API's own refusals are answered as they are.

@@ -87,7 +87,7 @@ public struct HostPlanComputation: Sendable {
     }
 
     /// The host's managed volumes as its last heartbeat reported them.
-    func loadVolumes(on connection: PostgresConnection, logger: Logger) async throws -> [ManagedVolume] {
+    public func loadVolumes(on connection: PostgresConnection, logger: Logger) async throws -> [ManagedVolume] {
         var volumes: [ManagedVolume] = []
         let rows = try await connection.query("""
             SELECT mount_point, total_bytes, used_bytes FROM host_volumes
