@@ -209,7 +209,7 @@ let package = Package(
         .target(
             name: "AltoTestSupport",
             dependencies: [
-                "AltoStore",
+                "AltoStore", "AltoAMQP",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -36,9 +36,11 @@ func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
         configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: settings.serviceName),
         logger: logger
     )
-    let relay = OutboxRelay(client: postgres, publisher: publisher, logger: logger)
+    // As in every central service, ALTO_OUTBOX_RELAY=false leaves publishing to other replicas.
+    let relay: [any Service] = settings.reader.bool(forKey: "alto.outbox.relay", default: true)
+        ? [OutboxRelay(client: postgres, publisher: publisher, logger: logger)] : []
     return ServiceGroup(configuration: .init(
-        services: [postgres, publisher, relay, app],
+        services: [postgres, publisher] + relay + [app],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger
     ))

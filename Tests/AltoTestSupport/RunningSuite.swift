@@ -1,3 +1,4 @@
+import AltoAMQP
 import Foundation
 import FoundationNetworking
 import PostgresNIO
@@ -121,6 +122,37 @@ public final class RunningSuite: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(200))
         }
         throw TestFailure("timed out waiting until \(what)")
+    }
+
+    /// Takes every message off `queue` (acknowledging it) until none has come for `quiet`, so a test can say that
+    /// exactly these were published: nothing missing, nothing twice.
+    public func drain(_ queue: String, quiet: Duration = .seconds(2), timeout: Duration = .seconds(60)) async throws -> [AMQPMessage] {
+        let consumer = AMQPConsumer(configuration: try AMQPConfiguration(url: amqpURL), queue: queue, prefetch: 50,
+                                    declarations: AMQPDeclaration.standard, logger: TestServers.logger)
+        let collected = MessageLog()
+        let reader = Task {
+            for await delivery in consumer.deliveries() {
+                await collected.append(delivery.message)
+                consumer.settle(delivery, .ack)
+            }
+        }
+        let deadline = ContinuousClock.now + timeout
+        var seen = -1
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: quiet)
+            let count = await collected.messages.count
+            if count == seen { break }
+            seen = count
+        }
+        consumer.stop()
+        await consumer.close()
+        reader.cancel()
+        return await collected.messages
+    }
+
+    private actor MessageLog {
+        var messages: [AMQPMessage] = []
+        func append(_ message: AMQPMessage) { messages.append(message) }
     }
 
     public static func count(_ postgres: PostgresClient, _ sql: String) async throws -> Int {

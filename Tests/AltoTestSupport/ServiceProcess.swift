@@ -45,6 +45,13 @@ public final class ServiceProcess: @unchecked Sendable {
         (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
     }
 
+    /// Kills the process with SIGKILL, as a crash or the OOM killer would, and waits until it is gone.
+    public func crash() async {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+
     /// Sends SIGTERM and waits; returns the exit status, or nil when the process did not stop in time.
     public func terminate(within timeout: Duration = .seconds(15)) async -> Int32? {
         guard process.isRunning else { return process.terminationStatus }
