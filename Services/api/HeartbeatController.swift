@@ -68,7 +68,7 @@ struct HeartbeatController: Sendable {
         let heartbeat = try await request.decodeJSON(AgentHeartbeat.self)
         do { try heartbeat.validate() } catch { throw APIError.invalid(error.field, error.message) }
 
-        let answer = try await postgres.withTransaction(logger: logger) { connection in
+        let answer = try await postgres.transaction(logger: logger) { connection in
             try await record(heartbeat, customerID: customerID, hostID: hostID, on: connection, logger: logger)
         }
         heartbeats.increment()

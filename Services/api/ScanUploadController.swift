@@ -65,30 +65,28 @@ struct ScanUploadController: Sendable {
             throw tooLarge
         }
 
-        let staged = try await unwrappingTransactionErrors {
-            try await postgres.withTransaction(logger: logger) { connection -> (Int, Int)? in
-                let claimed = try await connection.query("""
-                    INSERT INTO scan_staging.uploads (batch_id, customer_id, host_id, scan_id, batch_index, is_final_batch,
-                        is_full_scan, compression, byte_count, scan_started_at)
-                    VALUES (\(batchID), \(customerID), \(hostID), \(scanID), \(batchIndex), \(isFinal), \(isFullScan),
-                        \(compression.rawValue), 0, \(startedAt))
-                    ON CONFLICT (batch_id) DO NOTHING RETURNING 1
-                    """, logger: logger)
-                var isNew = false
-                for try await _ in claimed { isNew = true }
-                guard isNew else { return nil }
-                let (compressedBytes, csvBytes) = try await stage(request.body, batchID: batchID, compression: compression,
-                                                                  connection: connection, logger: logger)
-                try await connection.query("""
-                    UPDATE scan_staging.uploads SET byte_count = \(compressedBytes), csv_bytes = \(csvBytes) WHERE batch_id = \(batchID)
-                    """, logger: logger)
-                let job = IngestJob(batchID: batchID, scanID: scanID, batchIndex: batchIndex, isFinalBatch: isFinal,
-                                    isFullScan: isFullScan, compression: compression, byteCount: compressedBytes,
-                                    scanStartedAt: startedAt)
-                let envelope = Envelope(customerID: customerID, hostID: hostID, payload: job)
-                try await Outbox.enqueue(envelope, queue: AMQPTopology.ingestJobs, on: connection, logger: logger)
-                return (compressedBytes, csvBytes)
-            }
+        let staged = try await postgres.transaction(logger: logger) { connection -> (Int, Int)? in
+            let claimed = try await connection.query("""
+                INSERT INTO scan_staging.uploads (batch_id, customer_id, host_id, scan_id, batch_index, is_final_batch,
+                    is_full_scan, compression, byte_count, scan_started_at)
+                VALUES (\(batchID), \(customerID), \(hostID), \(scanID), \(batchIndex), \(isFinal), \(isFullScan),
+                    \(compression.rawValue), 0, \(startedAt))
+                ON CONFLICT (batch_id) DO NOTHING RETURNING 1
+                """, logger: logger)
+            var isNew = false
+            for try await _ in claimed { isNew = true }
+            guard isNew else { return nil }
+            let (compressedBytes, csvBytes) = try await stage(request.body, batchID: batchID, compression: compression,
+                                                              connection: connection, logger: logger)
+            try await connection.query("""
+                UPDATE scan_staging.uploads SET byte_count = \(compressedBytes), csv_bytes = \(csvBytes) WHERE batch_id = \(batchID)
+                """, logger: logger)
+            let job = IngestJob(batchID: batchID, scanID: scanID, batchIndex: batchIndex, isFinalBatch: isFinal,
+                                isFullScan: isFullScan, compression: compression, byteCount: compressedBytes,
+                                scanStartedAt: startedAt)
+            let envelope = Envelope(customerID: customerID, hostID: hostID, payload: job)
+            try await Outbox.enqueue(envelope, queue: AMQPTopology.ingestJobs, on: connection, logger: logger)
+            return (compressedBytes, csvBytes)
         }
         if staged == nil {
             try await checkSameBatch(batchID, customerID: customerID, hostID: hostID, logger: logger)
@@ -187,17 +185,6 @@ struct ScanUploadController: Sendable {
 
     private var tooLarge: APIError {
         APIError(.contentTooLarge, "too_large", "a batch may be at most \(limits.maximumUploadBytes) bytes; cut smaller batches")
-    }
-
-    /// PostgresNIO wraps what a transaction's closure throws; the API's own refusals are answered as they are.
-    private func unwrappingTransactionErrors<Result>(_ body: () async throws -> Result) async throws -> Result {
-        do {
-            return try await body()
-        } catch let error as PostgresTransactionError {
-            if let refusal = error.closureError as? APIError { throw refusal }
-            if let refusal = error.closureError as? HTTPError { throw refusal }
-            throw error
-        }
     }
 
     private func booleanHeader(_ request: Request, _ name: String) throws -> Bool {

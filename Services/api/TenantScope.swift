@@ -44,7 +44,7 @@ struct TenantScope: Sendable {
     /// Runs a change and its audit row in one transaction, so no change goes unrecorded.
     func audited<Result: Sendable>(customerID: UUID?, action: String, target: String, details: String = "{}",
                                    _ change: (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await postgres.withTransaction(logger: logger) { connection in
+        try await postgres.transaction(logger: logger) { connection in
             let result = try await change(connection)
             try await connection.query("""
                 INSERT INTO audit_log (customer_id, actor, action, target, result, details)
