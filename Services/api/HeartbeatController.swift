@@ -56,14 +56,8 @@ struct HeartbeatController: Sendable {
     func heartbeat(_ request: Request, hostID: UUID) async throws -> Response {
         var logger = self.logger
         logger[metadataKey: "host"] = "\(hostID)"
-        let named = try request.headers[.init("X-Alto-Customer-Id")!].map { text in
-            guard let id = UUID(uuidString: text) else {
-                throw APIError.badRequest("invalid_header", "X-Alto-Customer-Id must be a UUID")
-            }
-            return id
-        }
-        let customerID = try await AgentAuthenticator(postgres: postgres).authenticate(request, hostID: hostID, customerID: named,
-                                                                                      logger: logger)
+        let customerID = try await AgentAuthenticator(postgres: postgres).authenticate(
+            request, hostID: hostID, customerID: try request.optionalUUIDHeader("X-Alto-Customer-Id"), logger: logger)
         logger[metadataKey: "tenant"] = "\(customerID)"
         let heartbeat = try await request.decodeJSON(AgentHeartbeat.self)
         do { try heartbeat.validate() } catch { throw APIError.invalid(error.field, error.message) }
@@ -86,8 +80,8 @@ struct HeartbeatController: Sendable {
         // Serializes the host's heartbeats, so two in flight cannot both see the volume below its watermark.
         try await connection.query("SELECT 1 FROM hosts WHERE id = \(hostID) AND customer_id = \(customerID) FOR UPDATE",
                                    logger: logger)
-        let previous = try await HostPlanComputation(customerID: customerID, hostID: hostID, minimumFileBytes: 0)
-            .loadVolumes(on: connection, logger: logger)
+        let previous = try await HostPlanComputation.loadVolumes(customerID: customerID, hostID: hostID, on: connection,
+                                                                 logger: logger)
         let mountPoints = heartbeat.volumes.map(\.mountPoint)
         try await connection.query("""
             DELETE FROM host_volumes

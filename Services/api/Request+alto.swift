@@ -1,8 +1,26 @@
 import AltoModels
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 extension Request {
+    /// A header that must hold a UUID: missing or malformed is a 400 naming it.
+    func uuidHeader(_ name: String) throws -> UUID {
+        guard let id = try optionalUUIDHeader(name) else {
+            throw APIError.badRequest("missing_header", "\(name) is required")
+        }
+        return id
+    }
+
+    /// A header that may hold a UUID: absent is nil, malformed is a 400 naming it.
+    func optionalUUIDHeader(_ name: String) throws -> UUID? {
+        guard let value = headers[HTTPField.Name(name)!] else { return nil }
+        guard let id = UUID(uuidString: value) else {
+            throw APIError.badRequest("invalid_header", "\(name) must be a UUID")
+        }
+        return id
+    }
+
     /// The bearer token of the `Authorization` header, if any.
     var bearerToken: String? {
         guard let value = headers[.authorization], value.lowercased().hasPrefix("bearer ") else { return nil }

@@ -38,16 +38,16 @@ struct ScanUploadController: Sendable {
     }
 
     func upload(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let customerID = try uuidHeader(request, "X-Alto-Customer-Id")
-        let hostID = try uuidHeader(request, "X-Alto-Host-Id")
+        let customerID = try request.uuidHeader("X-Alto-Customer-Id")
+        let hostID = try request.uuidHeader("X-Alto-Host-Id")
         var logger = self.logger
         logger[metadataKey: "tenant"] = "\(customerID)"
         logger[metadataKey: "host"] = "\(hostID)"
         try await AgentAuthenticator(postgres: postgres).authenticate(request, hostID: hostID, customerID: customerID, logger: logger)
 
         let compression = try self.compression(of: request)
-        let scanID = try optionalUUIDHeader(request, "X-Alto-Scan-Id") ?? UUID()
-        let batchID = try optionalUUIDHeader(request, "X-Alto-Batch-Id") ?? UUID()
+        let scanID = try request.optionalUUIDHeader("X-Alto-Scan-Id") ?? UUID()
+        let batchID = try request.optionalUUIDHeader("X-Alto-Batch-Id") ?? UUID()
         let batchIndex = Int(request.headers[HTTPField.Name("X-Alto-Batch-Index")!] ?? "0") ?? -1
         guard batchIndex >= 0 else { throw APIError.badRequest("invalid_header", "X-Alto-Batch-Index must be a non-negative integer") }
         let isFinal = try booleanHeader(request, "X-Alto-Final-Batch")
@@ -127,8 +127,8 @@ struct ScanUploadController: Sendable {
     }
 
     func status(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let customerID = try uuidHeader(request, "X-Alto-Customer-Id")
-        let hostID = try uuidHeader(request, "X-Alto-Host-Id")
+        let customerID = try request.uuidHeader("X-Alto-Customer-Id")
+        let hostID = try request.uuidHeader("X-Alto-Host-Id")
         try await AgentAuthenticator(postgres: postgres).authenticate(request, hostID: hostID, customerID: customerID, logger: logger)
         let batchID = try context.parameters.require("batchID", as: UUID.self)
         let uploads = try await postgres.query("""
@@ -217,20 +217,5 @@ struct ScanUploadController: Sendable {
         case let other?:
             throw APIError(.unsupportedMediaType, "unsupported_encoding", "Content-Encoding \(other) is not accepted; send zstd, gzip or identity")
         }
-    }
-
-    private func uuidHeader(_ request: Request, _ name: String) throws -> UUID {
-        guard let id = try optionalUUIDHeader(request, name) else {
-            throw APIError.badRequest("missing_header", "\(name) is required")
-        }
-        return id
-    }
-
-    private func optionalUUIDHeader(_ request: Request, _ name: String) throws -> UUID? {
-        guard let value = request.headers[HTTPField.Name(name)!] else { return nil }
-        guard let id = UUID(uuidString: value) else {
-            throw APIError.badRequest("invalid_header", "\(name) must be a UUID")
-        }
-        return id
     }
 }

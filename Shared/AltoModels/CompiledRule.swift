@@ -1,7 +1,8 @@
 import Foundation
 
-/// One rule made ready for a plan: its criteria as numbers to compare and patterns to run. A class, so the
-/// evaluator's loop reaches a rule's patterns through one reference instead of copying its fields.
+/// One rule made ready for a plan: its criteria as numbers to compare (the path criterion is in ``PathCriteria``).
+/// A class, so the evaluator's loop reaches a watermark rule's volumes through one reference instead of copying
+/// every field.
 final class CompiledRule: Sendable {
     /// What every rule asks of a file, computed once per file.
     struct FileFacts {
@@ -30,7 +31,6 @@ final class CompiledRule: Sendable {
         var modifiedBefore: Double
         var accessedBefore: Double
         var hasIncludeList: Bool
-        var hasExcludeList: Bool
         /// A watermark's volumes remain to be checked once the numbers pass.
         var checksVolumes: Bool
         /// A path criterion remains to be checked last.
@@ -93,7 +93,6 @@ final class CompiledRule: Sendable {
             modifiedBefore: rule.minDaysSinceModified.map { seconds - Double($0) * 86_400 } ?? .infinity,
             accessedBefore: rule.minDaysSinceAccessed.map { seconds - Double($0) * 86_400 } ?? .infinity,
             hasIncludeList: !rule.includeExtensions.isEmpty,
-            hasExcludeList: !rule.excludeExtensions.isEmpty,
             checksVolumes: volumes != nil,
             checksPath: checksPath)
     }

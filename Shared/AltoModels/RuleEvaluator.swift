@@ -50,7 +50,7 @@ public struct RuleEvaluator: Sendable {
     /// The hot path: per rule, the numbers first, then the extension, and the path only for what is left.
     public func firstMatch(_ file: InventoryFile) -> Int? {
         guard !file.isStubbed else { return nil }
-        let code = extensionCodes.isEmpty ? -1 : extensionCodes[file.fileExtension] ?? -1
+        let code = extensionCode(of: file)
         let facts = CompiledRule.FileFacts(file: file, extensionCode: code)
         let width = extensionCodes.count
         var path = file.path
@@ -80,9 +80,10 @@ public struct RuleEvaluator: Sendable {
     /// What an admin asks of one file: for each rule in order, whether it matches and, when not, every criterion
     /// that failed and why. Rules after the first match are listed as not reached.
     public func explain(_ file: InventoryFile) -> [RuleVerdict] {
-        let facts = CompiledRule.FileFacts(file: file, extensionCode: extensionCodes[file.fileExtension] ?? -1)
+        let facts = CompiledRule.FileFacts(file: file, extensionCode: extensionCode(of: file))
         var path = file.path
         return path.withUTF8 { bytes in
+            let windowsPath = PathCriteria.isWindowsPath(bytes)
             var verdicts: [RuleVerdict] = []
             var decided = file.isStubbed
             for (index, rule) in compiled.enumerated() {
@@ -91,8 +92,7 @@ public struct RuleEvaluator: Sendable {
                     verdict.failures = [.init(criterion: .stub, reason: "the file is already a stub")]
                     verdict.outcome = .failed
                 } else if !decided {
-                    let pathMatches = !paths.constrains(index)
-                        || paths.matches(index, bytes: bytes, windowsPath: PathCriteria.isWindowsPath(bytes))
+                    let pathMatches = !paths.constrains(index) || paths.matches(index, bytes: bytes, windowsPath: windowsPath)
                     verdict.failures = compiled[index].failures(facts, path: file.path, pathMatches: pathMatches)
                     verdict.outcome = verdict.failures.isEmpty ? .matched : .failed
                     decided = verdict.failures.isEmpty
@@ -101,6 +101,11 @@ public struct RuleEvaluator: Sendable {
             }
             return verdicts
         }
+    }
+
+    /// The number of the file's extension among those the rules name, or -1.
+    private func extensionCode(of file: InventoryFile) -> Int {
+        extensionCodes.isEmpty ? -1 : extensionCodes[file.fileExtension] ?? -1
     }
 
     public static func normalizedExtension(_ text: String) -> String {

@@ -42,7 +42,7 @@ public struct HostPlanComputation: Sendable {
     public func makeEvaluator(on connection: PostgresConnection, logger: Logger) async throws
         -> (evaluator: RuleEvaluator, hotVolumes: [ManagedVolume]) {
         let rules = try await RuleRecords.load(customerID: customerID, on: connection, logger: logger)
-        let volumes = try await loadVolumes(on: connection, logger: logger)
+        let volumes = try await Self.loadVolumes(customerID: customerID, hostID: hostID, on: connection, logger: logger)
         var watermarkVolumes: [UUID: [String]] = [:]
         var hotVolumes: [ManagedVolume] = []
         for rule in rules where rule.enabled {
@@ -86,8 +86,9 @@ public struct HostPlanComputation: Sendable {
         return result
     }
 
-    /// The host's managed volumes as its last heartbeat reported them.
-    public func loadVolumes(on connection: PostgresConnection, logger: Logger) async throws -> [ManagedVolume] {
+    /// A host's managed volumes as its last heartbeat reported them.
+    public static func loadVolumes(customerID: UUID, hostID: UUID, on connection: PostgresConnection,
+                                   logger: Logger) async throws -> [ManagedVolume] {
         var volumes: [ManagedVolume] = []
         let rows = try await connection.query("""
             SELECT mount_point, total_bytes, used_bytes FROM host_volumes
