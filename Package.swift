@@ -170,7 +170,7 @@ let package = Package(
         .target(
             name: "AltoTiering",
             dependencies: [
-                "AltoModels", "CAltoLinux",
+                "AltoModels", "AltoCompression", "CAltoLinux",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Shared/AltoTiering",

@@ -1,27 +1,42 @@
 import AltoAMQP
 import AltoService
+import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Builds what `alto-agent run` runs: a worker on the host's own `agent.<host_id>` queue, its publisher for
-/// results, scheduled scans with their uploads, heartbeats, and `/healthz` and `/metrics`. The agent needs no database.
+/// Builds what `alto-agent run` runs: a worker on the host's own `agent.<host_id>` queue (tiering jobs one at a
+/// time beside recall jobs, which never wait behind them), on-access recall through the stub guard, scheduled
+/// scans with their uploads, heartbeats, and `/healthz` and `/metrics`. The agent needs no database.
 func buildAgent(settings: AgentSettings) async throws -> ServiceGroup {
     let (logger, registry) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.service.logLevel)
     let publisher = AMQPPublisher(configuration: settings.service.amqp, logger: logger)
     let queue = AMQPTopology.agentQueue(hostID: settings.hostID.uuidString)
     let configurationStore = AgentConfigurationStore(folder: settings.stateFolder)
-    let handler = AgentCommandHandler(settings: settings, publisher: publisher, configurationStore: configurationStore, logger: logger)
+    let catalog = TargetCatalog(folder: settings.stateFolder)
+    let reporter = ResultReporter(publisher: publisher, customerID: settings.customerID, hostID: settings.hostID, logger: logger)
+    let coordinator = RecallCoordinator(catalog: catalog, throttle: RecallThrottle(concurrency: settings.recallConcurrency,
+                                                                                  perSecond: settings.recallsPerSecond),
+                                        logger: logger)
+    let executor = TieringExecutor(settings: settings, configurationStore: configurationStore, catalog: catalog,
+                                   coordinator: coordinator, reporter: reporter, logger: logger)
+    let handler = AgentCommandHandler(settings: settings, configurationStore: configurationStore, executor: executor,
+                                      coordinator: coordinator, journal: JobJournal(folder: settings.journalFolder),
+                                      reporter: reporter, logger: logger)
     let scans = ScheduledScanService(settings: settings, configurationStore: configurationStore, logger: logger)
     let heartbeats = HeartbeatService(settings: settings, configurationStore: configurationStore, logger: logger)
     let worker = AMQPQueueWorker(
-        consumer: AMQPConsumer(configuration: settings.service.amqp, queue: queue, prefetch: 1,
+        consumer: AMQPConsumer(configuration: settings.service.amqp, queue: queue, prefetch: 3,
                                declarations: AMQPDeclaration.standard + [.workQueue(queue)], logger: logger),
-        publisher: publisher, logger: logger
+        publisher: publisher, concurrency: 3, logger: logger
     ) { delivery in await handler.handle(delivery) }
+    let onAccess = OnAccessRecallService(socketPath: settings.guardSocket, coordinator: coordinator, reporter: reporter, logger: logger)
+    if settings.startGuard {
+        StubGuardLauncher(settings: settings, logger: logger).startUnlessRunning()
+    }
     let operations = OperationsServer.make(settings: settings.service, routes: OperationsRoutes(registry: registry, checks: [OperationsRoutes.brokerCheck(publisher)]),
                                            logger: logger)
     return ServiceGroup(configuration: .init(
-        services: [publisher, worker, scans, heartbeats, operations],
+        services: [publisher, onAccess, worker, scans, heartbeats, operations],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger
     ))

@@ -10,18 +10,12 @@ import Metrics
 /// outcome on `agent.results`.
 struct AgentCommandHandler: Sendable {
     let settings: AgentSettings
-    let publisher: AMQPPublisher
     let configurationStore: AgentConfigurationStore
+    let executor: TieringExecutor
+    let coordinator: RecallCoordinator
+    let journal: JobJournal
+    let reporter: ResultReporter
     let logger: Logger
-    private let filesTiered = Counter(label: "alto_agent_files_total", dimensions: [("outcome", "tiered")])
-    private let filesRecalled = Counter(label: "alto_agent_files_total", dimensions: [("outcome", "recalled")])
-
-    init(settings: AgentSettings, publisher: AMQPPublisher, configurationStore: AgentConfigurationStore, logger: Logger) {
-        self.settings = settings
-        self.publisher = publisher
-        self.configurationStore = configurationStore
-        self.logger = logger
-    }
 
     func handle(_ delivery: AMQPDelivery) async -> AMQPSettlement {
         switch EnvelopeReader.header(of: delivery.message.body) {
@@ -58,39 +52,37 @@ struct AgentCommandHandler: Sendable {
         return try await body()
     }
 
+    /// Runs a job once: a delivery of a job that already finished is answered with its recorded result, one of a
+    /// job that is running waits for it. A job put back because the tier was unavailable is not recorded, so its
+    /// next dispatch runs it.
     private func tier(_ envelope: Envelope<TieringJob>, logger: Logger) async throws -> AMQPSettlement {
         let job = envelope.payload
         var logger = logger
         logger[metadataKey: "job"] = "\(job.jobID)"
-        guard job.target.kind == .filesystem else {
-            return .deadLetter(reason: "target kind \(job.target.kind.rawValue) is not supported by this agent yet")
+        if let finished = await journal.claim(job.jobID) {
+            logger.info("job already finished here; reporting its result again")
+            try await reporter.publish(finished, correlationID: envelope.correlationID)
+            return .ack
         }
-        let tier = FilesystemTier(root: job.target.location)
-        var outcomes: [AgentResult.File] = []
-        for file in job.files {
-            let outcome = tier.tier(file, customerID: settings.customerID, hostID: settings.hostID, targetID: job.target.id)
-            if outcome.outcome == .tiered { filesTiered.increment() }
-            logger.info("file \(outcome.outcome.rawValue)", metadata: ["path": "\(file.filePath)", "reason": "\(outcome.reason ?? "")"])
-            outcomes.append(outcome)
+        do {
+            let result = try await executor.run(job, correlationID: envelope.correlationID)
+            let deferred = result.files.contains { $0.outcome == .deferred }
+            await journal.finish(job.jobID, result: deferred ? nil : result)
+            logger.info("job finished", metadata: ["files": "\(result.files.count)", "deferred": "\(deferred)"])
+            return .ack
+        } catch {
+            await journal.finish(job.jobID, result: nil)
+            throw error
         }
-        try await report(envelope.reply(AgentResult(jobID: job.jobID, action: .tier, targetID: job.target.id, files: outcomes)))
-        return .ack
     }
 
     private func recall(_ envelope: Envelope<RecallJob>, logger: Logger) async throws -> AMQPSettlement {
-        var logger = logger
-        logger[metadataKey: "job"] = "\(envelope.payload.jobID)"
-        let outcomes = envelope.payload.files.map(StubRecall.recall)
-        for outcome in outcomes {
-            if outcome.outcome == .recalled { filesRecalled.increment() }
-            logger.info("file \(outcome.outcome.rawValue)", metadata: ["path": "\(outcome.filePath)", "reason": "\(outcome.reason ?? "")"])
+        var outcomes: [AgentResult.File] = []
+        for file in envelope.payload.files {
+            outcomes.append(await coordinator.recall(path: file.filePath, fileID: file.fileID))
         }
-        try await report(envelope.reply(AgentResult(jobID: envelope.payload.jobID, action: .recall, targetID: nil, files: outcomes)))
+        try await reporter.publish(AgentResult(jobID: envelope.payload.jobID, action: .recall, targetID: nil, files: outcomes),
+                                   correlationID: envelope.correlationID)
         return .ack
-    }
-
-    private func report(_ result: Envelope<AgentResult>) async throws {
-        try await publisher.publish(AMQPMessage(body: try result.encoded(), messageID: result.id.uuidString.lowercased()),
-                                    routingKey: AMQPTopology.agentResults)
     }
 }

@@ -18,8 +18,26 @@ struct AgentSettings: Sendable {
     var uploadRetrySeconds: Int
     /// Between heartbeats, until the API answers with its own interval.
     var heartbeatSeconds: Int
+    /// Files of one job tiered at once (`ALTO_AGENT_PARALLEL_FILES`), unless the pushed configuration says otherwise.
+    var parallelFiles: Int
+    /// Leading bytes of a tiered file kept on disk, so sniffers and thumbnailers read them without a recall.
+    var previewBytes: Int64
+    /// Programs (by process name) whose reads of a stub get an error instead of a recall: backups, virus scanners,
+    /// indexers, so one run of them cannot recall a whole volume.
+    var scannerPrograms: Set<String>
+    /// On-access recalls at once, and per second, on this host; more wait their turn (a recall storm is throttled).
+    var recallConcurrency: Int
+    var recallsPerSecond: Double
+    /// Seconds a reader of a stub waits for the agent to come back before its read fails with EIO.
+    var recallWaitSeconds: Int
+    /// The Unix socket on which the stub guard hands on-access events to the agent.
+    var guardSocket: String
+    /// Start `alto-agent guard` when none is listening (`ALTO_AGENT_START_GUARD`); off where systemd runs it.
+    var startGuard: Bool
     /// Scans waiting to be uploaded, one folder each.
     var spoolFolder: String { stateFolder + "/spool" }
+    /// Results of finished jobs, so a job delivered again is answered, not run again.
+    var journalFolder: String { stateFolder + "/jobs" }
 
     init() throws {
         service = try ServiceSettings(serviceName: "alto-agent", defaultPort: 9105)
@@ -38,6 +56,23 @@ struct AgentSettings: Sendable {
         scanIntervalSeconds = reader.int(forKey: "alto.agent.scan.interval.seconds")
         uploadRetrySeconds = max(1, reader.int(forKey: "alto.agent.upload.retry.seconds", default: 60))
         heartbeatSeconds = max(1, reader.int(forKey: "alto.agent.heartbeat.seconds", default: 60))
+        parallelFiles = max(1, reader.int(forKey: "alto.agent.parallel.files", default: 4))
+        previewBytes = Int64(max(0, reader.int(forKey: "alto.agent.preview.bytes", default: 4096)))
+        scannerPrograms = Set(reader.string(forKey: "alto.agent.scanner.programs", default: Self.defaultScanners)
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        recallConcurrency = max(1, reader.int(forKey: "alto.agent.recall.concurrency", default: 4))
+        recallsPerSecond = max(0.1, reader.double(forKey: "alto.agent.recalls.per.second", default: 50))
+        recallWaitSeconds = max(0, reader.int(forKey: "alto.agent.recall.wait.seconds", default: 30))
+        guardSocket = reader.string(forKey: "alto.agent.guard.socket", default: stateFolder + "/guard.sock")
+        startGuard = reader.bool(forKey: "alto.agent.start.guard", default: true)
+    }
+
+    /// Backup agents, virus scanners and desktop indexers commonly found on Linux file servers.
+    static let defaultScanners = "bacula-fd,bareos-fd,bpbkar,dsmc,clamd,clamscan,freshclam,updatedb,plocate,mlocate,baloo_file,tracker-miner-f"
+
+    /// The folders this agent manages: those the central suite pushed, or the configured scan roots.
+    func managedRoots(_ store: AgentConfigurationStore) -> [String] {
+        (try? store.load())?.managedRoots ?? scanRoots
     }
 }
 

@@ -13,7 +13,7 @@ struct AltoAgent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alto-agent",
         abstract: "Alto's file-server agent.",
-        subcommands: [Run.self, Scan.self, Upload.self, Recall.self],
+        subcommands: [Run.self, Scan.self, Upload.self, Recall.self, Guard.self],
         defaultSubcommand: Run.self
     )
 
@@ -117,35 +117,57 @@ struct AltoAgent: AsyncParsableCommand {
     }
 
     struct Recall: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Bring stubbed files back from tier-2, verified byte for byte.")
+        static let configuration = CommandConfiguration(
+            abstract: "Bring stubbed files back from tier-2, verified byte for byte.",
+            discussion: "A folder stands for every stub below it. Each recall is reported so the inventory follows.")
 
-        @Argument(help: "Stubbed files to recall.") var paths: [String]
+        @Argument(help: "Stubs, or folders whose stubs to recall.") var paths: [String]
 
         func run() async throws {
-            let outcomes = paths.map { StubRecall.recall(RecallJob.File(fileID: nil, filePath: $0)) }
-            for outcome in outcomes {
-                if outcome.outcome == .recalled {
-                    Swift.print("recalled \(outcome.filePath) (\(outcome.size) bytes, \(outcome.hash ?? ""))")
-                } else {
-                    Swift.print("cannot recall \(outcome.filePath): \(outcome.reason ?? "")")
+            let settings = try? AgentSettings()
+            let stateFolder = settings?.stateFolder
+                ?? ProcessInfo.processInfo.environment["ALTO_AGENT_STATE_DIR"] ?? "/var/lib/alto-agent"
+            let catalog = TargetCatalog(folder: stateFolder)
+            var outcomes: [AgentResult.File] = []
+            for path in StubWalk.stubs(under: paths) {
+                do {
+                    let record = try await StubRecall.recall(path: path, stores: catalog)
+                    Swift.print("recalled \(path) (\(record.size) bytes, \(record.hash))")
+                    outcomes.append(AgentResult.File(fileID: nil, filePath: path, outcome: .recalled, hash: record.hash,
+                                                     size: record.size, tieredLocation: record.location))
+                } catch {
+                    Swift.print("cannot recall \(path): \(error.message)")
+                    outcomes.append(AgentResult.File(fileID: nil, filePath: path, outcome: .failed, reason: error.message, size: 0))
                 }
             }
             let recalled = outcomes.filter { $0.outcome == .recalled }
-            if !recalled.isEmpty, let settings = try? AgentSettings() {
-                try await report(recalled, settings: settings)
+            if !recalled.isEmpty, let settings {
+                let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.service.logLevel)
+                let publisher = AMQPPublisher(configuration: settings.service.amqp, logger: logger)
+                let reporter = ResultReporter(publisher: publisher, customerID: settings.customerID, hostID: settings.hostID, logger: logger)
+                await reporter.report(AgentResult(jobID: nil, action: .recall, targetID: nil, files: recalled))
+                await publisher.shutdown()
             }
             if recalled.count < outcomes.count { throw ExitCode(1) }
         }
+    }
 
-        /// Tells the actor, so the inventory and registry stop counting the files as stubs.
-        private func report(_ files: [AgentResult.File], settings: AgentSettings) async throws {
-            let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.service.logLevel)
-            let publisher = AMQPPublisher(configuration: settings.service.amqp, logger: logger)
-            let envelope = Envelope(customerID: settings.customerID, hostID: settings.hostID,
-                                    payload: AgentResult(jobID: nil, action: .recall, targetID: nil, files: files))
-            try await publisher.publish(AMQPMessage(body: try envelope.encoded(), messageID: envelope.id.uuidString.lowercased()),
-                                        routingKey: AMQPTopology.agentResults)
-            await publisher.shutdown()
+    struct Guard: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Own the fanotify watch on the managed roots and hand reads of stubs to the agent.",
+            discussion: """
+                Runs until SIGTERM. Started by its own systemd unit before the file-sharing services, or by \
+                `alto-agent run` when none is running. While no agent is connected, a read of a stub waits \
+                ALTO_AGENT_RECALL_WAIT_SECONDS for one and then fails with EIO; it never returns the stub's hole as zeros.
+                """)
+
+        func run() throws {
+            let settings = try AgentSettings()
+            let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-agent-guard", level: settings.service.logLevel)
+            let roots = settings.managedRoots(AgentConfigurationStore(folder: settings.stateFolder))
+            guard !roots.isEmpty else { throw AgentError("no managed roots: set ALTO_AGENT_SCAN_ROOTS") }
+            try StubGuard(roots: roots, scanners: settings.scannerPrograms, socketPath: settings.guardSocket,
+                          waitSeconds: settings.recallWaitSeconds, logger: logger).run()
         }
     }
 }

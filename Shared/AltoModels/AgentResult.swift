@@ -10,6 +10,8 @@ public struct AgentResult: EnvelopePayload {
 
     public enum Outcome: String, Codable, Sendable {
         case tiered, recalled, skipped, failed
+        /// Not attempted or not finished because the second tier was unavailable; the job goes back for later.
+        case deferred
     }
 
     public struct File: Codable, Sendable, Equatable {

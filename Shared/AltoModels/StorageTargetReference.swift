@@ -14,10 +14,13 @@ public struct StorageTargetReference: Codable, Sendable, Equatable {
     public var kind: Kind
     /// For `filesystem`, the folder under which the tenant's tier-2 tree lives.
     public var location: String
+    /// `zstd` to store compressed copies; nil to store content as is.
+    public var compression: String?
 
-    public init(id: UUID, kind: Kind, location: String) {
+    public init(id: UUID, kind: Kind, location: String, compression: String? = nil) {
         self.id = id
         self.kind = kind
         self.location = location
+        self.compression = compression
     }
 }

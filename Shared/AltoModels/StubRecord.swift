@@ -13,19 +13,39 @@ public struct StubRecord: Codable, Sendable, Equatable {
     public var size: Int64
     public var targetID: UUID?
     public var tieredAt: Date
+    /// `zstd` when the copy holds a zstd stream of the content; nil for the content as is.
+    public var compression: String?
+    /// Leading bytes left on disk (the preview), so header sniffers and thumbnailers read them without a recall.
+    public var residentBytes: Int64
 
-    public init(location: String, hash: String, size: Int64, targetID: UUID?, tieredAt: Date) {
+    public init(location: String, hash: String, size: Int64, targetID: UUID?, tieredAt: Date, compression: String? = nil,
+                residentBytes: Int64 = 0) {
         self.version = Self.currentVersion
         self.location = location
         self.hash = hash
         self.size = size
         self.targetID = targetID
         self.tieredAt = tieredAt
+        self.compression = compression
+        self.residentBytes = residentBytes
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decode(Int.self, forKey: .version)
+        location = try container.decode(String.self, forKey: .location)
+        hash = try container.decode(String.self, forKey: .hash)
+        size = try container.decode(Int64.self, forKey: .size)
+        targetID = try container.decodeIfPresent(UUID.self, forKey: .targetID)
+        tieredAt = try container.decode(Date.self, forKey: .tieredAt)
+        compression = try container.decodeIfPresent(String.self, forKey: .compression)
+        residentBytes = try container.decodeIfPresent(Int64.self, forKey: .residentBytes) ?? 0
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, location, hash, size
+        case version, location, hash, size, compression
         case targetID = "target_id"
         case tieredAt = "tiered_at"
+        case residentBytes = "resident_bytes"
     }
 }

@@ -1,3 +1,4 @@
+import CAltoLinux
 import Crypto
 import Glibc
 
@@ -9,6 +10,12 @@ final class PosixFile {
     init(path: String, flags: Int32, mode: mode_t = 0o600) throws(TieringError) {
         let descriptor = open(path, flags | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw TieringError.io("open", path) }
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    /// Adopts a descriptor someone else opened (a fanotify event's), closing it when done.
+    init(adopting descriptor: Int32, path: String) {
         self.descriptor = descriptor
         self.path = path
     }
@@ -29,6 +36,17 @@ final class PosixFile {
         }
     }
 
+    /// Fills as much of `buffer` as the file has from `offset`, so a short read means the end of the file.
+    func readFully(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(TieringError) -> Int {
+        var filled = 0
+        while filled < buffer.count {
+            let count = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]), at: offset + Int64(filled))
+            if count == 0 { break }
+            filled += count
+        }
+        return filled
+    }
+
     func write(_ buffer: UnsafeRawBufferPointer, at offset: Int64) throws(TieringError) {
         var written = 0
         while written < buffer.count {
@@ -45,14 +63,30 @@ final class PosixFile {
         guard fsync(descriptor) == 0 else { throw TieringError.io("fsync", path) }
     }
 
-    /// SHA-256 of the whole file, read in 1 MiB chunks.
-    func sha256() throws(TieringError) -> String {
-        try copyContents(to: nil).hash
+    /// Drops the file's pages from the cache, so the next read comes from the device, not from what was written.
+    func dropCachedPages() {
+        _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_DONTNEED)
     }
 
-    /// Reads the whole file once in 1 MiB chunks, hashing what it read and writing it to `destination` at the same
-    /// offsets, so the hash is of exactly the bytes that were copied.
-    func copyContents(to destination: PosixFile?) throws(TieringError) -> (bytes: Int64, hash: String) {
+    func setAttribute(_ name: String, _ value: String) throws(TieringError) {
+        let bytes = Array(value.utf8)
+        guard alto_fsetxattr(descriptor, name, bytes, bytes.count) == 0 else {
+            throw TieringError.io("set \(name) on", path)
+        }
+    }
+
+    func attribute(_ name: String) throws(TieringError) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = alto_fgetxattr(descriptor, name, &buffer, buffer.count)
+        if count < 0 {
+            if errno == ENODATA { return nil }
+            throw TieringError.io("read \(name) of", path)
+        }
+        return Array(buffer[0..<count])
+    }
+
+    /// SHA-256 of the whole file, read in 1 MiB chunks.
+    func sha256() throws(TieringError) -> String {
         var hasher = SHA256()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
@@ -60,11 +94,9 @@ final class PosixFile {
         while true {
             let count = try read(into: buffer, at: offset)
             if count == 0 { break }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-            hasher.update(bufferPointer: chunk)
-            try destination?.write(chunk, at: offset)
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             offset += Int64(count)
         }
-        return (offset, ContentHash.format(hasher.finalize()))
+        return ContentHash.format(hasher.finalize())
     }
 }

@@ -1,47 +1,104 @@
+import AltoCompression
 import AltoModels
 import CAltoLinux
+import Crypto
 import Foundation
 import Glibc
 
 /// Brings a stub's content back from its tier-2 copy, in place, and makes it an ordinary file again.
 public enum StubRecall {
-    /// Fills the stub from its copy while hashing; only when the hash matches the stub's record is the stub
-    /// attribute removed. On a mismatch the blocks are released again, so the file stays a valid stub.
+    /// Recalls the stub at `path`, opening it itself (explicit recalls, when no on-access driver watches the file).
     @discardableResult
-    public static func recall(_ path: String) throws(TieringError) -> StubRecord {
-        guard let record = try StubFile.record(at: path) else {
+    public static func recall(path: String, stores: any TierStoreProvider) async throws(TieringError) -> StubRecord {
+        let file = try PosixFile(path: path, flags: O_RDWR)
+        guard let record = try StubFile.record(of: file) else {
             throw TieringError(.notAStub, "\(path) is not an Alto stub")
         }
-        let copy: PosixFile
-        do {
-            copy = try PosixFile(path: record.location, flags: O_RDONLY)
-        } catch {
-            throw TieringError(.storageUnavailable, "tier-2 copy unavailable: \(error.message)")
-        }
-        let file = try PosixFile(path: path, flags: O_RDWR)
-        let info = try file.status()
-        let (copied, hash) = try copy.copyContents(to: file)
-        guard hash == record.hash, copied == record.size else {
-            _ = alto_punch_hole(file.descriptor, 0, off_t(record.size))
-            throw TieringError(.hashMismatch, "the tier-2 copy hashes to \(hash), the stub expects \(record.hash); \(path) stays a stub")
-        }
-        try file.sync()
-        guard alto_fremovexattr(file.descriptor, StubRecord.attributeName) == 0 else {
-            throw TieringError.io("remove the stub attribute of", path)
-        }
-        var times = [info.st_atim, info.st_mtim]
-        _ = futimens(file.descriptor, &times)
+        try await fill(file, record: record, stores: stores)
         return record
     }
 
-    /// Recalls one file and describes the outcome as an agent reports it; a failure leaves the stub as it was.
-    public static func recall(_ file: RecallJob.File) -> AgentResult.File {
-        do {
-            let record = try recall(file.filePath)
-            return AgentResult.File(fileID: file.fileID, filePath: file.filePath, outcome: .recalled, hash: record.hash,
-                                    size: record.size, tieredLocation: record.location)
-        } catch {
-            return AgentResult.File(fileID: file.fileID, filePath: file.filePath, outcome: .failed, reason: error.message, size: 0)
+    /// Recalls through a descriptor someone else opened, a fanotify event's: writes through it raise no further
+    /// events. The descriptor stays open; its owner closes it.
+    @discardableResult
+    public static func recall(descriptor: Int32, path: String, stores: any TierStoreProvider) async throws(TieringError) -> StubRecord {
+        let duplicate = dup(descriptor)
+        guard duplicate >= 0 else { throw TieringError.io("duplicate the descriptor of", path) }
+        let file = PosixFile(adopting: duplicate, path: path)
+        guard let record = try StubFile.record(of: file) else {
+            throw TieringError(.notAStub, "\(path) is not an Alto stub")
         }
+        try await fill(file, record: record, stores: stores)
+        return record
+    }
+
+    /// Fills the stub from its copy while hashing; only when the hash matches the stub's record is the stub
+    /// attribute removed. On a mismatch the blocks are released again, so the file stays a valid stub.
+    static func fill(_ file: PosixFile, record: StubRecord, stores: any TierStoreProvider) async throws(TieringError) {
+        let info = try file.status()
+        let store = try stores.store(for: record)
+        let writer = try RecallWriter(file: file, compressed: record.compression == "zstd")
+        do throws(TieringError) {
+            try await store.retrieve(record.location, into: writer)
+            let (written, hash) = try writer.finish()
+            guard written == record.size, hash == record.hash else {
+                throw TieringError(.hashMismatch, "the tier-2 copy of \(file.path) reads back as \(written) bytes hashing to \(hash), "
+                                   + "the stub expects \(record.size) bytes hashing to \(record.hash); the file stays a stub")
+            }
+            try file.sync()
+        } catch {
+            _ = alto_punch_hole(file.descriptor, off_t(record.residentBytes), off_t(max(0, record.size - record.residentBytes)))
+            throw error
+        }
+        guard alto_fremovexattr(file.descriptor, StubRecord.attributeName) == 0 else {
+            throw TieringError.io("remove the stub attribute of", file.path)
+        }
+        var times = [info.st_atim, info.st_mtim]
+        _ = futimens(file.descriptor, &times)
+    }
+}
+
+/// Writes a copy's bytes back into the stub at their offsets, decompressing when the copy is compressed, and
+/// hashes the content it wrote.
+final class RecallWriter: TierSink, @unchecked Sendable {
+    private let file: PosixFile
+    private let decompressor: Decompressor?
+    private var hasher = SHA256()
+    private var offset: Int64 = 0
+    private var decompressed: [UInt8] = []
+
+    init(file: PosixFile, compressed: Bool) throws(TieringError) {
+        self.file = file
+        do {
+            decompressor = compressed ? try Decompressor(.zstd) : nil
+        } catch {
+            throw TieringError(.io, "zstd: \(error)")
+        }
+    }
+
+    func receive(_ bytes: UnsafeRawBufferPointer) throws(TieringError) {
+        guard let decompressor else { return try write(bytes) }
+        decompressed.removeAll(keepingCapacity: true)
+        do { try decompressor.decompress(bytes, into: &decompressed) } catch {
+            throw TieringError(.hashMismatch, "the tier-2 copy is not a valid zstd stream: \(error)")
+        }
+        let failure = decompressed.withUnsafeBytes { content -> TieringError? in
+            do throws(TieringError) { try write(content) } catch { return error }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
+    private func write(_ content: UnsafeRawBufferPointer) throws(TieringError) {
+        hasher.update(bufferPointer: content)
+        try file.write(content, at: offset)
+        offset += Int64(content.count)
+    }
+
+    func finish() throws(TieringError) -> (bytes: Int64, hash: String) {
+        if let decompressor {
+            do { try decompressor.finish() } catch { throw TieringError(.hashMismatch, "the tier-2 copy is truncated: \(error)") }
+        }
+        return (offset, ContentHash.format(hasher.finalize()))
     }
 }

@@ -3,7 +3,35 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/file.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/xattr.h>
+#include <unistd.h>
+
+#ifndef FAN_PRE_ACCESS
+#define FAN_PRE_ACCESS 0x00100000
+#endif
+#ifndef FAN_EVENT_INFO_TYPE_RANGE
+#define FAN_EVENT_INFO_TYPE_RANGE 6
+#endif
+#ifndef FAN_MARK_IGNORE
+#define FAN_MARK_IGNORE 0x00000400
+#endif
+#ifndef FAN_MARK_EVICTABLE
+#define FAN_MARK_EVICTABLE 0x00000200
+#endif
+#define ALTO_FAN_DENY_ERRNO(e) (FAN_DENY | ((((unsigned)(e)) & 0xff) << 24))
+
+struct alto_fanotify_range {
+    struct fanotify_event_info_header header;
+    uint32_t pad;
+    uint64_t offset;
+    uint64_t count;
+};
 
 int alto_punch_hole(int fd, off_t offset, off_t length) {
     return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length);
@@ -11,6 +39,10 @@ int alto_punch_hole(int fd, off_t offset, off_t length) {
 
 ssize_t alto_getxattr(const char *path, const char *name, void *value, size_t size) {
     return getxattr(path, name, value, size);
+}
+
+ssize_t alto_fgetxattr(int fd, const char *name, void *value, size_t size) {
+    return fgetxattr(fd, name, value, size);
 }
 
 int alto_fsetxattr(int fd, const char *name, const void *value, size_t size) {
@@ -31,4 +63,141 @@ int alto_openat_read_noatime(int dirfd, const char *name) {
         fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     }
     return fd;
+}
+
+int alto_set_lease(int fd, int type) { return fcntl(fd, F_SETLEASE, type); }
+int alto_get_lease(int fd) { return fcntl(fd, F_GETLEASE); }
+int alto_lease_read(void) { return F_RDLCK; }
+int alto_lease_write(void) { return F_WRLCK; }
+int alto_lease_none(void) { return F_UNLCK; }
+
+int alto_has_foreign_lock(int fd) {
+    struct flock probe = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+    if (fcntl(fd, F_OFD_GETLK, &probe) == 0 && probe.l_type != F_UNLCK) {
+        return 1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        return errno == EWOULDBLOCK;
+    }
+    flock(fd, LOCK_UN);
+    return 0;
+}
+
+int alto_fanotify_init(void) {
+    return fanotify_init(FAN_CLASS_PRE_CONTENT | FAN_CLOEXEC | FAN_UNLIMITED_QUEUE,
+                         O_RDWR | O_LARGEFILE | O_CLOEXEC);
+}
+
+int alto_fanotify_mark_mount(int group, const char *path) {
+    return fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_PRE_ACCESS, AT_FDCWD, path);
+}
+
+int alto_fanotify_ignore(int group, int file) {
+    return fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_INODE | FAN_MARK_IGNORE | FAN_MARK_EVICTABLE,
+                         FAN_PRE_ACCESS, file, NULL);
+}
+
+int alto_fanotify_respond(int group, int file, int allow, int error) {
+    struct fanotify_response response = {
+        .fd = file,
+        .response = allow ? FAN_ALLOW : ALTO_FAN_DENY_ERRNO(error),
+    };
+    return write(group, &response, sizeof response) == sizeof response ? 0 : -1;
+}
+
+int alto_fanotify_next(const void *buffer, size_t length, size_t *position, struct alto_fanotify_event *event) {
+    if (*position >= length) {
+        return 0;
+    }
+    const struct fanotify_event_metadata *metadata = (const void *)((const char *)buffer + *position);
+    size_t left = length - *position;
+    if (!FAN_EVENT_OK(metadata, left)) {
+        return 0;
+    }
+    memset(event, 0, sizeof *event);
+    event->fd = metadata->fd;
+    event->pid = metadata->pid;
+    event->mask = metadata->mask;
+    const char *info = (const char *)(metadata + 1);
+    const char *end = (const char *)metadata + metadata->event_len;
+    while (info + sizeof(struct fanotify_event_info_header) <= end) {
+        const struct fanotify_event_info_header *header = (const void *)info;
+        if (header->len == 0) {
+            break;
+        }
+        if (header->info_type == FAN_EVENT_INFO_TYPE_RANGE && info + sizeof(struct alto_fanotify_range) <= end) {
+            const struct alto_fanotify_range *range = (const void *)info;
+            event->offset = range->offset;
+            event->count = range->count;
+            event->has_range = 1;
+        }
+        info += header->len;
+    }
+    *position += metadata->event_len;
+    return 1;
+}
+
+ssize_t alto_send_fd(int socket, int fd, const void *data, size_t length) {
+    struct iovec vector = { .iov_base = (void *)data, .iov_len = length };
+    union {
+        char bytes[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = { .msg_iov = &vector, .msg_iovlen = 1 };
+    if (fd >= 0) {
+        message.msg_control = control.bytes;
+        message.msg_controllen = sizeof control.bytes;
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(header), &fd, sizeof(int));
+    }
+    ssize_t sent;
+    do {
+        sent = sendmsg(socket, &message, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    return sent;
+}
+
+ssize_t alto_receive_fd(int socket, int *fd, void *data, size_t length) {
+    struct iovec vector = { .iov_base = data, .iov_len = length };
+    union {
+        char bytes[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct msghdr message = { .msg_iov = &vector, .msg_iovlen = 1, .msg_control = control.bytes,
+                              .msg_controllen = sizeof control.bytes };
+    ssize_t received;
+    do {
+        received = recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+    } while (received < 0 && errno == EINTR);
+    *fd = -1;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS) {
+            memcpy(fd, CMSG_DATA(header), sizeof(int));
+        }
+    }
+    return received;
+}
+
+int alto_peer_pid(int socket) {
+    struct ucred credentials;
+    socklen_t size = sizeof credentials;
+    if (getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &credentials, &size) != 0) {
+        return -1;
+    }
+    return credentials.pid;
+}
+
+int alto_termination_fd(void) {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &signals, NULL) != 0) {
+        return -1;
+    }
+    return signalfd(-1, &signals, SFD_CLOEXEC);
 }

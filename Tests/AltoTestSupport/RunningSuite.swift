@@ -82,7 +82,7 @@ public final class RunningSuite: @unchecked Sendable {
         environment.merging([
             "ALTO_API_URL": apiURL, "ALTO_AGENT_TOKEN": token, "ALTO_CUSTOMER_ID": customer.uuidString,
             "ALTO_HOST_ID": host.uuidString, "ALTO_HTTP_PORT": "\(basePort + 9)",
-            "ALTO_AGENT_STATE_DIR": work.appendingPathComponent(state).path,
+            "ALTO_AGENT_STATE_DIR": work.appendingPathComponent(state).path, "ALTO_AGENT_START_GUARD": "false",
         ]) { _, new in new }
     }
 

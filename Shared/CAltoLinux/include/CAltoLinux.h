@@ -1,16 +1,55 @@
 #ifndef ALTO_CALTOLINUX_H
 #define ALTO_CALTOLINUX_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
-/* Linux file calls that Glibc's Swift module does not export: extended attributes, hole punching, O_NOATIME. */
+/* Linux file calls that Glibc's Swift module does not export: extended attributes, hole punching, O_NOATIME,
+   leases, fanotify pre-content events and descriptor passing. */
 int alto_punch_hole(int fd, off_t offset, off_t length);
 ssize_t alto_getxattr(const char *path, const char *name, void *value, size_t size);
+ssize_t alto_fgetxattr(int fd, const char *name, void *value, size_t size);
 int alto_fsetxattr(int fd, const char *name, const void *value, size_t size);
 int alto_fremovexattr(int fd, const char *name);
 int alto_removexattr(const char *path, const char *name);
 /* Opens a file for reading without updating its access time where the caller may (owner or CAP_FOWNER), and
    normally where it may not; never follows a final symbolic link. */
 int alto_openat_read_noatime(int dirfd, const char *name);
+
+/* F_SETLEASE and F_GETLEASE (fcntl is variadic, so Swift cannot call it). `type` is F_RDLCK, F_WRLCK or F_UNLCK. */
+int alto_set_lease(int fd, int type);
+int alto_get_lease(int fd);
+/* Nonzero when another process holds a POSIX, OFD or flock lock on the file that would conflict with writing. */
+int alto_has_foreign_lock(int fd);
+int alto_lease_read(void);
+int alto_lease_write(void);
+int alto_lease_none(void);
+
+/* fanotify pre-content events (Linux 6.14 and later; Debian's headers predate them). */
+int alto_fanotify_init(void);
+int alto_fanotify_mark_mount(int group, const char *path);
+/* Stops events for one inode until it is modified or evicted from the inode cache. */
+int alto_fanotify_ignore(int group, int file);
+int alto_fanotify_respond(int group, int file, int allow, int error);
+
+/* One pre-content event, as read from the group. */
+struct alto_fanotify_event {
+    int fd;
+    int pid;
+    uint64_t mask;
+    uint64_t offset;
+    uint64_t count;
+    int has_range;
+};
+/* Decodes the event at `*position` of `buffer[0..<length]` and advances `*position`; returns 0 when none is left. */
+int alto_fanotify_next(const void *buffer, size_t length, size_t *position, struct alto_fanotify_event *event);
+
+/* Sends or receives one file descriptor with a few bytes of data over a Unix socket (SCM_RIGHTS). */
+ssize_t alto_send_fd(int socket, int fd, const void *data, size_t length);
+ssize_t alto_receive_fd(int socket, int *fd, void *data, size_t length);
+/* The process id of a Unix socket's peer, or -1. */
+int alto_peer_pid(int socket);
+/* Blocks SIGTERM and SIGINT and returns a descriptor that becomes readable when one arrives (signalfd). */
+int alto_termination_fd(void);
 
 #endif

@@ -1,0 +1,91 @@
+import CAltoLinux
+import Foundation
+import Glibc
+
+/// A folder as the second tier: local disk, or an NFS or SMB share the OS mounted. The embedded default, and what
+/// the demo uses. A copy is written under a temporary name, fsynced, renamed into place and its folder fsynced,
+/// then its pages are dropped from the cache and it is read back from the device and hashed.
+public struct FilesystemStore: TierStore {
+    /// The folder that holds every tenant's tier-2 tree; it must exist (a missing root is a share not mounted).
+    public let root: String
+
+    public init(root: String) {
+        self.root = root
+    }
+
+    public func store(_ source: TierSource, as object: TierObject) async throws(TieringError) -> StoredCopy {
+        let root = self.root
+        return try await Blocking.run { () throws(TieringError) -> StoredCopy in
+            try Self.checkReachable(root)
+            let destination = root + "/" + object.key
+            let folder = (destination as NSString).deletingLastPathComponent
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            } catch {
+                throw TieringError(.storageUnavailable, "cannot create \(folder): \(error.localizedDescription)")
+            }
+            let partial = destination + ".partial"
+            unlink(partial)
+            do throws(TieringError) {
+                let copy = try Self.classify { () throws(TieringError) in try PosixFile(path: partial, flags: O_RDWR | O_CREAT | O_TRUNC, mode: 0o600) }
+                var offset: Int64 = 0
+                while let chunk = try source.next() {
+                    try Self.classify { () throws(TieringError) in try copy.write(chunk, at: offset) }
+                    offset += Int64(chunk.count)
+                }
+                try copy.setAttribute("user.alto.original_path", object.originalPath)
+                try copy.setAttribute("user.alto.sha256", source.contentHash)
+                try Self.classify { () throws(TieringError) in try copy.sync() }
+                guard rename(partial, destination) == 0 else { throw TieringError.io("rename into", destination) }
+                try Self.classify { () throws(TieringError) in try PosixFile(path: folder, flags: O_RDONLY | O_DIRECTORY).sync() }
+                copy.dropCachedPages()
+                let readBack = try PosixFile(path: destination, flags: O_RDONLY)
+                return StoredCopy(location: destination, storedBytes: offset, verifiedHash: try readBack.sha256())
+            } catch {
+                unlink(partial)
+                throw error
+            }
+        }
+    }
+
+    public func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError) {
+        let root = self.root
+        try await Blocking.run { () throws(TieringError) in
+            try Self.checkReachable(root)
+            let copy = try PosixFile(path: location, flags: O_RDONLY)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TierSource.chunkBytes, alignment: 4096)
+            defer { buffer.deallocate() }
+            var offset: Int64 = 0
+            while true {
+                let count = try copy.read(into: buffer, at: offset)
+                if count == 0 { return }
+                try sink.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                offset += Int64(count)
+            }
+        }
+    }
+
+    public func remove(_ location: String) async {
+        unlink(location)
+    }
+
+    /// A root that is gone (an unmounted share) or answers with a transport error is the tier being unavailable,
+    /// which puts the job back; it is not a reason to fail the file.
+    private static func checkReachable(_ root: String) throws(TieringError) {
+        var info = stat()
+        guard stat(root, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw TieringError(.storageUnavailable, "the tier-2 folder \(root) is not reachable: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private static func classify<Value>(_ operation: () throws(TieringError) -> Value) throws(TieringError) -> Value {
+        do {
+            return try operation()
+        } catch {
+            if let code = error.systemError, [ENOSPC, EDQUOT, EIO, ENOTCONN, ESTALE, EHOSTDOWN, EROFS].contains(code) {
+                throw TieringError(.storageUnavailable, error.message)
+            }
+            throw error
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import AltoModels
+import Foundation
+
+/// One file's copy as the second tier names it: `<customer>/<yyyy>/<mm>/<dd>/<host>/<file id>-<name>`, so a
+/// tier-2 listing shows whose file it is and when it left (the seed's `customer-123-tiered\2025\10\28\`), and a
+/// recall or an audit finds it from the inventory alone. The original path and hash travel as metadata.
+public struct TierObject: Sendable, Equatable {
+    public var customerID: UUID
+    public var hostID: UUID
+    public var fileID: Int64
+    public var originalPath: String
+    public var tieredAt: Date
+    /// True when the stored bytes are a zstd stream of the original.
+    public var compressed: Bool
+
+    public init(customerID: UUID, hostID: UUID, fileID: Int64, originalPath: String, tieredAt: Date, compressed: Bool) {
+        self.customerID = customerID
+        self.hostID = hostID
+        self.fileID = fileID
+        self.originalPath = originalPath
+        self.tieredAt = tieredAt
+        self.compressed = compressed
+    }
+
+    /// The copy's name below the target's root, `/`-separated.
+    public var key: String {
+        let day = RFC3339.format(tieredAt).prefix(10).split(separator: "-").joined(separator: "/")
+        let name = originalPath.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? "file"
+        return "\(customerID.uuidString.lowercased())/\(day)/\(hostID.uuidString.lowercased())/\(fileID)-\(name)"
+            + (compressed ? ".zst" : "")
+    }
+}

@@ -1,0 +1,19 @@
+/// A second tier: a folder (local or mounted share), an SMB share, an S3 bucket or an Azure container. Tiering and
+/// recall depend only on this, so a new kind of storage is one more conforming type.
+public protocol TierStore: Sendable {
+    /// Writes everything `source` yields as `object`, makes it durable (fsynced with its folder; a completed
+    /// upload), and only then reads it back or asks the tier for its checksum. Throws `.transient` for what a
+    /// retry may cure and `.storageUnavailable` when the tier cannot be reached at all.
+    func store(_ source: TierSource, as object: TierObject) async throws(TieringError) -> StoredCopy
+
+    /// Streams a stored copy's bytes, in order, to `sink`.
+    func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError)
+
+    /// Deletes a copy that must not be kept (it failed verification, or its file changed while it was written).
+    func remove(_ location: String) async
+}
+
+/// Receives a copy's bytes in order during a recall.
+public protocol TierSink: AnyObject, Sendable {
+    func receive(_ bytes: UnsafeRawBufferPointer) throws(TieringError)
+}
