@@ -25,6 +25,9 @@ struct AgentSettings: Sendable {
     /// Programs (by process name) whose reads of a stub get an error instead of a recall: backups, virus scanners,
     /// indexers, so one run of them cannot recall a whole volume.
     var scannerPrograms: Set<String>
+    /// Programs that only sniff headers or draw thumbnails: they open a stub without recalling it and read its
+    /// resident preview; a read past it still recalls.
+    var previewPrograms: Set<String>
     /// On-access recalls at once, and per second, on this host; more wait their turn (a recall storm is throttled).
     var recallConcurrency: Int
     var recallsPerSecond: Double
@@ -58,8 +61,8 @@ struct AgentSettings: Sendable {
         heartbeatSeconds = max(1, reader.int(forKey: "alto.agent.heartbeat.seconds", default: 60))
         parallelFiles = max(1, reader.int(forKey: "alto.agent.parallel.files", default: 4))
         previewBytes = Int64(max(0, reader.int(forKey: "alto.agent.preview.bytes", default: 4096)))
-        scannerPrograms = Set(reader.string(forKey: "alto.agent.scanner.programs", default: Self.defaultScanners)
-            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        scannerPrograms = Self.names(reader.string(forKey: "alto.agent.scanner.programs", default: Self.defaultScanners))
+        previewPrograms = Self.names(reader.string(forKey: "alto.agent.preview.programs", default: Self.defaultPreviewPrograms))
         recallConcurrency = max(1, reader.int(forKey: "alto.agent.recall.concurrency", default: 4))
         recallsPerSecond = max(0.1, reader.double(forKey: "alto.agent.recalls.per.second", default: 50))
         recallWaitSeconds = max(0, reader.int(forKey: "alto.agent.recall.wait.seconds", default: 30))
@@ -69,6 +72,14 @@ struct AgentSettings: Sendable {
 
     /// Backup agents, virus scanners and desktop indexers commonly found on Linux file servers.
     static let defaultScanners = "bacula-fd,bareos-fd,bpbkar,dsmc,clamd,clamscan,freshclam,updatedb,plocate,mlocate,baloo_file,tracker-miner-f"
+
+    /// Desktop thumbnailers and `file`, which read only the first bytes of what they look at.
+    static let defaultPreviewPrograms = "file,gnome-thumbnailer,ffmpegthumbnailer,totem-video-thu,evince-thumbnai,tumblerd"
+
+    /// A comma-separated list of process names as `/proc/<pid>/comm` gives them (at most 15 characters).
+    private static func names(_ list: String) -> Set<String> {
+        Set(list.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces).prefix(15)) }.filter { !$0.isEmpty })
+    }
 
     /// The folders this agent manages: those the central suite pushed, or the configured scan roots.
     func managedRoots(_ store: AgentConfigurationStore) -> [String] {

@@ -166,7 +166,7 @@ struct AltoAgent: AsyncParsableCommand {
             let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-agent-guard", level: settings.service.logLevel)
             let roots = settings.managedRoots(AgentConfigurationStore(folder: settings.stateFolder))
             guard !roots.isEmpty else { throw AgentError("no managed roots: set ALTO_AGENT_SCAN_ROOTS") }
-            try StubGuard(roots: roots, scanners: settings.scannerPrograms, socketPath: settings.guardSocket,
+            try StubGuard(roots: roots, scanners: settings.scannerPrograms, previewPrograms: settings.previewPrograms, socketPath: settings.guardSocket,
                           waitSeconds: settings.recallWaitSeconds, logger: logger).run()
         }
     }

@@ -1,5 +1,6 @@
 import AltoAMQP
 import AltoModels
+import AltoTiering
 import CAltoLinux
 import Foundation
 import Glibc
@@ -22,6 +23,7 @@ struct OnAccessRecallService: Service {
                 if let connection = connect() {
                     logger.info("connected to the stub guard; recalling on access", metadata: ["socket": "\(socketPath)"])
                     await serve(connection)
+                    OnAccessWatch.use(group: -1)
                     logger.warning("stub guard connection closed")
                 }
                 try? await Task.sleep(for: .seconds(1))
@@ -37,6 +39,13 @@ struct OnAccessRecallService: Service {
             close(socket)
             return nil
         }
+        var hello = [UInt8](repeating: 0, count: 64)
+        var group: Int32 = -1
+        guard alto_receive_fd(socket, &group, &hello, hello.count) > 0, group >= 0 else {
+            close(socket)
+            return nil
+        }
+        OnAccessWatch.use(group: group)
         return GuardConnection(socket: socket)
     }
 

@@ -6,9 +6,9 @@ import Glibc
 import Logging
 
 /// The Linux stub driver's gatekeeper, a small process of its own (`alto-agent guard`) that owns the fanotify
-/// group watching the managed roots' mounts for pre-content events. It answers what needs no tier-2 access itself
-/// (ordinary files, reads inside a stub's resident preview, scanning programs) and hands every other read of a stub
-/// to the agent over a Unix socket, with the event's descriptor. Because it outlives the agent, a reader never sees
+/// group watching the managed roots' mounts for opens and pre-content events. It answers what needs no tier-2 access
+/// itself (ordinary files, scanning programs, header sniffers reading inside a stub's resident preview) and hands
+/// every other open or read of a stub to the agent over a Unix socket, with the event's descriptor. Because it outlives the agent, a reader never sees
 /// a stub's hole as zeros: while no agent is connected the read waits up to `recallWaitSeconds` for one, then fails
 /// with EIO. When the guard itself stops it fails what is waiting before it lets go of the group.
 final class StubGuard {
@@ -21,6 +21,7 @@ final class StubGuard {
 
     private let roots: [String]
     private let scanners: Set<String>
+    private let previewPrograms: Set<String>
     private let socketPath: String
     private let waitSeconds: Int
     private var logger: Logger
@@ -31,9 +32,10 @@ final class StubGuard {
     private var waiting: [UInt64: Waiting] = [:]
     private var nextID: UInt64 = 1
 
-    init(roots: [String], scanners: Set<String>, socketPath: String, waitSeconds: Int, logger: Logger) {
+    init(roots: [String], scanners: Set<String>, previewPrograms: Set<String>, socketPath: String, waitSeconds: Int, logger: Logger) {
         self.roots = roots
         self.scanners = scanners
+        self.previewPrograms = previewPrograms
         self.socketPath = socketPath
         self.waitSeconds = waitSeconds
         self.logger = logger
@@ -89,6 +91,7 @@ final class StubGuard {
     }
 
     private func decide(_ event: alto_fanotify_event) {
+        var event = event
         if event.pid == agentPID || event.pid == getpid() {
             return answer(event.fd, error: 0, ignoreFurther: false)
         }
@@ -96,14 +99,21 @@ final class StubGuard {
             return answer(event.fd, error: 0, ignoreFurther: true)
         }
         let path = Self.path(of: event.fd)
-        if event.has_range != 0, event.offset + event.count <= UInt64(record.residentBytes),
-           !ProcessFiles(pid: event.pid).writes(sameFileAs: event.fd) {
-            return answer(event.fd, error: 0, ignoreFurther: false)
-        }
-        let program = ProcessFiles(pid: event.pid).name
+        let process = ProcessFiles(pid: event.pid)
+        let program = process.name
         if scanners.contains(program) {
             logger.info("scanning program refused a stub", metadata: ["path": "\(path)", "program": "\(program)", "pid": "\(event.pid)"])
             return answer(event.fd, error: EPERM, ignoreFurther: false)
+        }
+        if alto_fanotify_is_open(&event) != 0 {
+            // A program that copies sparse files asks where the data is (SEEK_DATA) and reads only that, so a
+            // stub is recalled when it is opened; only header sniffers read from the preview, as they open it.
+            if record.residentBytes > 0 && previewPrograms.contains(program) {
+                return answer(event.fd, error: 0, ignoreFurther: false)
+            }
+        } else if event.has_range != 0, event.offset + event.count <= UInt64(record.residentBytes),
+                  !process.writes(sameFileAs: event.fd) {
+            return answer(event.fd, error: 0, ignoreFurther: false)
         }
         let id = nextID
         nextID += 1
@@ -140,6 +150,11 @@ final class StubGuard {
         guard connection >= 0 else { return }
         guard agent < 0 else {
             logger.warning("a second agent tried to connect; refused")
+            close(connection)
+            return
+        }
+        let hello = Array("{}".utf8)
+        guard alto_send_fd(connection, group, hello, hello.count) == hello.count else {
             close(connection)
             return
         }

@@ -102,7 +102,9 @@ public struct FileTierer: Sendable {
             let record = StubRecord(location: copy.location, hash: sent.contentHash, size: Int64(current.st_size),
                                     targetID: target.id, tieredAt: now, compression: options.compress ? "zstd" : nil,
                                     residentBytes: resident)
-            try StubFile.release(writable, record: record, times: (current.st_atim, current.st_mtim))
+            try OnAccessWatch.unwatched(writable) { () throws(TieringError) in
+                try StubFile.release(writable, record: record, times: (current.st_atim, current.st_mtim))
+            }
             let allocatedAfter = (try? writable.status()).map { Int64($0.st_blocks) * 512 }
             return AgentResult.File(fileID: file.fileID, filePath: file.filePath, outcome: .tiered, hash: sent.contentHash,
                                     size: record.size, tieredLocation: copy.location,
@@ -181,9 +183,12 @@ public struct FileTierer: Sendable {
     /// A write lease is granted only when no other descriptor has the file open, and makes any program that opens
     /// it meanwhile wait until the stub is made. File systems without leases (some network ones) go on without.
     static func takeWriteLease(_ file: PosixFile) throws(TieringError) {
-        guard alto_set_lease(file.descriptor, alto_lease_write()) != 0 else { return }
-        if errno == EAGAIN || errno == EBUSY {
-            throw TieringError(.inUse, "opened by another program while it was being copied; tried again after the next scan")
+        for attempt in 0..<5 {
+            if alto_set_lease(file.descriptor, alto_lease_write()) == 0 { return }
+            guard errno == EAGAIN || errno == EBUSY else { return }
+            // The on-access guard closes the descriptor of the agent's own last read a moment after answering it.
+            if attempt < 4 { usleep(10_000) }
         }
+        throw TieringError(.inUse, "opened by another program while it was being copied; tried again after the next scan")
     }
 }

@@ -89,12 +89,21 @@ int alto_fanotify_init(void) {
 }
 
 int alto_fanotify_mark_mount(int group, const char *path) {
-    return fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_PRE_ACCESS, AT_FDCWD, path);
+    return fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_PRE_ACCESS | FAN_OPEN_PERM, AT_FDCWD, path);
 }
 
 int alto_fanotify_ignore(int group, int file) {
     return fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_INODE | FAN_MARK_IGNORE | FAN_MARK_EVICTABLE,
-                         FAN_PRE_ACCESS, file, NULL);
+                         FAN_PRE_ACCESS | FAN_OPEN_PERM, file, NULL);
+}
+
+int alto_fanotify_ignore_until_removed(int group, int file) {
+    return fanotify_mark(group, FAN_MARK_ADD | FAN_MARK_INODE | FAN_MARK_IGNORE | FAN_MARK_IGNORED_SURV_MODIFY,
+                         FAN_PRE_ACCESS | FAN_OPEN_PERM, file, NULL);
+}
+
+int alto_fanotify_unignore(int group, int file) {
+    return fanotify_mark(group, FAN_MARK_REMOVE | FAN_MARK_INODE | FAN_MARK_IGNORE, FAN_PRE_ACCESS | FAN_OPEN_PERM, file, NULL);
 }
 
 int alto_fanotify_respond(int group, int file, int allow, int error) {
@@ -103,6 +112,10 @@ int alto_fanotify_respond(int group, int file, int allow, int error) {
         .response = allow ? FAN_ALLOW : ALTO_FAN_DENY_ERRNO(error),
     };
     return write(group, &response, sizeof response) == sizeof response ? 0 : -1;
+}
+
+int alto_fanotify_is_open(const struct alto_fanotify_event *event) {
+    return (event->mask & FAN_OPEN_PERM) != 0;
 }
 
 int alto_fanotify_next(const void *buffer, size_t length, size_t *position, struct alto_fanotify_event *event) {

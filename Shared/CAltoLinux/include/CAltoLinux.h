@@ -25,11 +25,15 @@ int alto_lease_read(void);
 int alto_lease_write(void);
 int alto_lease_none(void);
 
-/* fanotify pre-content events (Linux 6.14 and later; Debian's headers predate them). */
+/* fanotify pre-content and open permission events (pre-content needs Linux 6.14 or later; Debian's headers predate them). */
 int alto_fanotify_init(void);
 int alto_fanotify_mark_mount(int group, const char *path);
 /* Stops events for one inode until it is modified or evicted from the inode cache. */
 int alto_fanotify_ignore(int group, int file);
+/* Stops events for one inode, writes included, until alto_fanotify_unignore. */
+int alto_fanotify_ignore_until_removed(int group, int file);
+/* Removes an inode's ignore mark, so a file just made a stub is watched again. */
+int alto_fanotify_unignore(int group, int file);
 int alto_fanotify_respond(int group, int file, int allow, int error);
 
 /* One pre-content event, as read from the group. */
@@ -41,6 +45,8 @@ struct alto_fanotify_event {
     uint64_t count;
     int has_range;
 };
+/* True for an open of a watched file (FAN_OPEN_PERM); false for a read or write of a range (FAN_PRE_ACCESS). */
+int alto_fanotify_is_open(const struct alto_fanotify_event *event);
 /* Decodes the event at `*position` of `buffer[0..<length]` and advances `*position`; returns 0 when none is left. */
 int alto_fanotify_next(const void *buffer, size_t length, size_t *position, struct alto_fanotify_event *event);
 

@@ -1,0 +1,129 @@
+import AltoModels
+import AltoTestSupport
+import AltoTiering
+import Foundation
+import PostgresNIO
+import Testing
+
+/// Transparent recall by the fanotify driver, with the whole suite running: unmodified programs read stubs and get
+/// the original bytes; a scanning program gets an error and recalls nothing; a read inside the resident preview
+/// recalls nothing; with the agent stopped a read fails instead of returning the stub's hole as zeros.
+@Suite(.serialized, .timeLimit(.minutes(4))) struct OnAccessRecallTests {
+    struct Created: Decodable {
+        var id: UUID
+    }
+
+    /// Runs a program and returns its exit status and standard output (standard error apart).
+    func shell(_ command: String, _ arguments: [String]) throws -> (status: Int32, output: Data, errors: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [command] + arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let bytes = output.fileHandleForReading.readDataToEndOfFile()
+        let messages = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, bytes, String(decoding: messages, as: UTF8.self))
+    }
+
+    @Test func programsReadStubsTransparently() async throws {
+        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"])
+        let data = suite.work.appendingPathComponent("share")
+        try FileManager.default.createDirectory(at: data.appendingPathComponent("old projects"), withIntermediateDirectories: true)
+        #expect(try shell("mount", ["--bind", data.path, data.path]).status == 0, "the share needs a mount of its own")
+        defer { _ = try? shell("umount", ["-l", data.path]) }
+
+        var generated: [String: Data] = [:]
+        for name in ["plan é 1.bin", "plan 2.bin", "plan 3.bin", "plan 4.bin", "plan 5.bin", "plan 6.bin"] {
+            let path = data.appendingPathComponent("old projects/\(name)").path
+            let content = Data((0..<(1 << 20)).map { _ in UInt8.random(in: 0...255) })
+            try content.write(to: URL(fileURLWithPath: path))
+            var times = [timespec(tv_sec: 1_500_000_000, tv_nsec: 0), timespec(tv_sec: 1_500_000_000, tv_nsec: 0)]
+            #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+            generated[path] = content
+        }
+        let originals = generated
+        let stubs = originals.keys.sorted()
+        do {
+            let (customer, host, token) = try await suite.enrol("onaccess-\(suite.run)")
+            let target: Created = try await suite.post("/api/v1/storage-targets", [
+                "name": "tier2", "kind": "filesystem", "location": suite.work.appendingPathComponent("tier2").path,
+            ], customer: customer)
+            try FileManager.default.createDirectory(at: suite.work.appendingPathComponent("tier2"), withIntermediateDirectories: true)
+            let _: Created = try await suite.post("/api/v1/rules", [
+                "name": "old projects", "priority": 1, "path_globs": ["\(data.path)/old projects/**"],
+                "min_days_since_modified": 30, "target_id": target.id.uuidString,
+            ] as [String: any Sendable], customer: customer)
+
+            let environment = suite.agentEnvironment(customer: customer, host: host, token: token).merging([
+                "ALTO_AGENT_SCAN_ROOTS": data.path, "ALTO_AGENT_SCANNER_PROGRAMS": "sha1sum",
+                "ALTO_AGENT_RECALL_WAIT_SECONDS": "1", "ALTO_AGENT_PREVIEW_BYTES": "4096", "ALTO_AGENT_PREVIEW_PROGRAMS": "dd",
+            ]) { _, new in new }
+            let stubGuard = try ServiceProcess("alto-agent", arguments: ["guard"], environment: environment, logFolder: suite.work)
+            suite.adopt(stubGuard)
+            let agent = try ServiceProcess("alto-agent", arguments: ["run"], environment: environment, logFolder: suite.work)
+            suite.adopt(agent)
+            let (scanStatus, scanOutput) = try ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: environment)
+            #expect(scanStatus == 0, "\(scanOutput)")
+
+            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+                try await RunningSuite.waitUntil("the files are stubs", timeout: .seconds(60)) {
+                    try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE is_stubbed") == stubs.count
+                }
+                for path in stubs { #expect(try StubFile.record(at: path) != nil, "\(path) is a stub") }
+
+                let cat = try shell("cat", [stubs[0]])
+                #expect(cat.status == 0, "\(cat.errors)")
+                #expect(cat.output == originals[stubs[0]], "cat reads the original bytes")
+                #expect(try StubFile.record(at: stubs[0]) == nil, "the read recalled the file")
+                let sum = try shell("sha256sum", [stubs[1]])
+                #expect(String(decoding: sum.output, as: UTF8.self).hasPrefix(ContentHash.of(originals[stubs[1]]!).dropFirst(7)))
+                let copy = suite.work.appendingPathComponent("copied.bin").path
+                #expect(try shell("cp", [stubs[2], copy]).status == 0)
+                #expect(try Data(contentsOf: URL(fileURLWithPath: copy)) == originals[stubs[2]])
+                try await RunningSuite.waitUntil("the registry knows of the three recalls", timeout: .seconds(30)) {
+                    try await RunningSuite.count(postgres, "SELECT count(*) FROM stub_registry WHERE state = 'recalled'") == 3
+                }
+                #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE is_stubbed") == 3)
+
+                let scanner = try shell("sha1sum", [stubs[3]])
+                #expect(scanner.status != 0, "a scanning program gets an error")
+                #expect(scanner.errors.contains("not permitted"), "\(scanner.errors)")
+                #expect(try StubFile.record(at: stubs[3]) != nil, "and recalls nothing")
+
+                let preview = try shell("dd", ["if=\(stubs[4])", "bs=100", "count=1", "status=none"])
+                #expect(preview.output == originals[stubs[4]]!.prefix(100), "the preview is served from disk")
+                #expect(try StubFile.record(at: stubs[4]) != nil, "without a recall")
+
+                #expect(await agent.terminate() == 0)
+                let stopped = try shell("cat", [stubs[5]])
+                #expect(stopped.status != 0, "with the agent stopped the read fails")
+                #expect(stopped.errors.contains("Input/output error"), "\(stopped.errors)")
+                #expect(!stopped.output.contains(where: { $0 != 0 }) || stopped.output.isEmpty || stopped.output == originals[stubs[5]]!.prefix(stopped.output.count),
+                        "nothing but the original bytes")
+                #expect(try StubFile.record(at: stubs[5]) != nil)
+
+                suite.adopt(try ServiceProcess("alto-agent", arguments: ["run"], environment: environment, logFolder: suite.work))
+                try await RunningSuite.waitUntil("the restarted agent recalls again", timeout: .seconds(30)) {
+                    try shell("cat", [stubs[5]]).output == originals[stubs[5]]
+                }
+            }
+        } catch {
+            print(suite.logs)
+            _ = await suite.stop()
+            throw error
+        }
+        let statuses = await suite.stop()
+        for (name, status) in statuses where name != "alto-agent" {
+            #expect(status == 0, "\(name) did not shut down cleanly on SIGTERM")
+        }
+        try? FileManager.default.removeItem(at: suite.work)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
