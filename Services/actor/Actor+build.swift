@@ -3,15 +3,22 @@ import AltoService
 import Logging
 import ServiceLifecycle
 
-/// Builds what `alto-actor` runs: one worker dispatching `tiering.jobs`, one recording `agent.results`, the
-/// outbox relay, and `/healthz` and `/metrics`.
+/// Builds what `alto-actor` runs: one worker dispatching `tiering.jobs`, one recording `agent.results`, the sweeper
+/// that holds and re-dispatches jobs, the outbox relay, and `/healthz` and `/metrics`.
 func buildActor(settings: ServiceSettings) async throws -> ServiceGroup {
     let (logger, registry) = ServiceBootstrap.bootstrap(label: settings.serviceName, level: settings.logLevel)
     try await settings.postgres.migrate(logger: logger)
     let postgres = settings.postgres.makeClient(logger: logger)
     let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
     let dispatcher = JobDispatcher(postgres: postgres, publisher: publisher, logger: logger)
-    let recorder = ResultRecorder(postgres: postgres, logger: logger)
+    let reader = settings.reader
+    let recorder = ResultRecorder(postgres: postgres,
+                                  retryDelay: .seconds(max(1, reader.int(forKey: "alto.actor.retry.seconds", default: 300))),
+                                  logger: logger)
+    let sweeper = JobSweeper(postgres: postgres,
+                             agentTimeout: .seconds(max(1, reader.int(forKey: "alto.actor.agent.timeout.seconds", default: 180))),
+                             pollInterval: .seconds(max(1, reader.int(forKey: "alto.actor.sweep.seconds", default: 10))),
+                             logger: logger)
     let jobs = AMQPQueueWorker(
         consumer: AMQPConsumer(configuration: settings.amqp, queue: AMQPTopology.tieringJobs, prefetch: 8,
                                declarations: AMQPDeclaration.standard, logger: logger),
@@ -23,5 +30,5 @@ func buildActor(settings: ServiceSettings) async throws -> ServiceGroup {
         publisher: publisher, logger: logger
     ) { delivery in await recorder.handle(delivery) }
     return AltoServiceGroup.make(settings: settings, logger: logger, registry: registry, postgres: postgres,
-                                 publisher: publisher, workers: [jobs, results])
+                                 publisher: publisher, workers: [jobs, results, sweeper])
 }

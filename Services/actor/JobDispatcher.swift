@@ -27,7 +27,7 @@ struct JobDispatcher: Sendable {
             try await publisher.declare([.workQueue(queue)])
             let sent = try await postgres.withTransaction(logger: logger) { connection -> Bool in
                 let rows = try await connection.query("""
-                    UPDATE tiering_jobs SET state = 'dispatched', dispatched_at = now(), updated_at = now()
+                    UPDATE tiering_jobs SET state = 'dispatched', dispatched_at = now(), dispatch_count = 1, updated_at = now()
                     WHERE id = \(envelope.payload.jobID) AND customer_id = \(envelope.customerID) AND host_id = \(hostID)
                       AND state = 'queued'
                     RETURNING 1

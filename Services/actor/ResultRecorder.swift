@@ -11,12 +11,15 @@ import PostgresNIO
 /// audit row per file, and a notification, all in one transaction keyed by the result's envelope id.
 struct ResultRecorder: Sendable {
     let postgres: PostgresClient
+    /// How long a job put back because its tier was unavailable waits before it is dispatched again.
+    let retryDelay: Duration
     let logger: Logger
     private let filesRecorded = Counter(label: "alto_actor_files_total")
     private let bytesSaved = Counter(label: "alto_actor_bytes_saved_total")
 
-    init(postgres: PostgresClient, logger: Logger) {
+    init(postgres: PostgresClient, retryDelay: Duration, logger: Logger) {
         self.postgres = postgres
+        self.retryDelay = retryDelay
         self.logger = logger
     }
 
@@ -48,7 +51,7 @@ struct ResultRecorder: Sendable {
                     break
                 }
                 if result.action == .tier, let jobID = result.jobID, let fileID = file.fileID {
-                    let state = file.outcome.rawValue
+                    let state = file.outcome == .deferred ? "pending" : file.outcome.rawValue
                     try await connection.query("""
                         UPDATE tiering_job_files SET state = \(state), reason = \(file.reason)
                         WHERE job_id = \(jobID) AND file_id = \(fileID) AND customer_id = \(customerID)
@@ -62,8 +65,20 @@ struct ResultRecorder: Sendable {
                                                'hash', \(file.hash)::text, 'tiered_location', \(file.tieredLocation)::text))
                     """, logger: logger)
             }
+            let unavailable = result.files.first { $0.outcome == .deferred }?.reason
             if result.action == .tier, let jobID = result.jobID {
                 try await finishJob(jobID, customerID: customerID, saved: saved, connection: connection, logger: logger)
+                if let unavailable {
+                    try await putBack(jobID, customerID: customerID, reason: unavailable, connection: connection, logger: logger)
+                    let alert = envelope.reply(AltoNotification(event: "storage.unavailable", jobID: jobID,
+                                                                summary: "tier-2 storage unavailable; job put back: \(unavailable)", counts: [:]))
+                    try await Outbox.enqueue(alert, exchange: AMQPTopology.notificationsExchange, routingKey: "", on: connection, logger: logger)
+                    logger.error("tier-2 storage unavailable; the job goes back to the queue", metadata: ["reason": "\(unavailable)"])
+                }
+            }
+            guard !result.files.isEmpty else {
+                logger.info("agent started the job")
+                return
             }
             let counts = Dictionary(grouping: result.files, by: \.outcome.rawValue).mapValues { Int64($0.count) }
             let notification = envelope.reply(AltoNotification(
@@ -105,6 +120,17 @@ struct ResultRecorder: Sendable {
         try await connection.query("""
             UPDATE file_inventory SET is_stubbed = false, stub_created_at = NULL, tiered_location = NULL, updated_at = now()
             WHERE host_id = \(hostID) AND customer_id = \(customerID) AND file_path = \(file.filePath)
+            """, logger: logger)
+    }
+
+    /// The tier could not be reached: the files not done stay pending and the job waits `retryDelay` before the
+    /// sweeper dispatches it again.
+    private func putBack(_ jobID: UUID, customerID: UUID, reason: String, connection: PostgresConnection,
+                         logger: Logger) async throws {
+        try await connection.query("""
+            UPDATE tiering_jobs SET state = 'queued', finished_at = NULL, state_reason = \(reason), updated_at = now(),
+                not_before = now() + \(Double(retryDelay.components.seconds)) * interval '1 second'
+            WHERE id = \(jobID) AND customer_id = \(customerID)
             """, logger: logger)
     }
 

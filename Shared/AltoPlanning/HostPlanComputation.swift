@@ -135,7 +135,7 @@ public struct HostPlanComputation: Sendable {
               AND NOT EXISTS (
                   SELECT 1 FROM tiering_job_files AS job_file JOIN tiering_jobs AS job ON job.id = job_file.job_id
                   WHERE job_file.file_id = inventory.id AND job_file.state = 'pending'
-                    AND job.state IN ('queued', 'dispatched', 'running'))
+                    AND job.state IN ('queued', 'dispatched', 'running', 'held'))
             """
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }

@@ -28,12 +28,13 @@ public struct PlanTarget: Sendable, Equatable {
     public static func load(customerID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [UUID: PlanTarget] {
         var targets: [UUID: PlanTarget] = [:]
         let rows = try await connection.query("""
-            SELECT id, name, kind, location, bandwidth_bytes_per_second FROM storage_targets
+            SELECT id, name, kind, location, bandwidth_bytes_per_second, settings->>'compression' FROM storage_targets
             WHERE customer_id = \(customerID) AND deleted_at IS NULL
             """, logger: logger)
-        for try await (id, name, kind, location, bandwidth) in rows.decode((UUID, String, String, String, Int64?).self) {
+        for try await (id, name, kind, location, bandwidth, compression) in rows.decode((UUID, String, String, String, Int64?, String?).self) {
             guard let kind = StorageTargetReference.Kind(rawValue: kind) else { continue }
-            targets[id] = PlanTarget(reference: StorageTargetReference(id: id, kind: kind, location: location), name: name,
+            targets[id] = PlanTarget(reference: StorageTargetReference(id: id, kind: kind, location: location, compression: compression),
+                                     name: name,
                                      bandwidthBytesPerSecond: bandwidth ?? defaultBandwidth)
         }
         return targets

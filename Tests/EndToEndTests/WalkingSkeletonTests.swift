@@ -22,6 +22,7 @@ import Testing
         let tier2 = work.appendingPathComponent("tier2")
         try FileManager.default.createDirectory(at: data.appendingPathComponent("archive/2019"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: data.appendingPathComponent("current"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: tier2, withIntermediateDirectories: true)
 
         var generated: [String: Data] = [:]
         for (name, size, old) in [("archive/2019/q1, \"final\".pdf", 2 << 20, true), ("archive/2019/video.mp4", 5 << 20, true),

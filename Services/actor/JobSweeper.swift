@@ -1,0 +1,112 @@
+import AltoAMQP
+import AltoModels
+import AltoStore
+import Foundation
+import Logging
+import Metrics
+import PostgresNIO
+import ServiceLifecycle
+
+/// Looks after jobs between messages: holds the jobs in flight on a host whose agent stopped sending heartbeats,
+/// releases them when it is heard again, and re-dispatches jobs that went back to the queue (held, or deferred
+/// because their tier was unavailable) once they are due, rebuilt from the database. The agent answers a job it
+/// already finished from its journal and waits for one it is running, so a re-dispatch never runs a job twice at
+/// once. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so actor replicas share the work.
+struct JobSweeper: Service {
+    let postgres: PostgresClient
+    /// An agent not heard from for this long has its jobs held.
+    let agentTimeout: Duration
+    let pollInterval: Duration
+    let logger: Logger
+    private let redispatched = Counter(label: "alto_actor_jobs_redispatched_total")
+    private let held = Counter(label: "alto_actor_jobs_held_total")
+
+    init(postgres: PostgresClient, agentTimeout: Duration, pollInterval: Duration, logger: Logger) {
+        self.postgres = postgres
+        self.agentTimeout = agentTimeout
+        self.pollInterval = pollInterval
+        self.logger = logger
+    }
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await sweep()
+            } catch {
+                logger.warning("sweeping jobs failed, will retry", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
+        }
+    }
+
+    func sweep() async throws {
+        let timeout = Double(agentTimeout.components.seconds)
+        try await postgres.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query("""
+                UPDATE tiering_jobs SET state = 'held', updated_at = now(),
+                    state_reason = 'agent not heard from since ' || to_char(hosts.last_heartbeat_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                FROM hosts
+                WHERE hosts.id = tiering_jobs.host_id AND tiering_jobs.state IN ('dispatched', 'running')
+                  AND hosts.last_heartbeat_at < now() - \(timeout) * interval '1 second'
+                RETURNING tiering_jobs.id
+                """, logger: logger)
+            var count = 0
+            for try await _ in rows { count += 1 }
+            if count > 0 {
+                held.increment(by: count)
+                logger.warning("jobs held: their agents stopped sending heartbeats", metadata: ["jobs": "\(count)"])
+            }
+            try await connection.query("""
+                UPDATE tiering_jobs SET state = 'queued', not_before = NULL, updated_at = now(),
+                    state_reason = 'agent heard again'
+                FROM hosts
+                WHERE hosts.id = tiering_jobs.host_id AND tiering_jobs.state = 'held'
+                  AND hosts.last_heartbeat_at >= now() - \(timeout) * interval '1 second'
+                """, logger: logger)
+        }
+        while try await redispatchOne() {}
+    }
+
+    /// Re-dispatches one due job that was dispatched before; false when none is due.
+    private func redispatchOne() async throws -> Bool {
+        try await postgres.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query("""
+                SELECT job.id, job.customer_id, job.host_id, job.rule_id, job.priority, job.estimated_space_saved,
+                       job.estimated_duration_seconds, target.id, target.kind, target.location, target.settings->>'compression',
+                       target.bandwidth_bytes_per_second
+                FROM tiering_jobs job JOIN storage_targets target ON target.id = job.target_id
+                WHERE job.state = 'queued' AND job.dispatch_count > 0 AND (job.not_before IS NULL OR job.not_before <= now())
+                ORDER BY job.priority, job.created_at LIMIT 1
+                FOR UPDATE OF job SKIP LOCKED
+                """, logger: logger)
+            typealias Row = (UUID, UUID, UUID, UUID, Int, Int64, Double, UUID, String, String, String?, Int64?)
+            var found: Row?
+            for try await row in rows.decode(Row.self) { found = row }
+            guard let (jobID, customerID, hostID, ruleID, priority, saved, duration, targetID, kind, location, compression, bandwidth) = found,
+                  let targetKind = StorageTargetReference.Kind(rawValue: kind)
+            else { return false }
+            var files: [TieringJob.File] = []
+            for try await (fileID, path, size, modified, hash) in try await connection.query("""
+                SELECT file.file_id, file.file_path, file.file_size, inventory.last_modified, inventory.hash
+                FROM tiering_job_files file JOIN file_inventory inventory ON inventory.id = file.file_id
+                WHERE file.job_id = \(jobID) AND file.state = 'pending' ORDER BY file.file_id
+                """, logger: logger).decode((Int64, String, Int64, Date, String?).self) {
+                files.append(TieringJob.File(fileID: fileID, filePath: path, fileSize: size, lastModified: modified, hash: hash))
+            }
+            let job = TieringJob(jobID: jobID, ruleID: ruleID, priority: priority, files: files, estimatedSpaceSaved: saved,
+                                 estimatedDurationSeconds: duration, bandwidthBytesPerSecond: bandwidth,
+                                 target: StorageTargetReference(id: targetID, kind: targetKind, location: location, compression: compression))
+            let queue = AMQPTopology.agentQueue(hostID: hostID.uuidString)
+            try await Outbox.enqueue(Envelope(customerID: customerID, hostID: hostID, payload: job), queue: queue,
+                                     on: connection, logger: logger)
+            try await connection.query("""
+                UPDATE tiering_jobs SET state = 'dispatched', dispatched_at = now(), dispatch_count = dispatch_count + 1,
+                    updated_at = now()
+                WHERE id = \(jobID)
+                """, logger: logger)
+            redispatched.increment()
+            logger.info("job dispatched again", metadata: ["job": "\(jobID)", "tenant": "\(customerID)", "files": "\(files.count)"])
+            return true
+        }
+    }
+}
