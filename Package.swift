@@ -159,7 +159,7 @@ let package = Package(
         .executableTarget(
             name: "alto-bench",
             dependencies: [
-                "AltoModels", "AltoCompression",
+                "AltoModels", "AltoCompression", "AltoTiering",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

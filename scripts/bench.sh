@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the release executables and runs Alto's benchmarks against their baselines in the same run:
 #   scripts/bench.sh            all: scan (alto-agent vs find -printf), ingest (alto vs psql \copy + upsert), plan
-#                               (rule evaluation in memory; a full plan by alto-planner vs psql reading the same rows)
+#                               (rule evaluation in memory; a full plan by alto-planner vs psql reading the same rows),
+#                               tier (to a filesystem target vs tee >(openssl dgst -sha256) and cp, each with sync) and
+#                               recall (first-byte latency of a 1 MiB stub recalled on access; needs root)
 #   scripts/bench.sh scan ARGS  one of them, with alto-bench's options (see .build/release/alto-bench help)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,3 +16,5 @@ if [ $# -gt 0 ]; then exec .build/release/alto-bench "$@"; fi
 .build/release/alto-bench scan
 .build/release/alto-bench ingest
 .build/release/alto-bench plan
+.build/release/alto-bench tier
+.build/release/alto-bench recall

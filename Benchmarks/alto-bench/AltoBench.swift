@@ -8,7 +8,7 @@ struct AltoBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alto-bench",
         abstract: "Benchmarks that print Alto's figures beside a baseline's, and their ratio.",
-        subcommands: [Scan.self, Ingest.self, Plan.self]
+        subcommands: [Scan.self, Ingest.self, Plan.self, Tier.self, Recall.self]
     )
 
     /// The folder of this executable, where the release build put the services too.
@@ -73,6 +73,40 @@ extension AltoBench {
                 amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
                 rabbitmqctl: environment["ALTO_RABBITMQCTL"], keepWork: keepWork
             ).run()
+        }
+    }
+}
+
+extension AltoBench {
+    struct Tier: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Tiering to a filesystem target against tee >(openssl dgst -sha256) and cp, each with sync.")
+
+        @Option(help: "Large files.") var largeFiles = 8
+        @Option(help: "MiB per large file.") var largeMegabytes = 256
+        @Option(help: "Small files.") var smallFiles = 20_000
+        @Option(help: "KiB per small file.") var smallKilobytes = 32
+        @Option(help: "Files tiered at once, as the agent's ALTO_AGENT_PARALLEL_FILES.") var parallel = 4
+        @Option(help: "Where the data is generated (removed afterwards).") var work = "/var/tmp/alto-bench-tier"
+
+        func run() async throws {
+            try await TierBenchmark(work: work, largeFiles: largeFiles, largeBytes: largeMegabytes << 20, smallFiles: smallFiles,
+                                    smallBytes: smallKilobytes << 10, parallel: max(1, parallel)).run()
+        }
+    }
+
+    struct Recall: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "On-access recall latency: open()+read() of a 1 MiB stub to its first byte, through alto-agent and its guard.",
+            discussion: "Needs root (a bind mount and fanotify) and the RabbitMQ of scripts/local-servers.sh (ALTO_AMQP_URL).")
+
+        @Option(help: "Stubs read, one after another.") var files = 100
+        @Option(help: "Where the data is generated (removed afterwards).") var work = "/var/tmp/alto-bench-recall"
+
+        func run() async throws {
+            let environment = ProcessInfo.processInfo.environment
+            try await RecallBenchmark(work: work, files: files,
+                                      amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f").run()
         }
     }
 }
