@@ -7,8 +7,8 @@ import Logging
 import Metrics
 import PostgresNIO
 
-/// Routes a planned job to its host's own queue, and marks it dispatched in the same transaction that queues the
-/// message, so a job is dispatched once however often `tiering.jobs` redelivers it.
+/// Routes a planned tiering job or a requested recall to its host's own queue, and marks it dispatched in the same
+/// transaction that queues the message, so a job is dispatched once however often `tiering.jobs` redelivers it.
 struct JobDispatcher: Sendable {
     let postgres: PostgresClient
     let publisher: AMQPPublisher
@@ -22,6 +22,38 @@ struct JobDispatcher: Sendable {
     }
 
     func handle(_ delivery: AMQPDelivery) async -> AMQPSettlement {
+        switch EnvelopeReader.header(of: delivery.message.body) {
+        case .refused(let reason):
+            return .deadLetter(reason: reason)
+        case .accepted(let header) where header.type == RecallJob.messageType:
+            return await dispatchRecall(delivery)
+        case .accepted:
+            return await dispatchTiering(delivery)
+        }
+    }
+
+    /// Recalls have no per-host or per-target limit: a user is waiting, and the agent runs them beside tiering.
+    private func dispatchRecall(_ delivery: AMQPDelivery) async -> AMQPSettlement {
+        await HostMessage.handle(delivery, as: RecallJob.self, logger: logger) { envelope, hostID, logger in
+            let queue = AMQPTopology.agentQueue(hostID: hostID.uuidString)
+            try await publisher.declare([.workQueue(queue)])
+            try await postgres.withTransaction(logger: logger) { connection in
+                let rows = try await connection.query("""
+                    UPDATE recall_jobs SET state = 'dispatched', dispatched_at = now()
+                    WHERE id = \(envelope.payload.jobID) AND customer_id = \(envelope.customerID) AND host_id = \(hostID)
+                      AND state = 'queued'
+                    RETURNING 1
+                    """, logger: logger)
+                for try await _ in rows {
+                    try await Outbox.enqueue(envelope.reply(envelope.payload), queue: queue, on: connection, logger: logger)
+                    logger.info("recall dispatched", metadata: ["job": "\(envelope.payload.jobID)", "files": "\(envelope.payload.files.count)"])
+                }
+            }
+            return .ack
+        }
+    }
+
+    private func dispatchTiering(_ delivery: AMQPDelivery) async -> AMQPSettlement {
         await HostMessage.handle(delivery, as: TieringJob.self, logger: logger) { envelope, hostID, logger in
             let queue = AMQPTopology.agentQueue(hostID: hostID.uuidString)
             try await publisher.declare([.workQueue(queue)])

@@ -50,6 +50,12 @@ struct ResultRecorder: Sendable {
                 default:
                     break
                 }
+                if result.action == .recall, let jobID = result.jobID {
+                    try await connection.query("""
+                        UPDATE recall_job_files SET state = \(file.outcome == .recalled ? "recalled" : "failed"), reason = \(file.reason)
+                        WHERE job_id = \(jobID) AND customer_id = \(customerID) AND file_path = \(file.filePath)
+                        """, logger: logger)
+                }
                 if result.action == .tier, let jobID = result.jobID, let fileID = file.fileID {
                     let state = file.outcome == .deferred ? "pending" : file.outcome.rawValue
                     try await connection.query("""
@@ -64,6 +70,9 @@ struct ResultRecorder: Sendable {
                             jsonb_build_object('job_id', \(result.jobID?.uuidString)::text, 'reason', \(file.reason)::text,
                                                'hash', \(file.hash)::text, 'tiered_location', \(file.tieredLocation)::text))
                     """, logger: logger)
+            }
+            if result.action == .recall, let jobID = result.jobID {
+                try await finishRecall(jobID, customerID: customerID, connection: connection, logger: logger)
             }
             let unavailable = result.files.first { $0.outcome == .deferred }?.reason
             if result.action == .tier, let jobID = result.jobID {
@@ -131,6 +140,16 @@ struct ResultRecorder: Sendable {
             UPDATE tiering_jobs SET state = 'queued', finished_at = NULL, state_reason = \(reason), updated_at = now(),
                 not_before = now() + \(Double(retryDelay.components.seconds)) * interval '1 second'
             WHERE id = \(jobID) AND customer_id = \(customerID)
+            """, logger: logger)
+    }
+
+    private func finishRecall(_ jobID: UUID, customerID: UUID, connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("""
+            UPDATE recall_jobs SET finished_at = now(),
+                state = CASE WHEN counts.recalled = counts.total THEN 'done' WHEN counts.recalled > 0 THEN 'partially_done' ELSE 'failed' END
+            FROM (SELECT count(*) AS total, count(*) FILTER (WHERE state = 'recalled') AS recalled
+                  FROM recall_job_files WHERE job_id = \(jobID)) AS counts
+            WHERE recall_jobs.id = \(jobID) AND recall_jobs.customer_id = \(customerID)
             """, logger: logger)
     }
 

@@ -29,6 +29,7 @@ func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
     AdminController(scope: scope).add(to: router)
     RuleController(scope: scope).add(to: router)
     StorageTargetController(scope: scope).add(to: router)
+    RecallController(scope: scope).add(to: router)
     PlanController(scope: scope, minimumFileBytes: Int64(settings.reader.int(forKey: "alto.planner.min.file.bytes", default: 8192)))
         .add(to: router)
     let app = Application(

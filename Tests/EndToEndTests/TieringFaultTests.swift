@@ -1,0 +1,181 @@
+import AltoModels
+import AltoTestSupport
+import AltoTiering
+import Foundation
+import PostgresNIO
+import Testing
+
+/// Faults with the whole suite running as processes. After each, every original is either untouched or a stub whose
+/// tier-2 copy hashes right, and recalling every stub gives back the original bytes: nothing lost, nothing half-done.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct TieringFaultTests {
+    struct Created: Decodable {
+        var id: UUID
+    }
+
+    struct Recalls: Decodable {
+        struct Recall: Decodable {
+            var recall_id: UUID
+            var files: Int
+        }
+        var recalls: [Recall]
+    }
+
+    /// A tenant with one host, a filesystem target and a rule that takes everything under `data`, and the agent's
+    /// environment.
+    struct Tenant {
+        var customer: UUID
+        var host: UUID
+        var target: UUID
+        var rule: UUID
+        var agentEnvironment: [String: String]
+    }
+
+    func makeTenant(_ suite: RunningSuite, data: URL, tier2: URL, bandwidth: Int64? = nil) async throws -> Tenant {
+        let (customer, host, token) = try await suite.enrol("faults-\(suite.run)")
+        var target: [String: any Sendable] = ["name": "tier2", "kind": "filesystem", "location": tier2.path]
+        if let bandwidth { target["bandwidth_bytes_per_second"] = bandwidth }
+        let created: Created = try await suite.post("/api/v1/storage-targets", target, customer: customer)
+        let rule: Created = try await suite.post("/api/v1/rules", [
+            "name": "everything old", "priority": 1, "path_globs": ["\(data.path)/**"],
+            "min_days_since_modified": 30, "target_id": created.id.uuidString,
+        ] as [String: any Sendable], customer: customer)
+        let environment = suite.agentEnvironment(customer: customer, host: host, token: token)
+            .merging(["ALTO_AGENT_HEARTBEAT_SECONDS": "1", "ALTO_AGENT_PARALLEL_FILES": "2"]) { _, new in new }
+        return Tenant(customer: customer, host: host, target: created.id, rule: rule.id, agentEnvironment: environment)
+    }
+
+    /// Old files of random bytes under `data`, by path.
+    func generate(_ data: URL, count: Int, bytes: Int) throws -> [String: Data] {
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        var originals: [String: Data] = [:]
+        for index in 0..<count {
+            let path = data.appendingPathComponent("file \(index) ü.bin").path
+            var words = [UInt64](repeating: 0, count: (bytes + 7) / 8)
+            for index in words.indices { words[index] = UInt64.random(in: .min ... .max) }
+            let content = words.withUnsafeBytes { Data($0.prefix(bytes)) }
+            try content.write(to: URL(fileURLWithPath: path))
+            var times = [timespec(tv_sec: 1_500_000_000, tv_nsec: 0), timespec(tv_sec: 1_500_000_000, tv_nsec: 0)]
+            #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+            originals[path] = content
+        }
+        return originals
+    }
+
+    /// Every original is untouched or a stub whose copy hashes to the original's hash; returns the stubs.
+    @discardableResult
+    func expectNothingLost(_ originals: [String: Data]) throws -> [String] {
+        var stubs: [String] = []
+        for (path, content) in originals.sorted(by: { $0.key < $1.key }) {
+            if let record = try StubFile.record(at: path) {
+                #expect(record.hash == ContentHash.of(content), "the stub of \(path) names the original's hash")
+                #expect(try ContentHash.ofFile(record.location) == record.hash, "the tier-2 copy of \(path) hashes right")
+                stubs.append(path)
+            } else {
+                #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == content, "\(path) is untouched")
+            }
+        }
+        return stubs
+    }
+
+    /// Recalls every stub through `POST /api/v1/recalls` and expects the original bytes back.
+    func expectRecallsGiveOriginals(_ suite: RunningSuite, _ tenant: Tenant, _ originals: [String: Data],
+                                    postgres: PostgresClient) async throws {
+        let recalls: Recalls = try await suite.post("/api/v1/recalls", ["rule_id": tenant.rule.uuidString], customer: tenant.customer,
+                                                    expecting: 202)
+        #expect(recalls.recalls.map(\.files).reduce(0, +) == (try expectNothingLost(originals)).count)
+        try await RunningSuite.waitUntil("the recalls are done", timeout: .seconds(60)) {
+            try await RunningSuite.count(postgres, "SELECT count(*) FROM recall_jobs WHERE state <> 'done'") == 0
+        }
+        for (path, content) in originals {
+            #expect(try StubFile.record(at: path) == nil, "\(path) was recalled")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == content, "\(path) has its original bytes")
+        }
+        #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE is_stubbed") == 0)
+        #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM audit_log WHERE action = 'file.recall'") == originals.count)
+    }
+
+    @Test func anUnavailableTierPutsTheJobBackUntilItReturns() async throws {
+        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"],
+                                           environment: ["ALTO_ACTOR_RETRY_SECONDS": "2", "ALTO_ACTOR_SWEEP_SECONDS": "1"])
+        let data = suite.work.appendingPathComponent("data")
+        let tier2 = suite.work.appendingPathComponent("tier2")
+        let originals = try generate(data, count: 5, bytes: 256 << 10)
+        do {
+            let tenant = try await makeTenant(suite, data: data, tier2: tier2)
+            suite.adopt(try ServiceProcess("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment, logFolder: suite.work))
+            let (status, output) = try ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: tenant.agentEnvironment)
+            #expect(status == 0, "\(output)")
+            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+                try await RunningSuite.waitUntil("the job is put back", timeout: .seconds(30)) {
+                    try await RunningSuite.count(postgres, """
+                        SELECT count(*) FROM tiering_jobs WHERE state = 'queued' AND state_reason LIKE '%not reachable%'
+                          AND dispatch_count >= 1
+                        """) == 1
+                }
+                try expectNothingLost(originals)
+                #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_job_files WHERE state = 'pending'") == 5)
+
+                try FileManager.default.createDirectory(at: tier2, withIntermediateDirectories: true)
+                try await RunningSuite.waitUntil("the job is done once the tier is back", timeout: .seconds(30)) {
+                    try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'done'") == 1
+                }
+                #expect(try expectNothingLost(originals).count == 5)
+                #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM stub_registry WHERE state = 'active'") == 5)
+
+                let (wrong, _) = try await suite.send(suite.apiURL + "/api/v1/recalls", body: Data(#"{"host_id":"\#(tenant.host)","paths":["/nowhere"]}"#.utf8),
+                                                      headers: RunningSuite.adminHeaders.merging(["X-Alto-Customer-Id": tenant.customer.uuidString,
+                                                                                                  "Content-Type": "application/json"]) { _, n in n })
+                #expect(wrong == 400, "a path that is not a stub is refused")
+                try await expectRecallsGiveOriginals(suite, tenant, originals, postgres: postgres)
+            }
+        } catch {
+            print(suite.logs)
+            _ = await suite.stop()
+            throw error
+        }
+        _ = await suite.stop()
+        try? FileManager.default.removeItem(at: suite.work)
+    }
+
+    @Test func anAgentKilledMidUploadLosesNothingAndFinishesOnRestart() async throws {
+        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"],
+                                           environment: ["ALTO_ACTOR_SWEEP_SECONDS": "1"])
+        let data = suite.work.appendingPathComponent("data")
+        let tier2 = suite.work.appendingPathComponent("tier2")
+        try FileManager.default.createDirectory(at: tier2, withIntermediateDirectories: true)
+        let originals = try generate(data, count: 6, bytes: 24 << 20)
+        do {
+            let tenant = try await makeTenant(suite, data: data, tier2: tier2, bandwidth: 40 << 20)
+            let agent = try ServiceProcess("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment, logFolder: suite.work)
+            suite.adopt(agent)
+            let (status, output) = try ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: tenant.agentEnvironment)
+            #expect(status == 0, "\(output)")
+            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+                try await RunningSuite.waitUntil("a copy is being written", timeout: .seconds(30)) {
+                    let partials = FileManager.default.enumerator(atPath: tier2.path)?.allObjects as? [String] ?? []
+                    return partials.contains { $0.hasSuffix(".partial") }
+                }
+                await agent.crash()
+                try expectNothingLost(originals)
+
+                suite.adopt(try ServiceProcess("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment, logFolder: suite.work))
+                try await RunningSuite.waitUntil("the redelivered job finishes", timeout: .seconds(60)) {
+                    try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'done'") == 1
+                }
+                #expect(try expectNothingLost(originals).count == 6)
+                #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE is_stubbed") == 6)
+                try await expectRecallsGiveOriginals(suite, tenant, originals, postgres: postgres)
+            }
+        } catch {
+            print(suite.logs)
+            _ = await suite.stop()
+            throw error
+        }
+        _ = await suite.stop()
+        try? FileManager.default.removeItem(at: suite.work)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
