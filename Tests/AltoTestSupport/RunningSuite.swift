@@ -51,6 +51,22 @@ public final class RunningSuite: @unchecked Sendable {
         services.append(service)
     }
 
+    /// Runs a test's body against the suite, then stops it: on failure the services' logs are printed first; on
+    /// success the work folder goes too. Returns the exit statuses, for tests that check clean shutdowns.
+    @discardableResult
+    public func whileRunning(_ body: () async throws -> Void) async throws -> [String: Int32?] {
+        do {
+            try await body()
+        } catch {
+            print(logs)
+            _ = await stop()
+            throw error
+        }
+        let statuses = await stop()
+        try? FileManager.default.removeItem(at: work)
+        return statuses
+    }
+
     /// Sends SIGTERM to every service, newest first, and returns their exit statuses; drops the vhost.
     public func stop() async -> [String: Int32?] {
         var statuses: [String: Int32?] = [:]

@@ -13,6 +13,28 @@ struct OneStore: TierStoreProvider {
     func store(for record: StubRecord) throws(TieringError) -> any TierStore { store }
 }
 
+/// A tier that damages what it stores, as a failing disk or a buggy gateway would; its read-back tells.
+struct CorruptingStore: TierStore {
+    let inner: FilesystemStore
+
+    func store(_ source: TierSource, as object: TierObject) async throws(TieringError) -> StoredCopy {
+        let copy = try await inner.store(source, as: object)
+        guard let handle = FileHandle(forUpdatingAtPath: copy.location) else { return copy }
+        handle.seek(toFileOffset: 10)
+        handle.write(Data([0xA5]))
+        handle.closeFile()
+        return StoredCopy(location: copy.location, storedBytes: copy.storedBytes, verifiedHash: try ContentHash.ofFile(copy.location))
+    }
+
+    func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError) {
+        try await inner.retrieve(location, into: sink)
+    }
+
+    func remove(_ location: String) async {
+        await inner.remove(location)
+    }
+}
+
 @Suite struct FileTiererTests {
     let folder: String
     let customer = UUID()
@@ -140,6 +162,17 @@ struct OneStore: TierStoreProvider {
         let result = await gone.tier(file)
         #expect(result.outcome == .deferred)
         #expect(try contents(path) == content)
+    }
+
+    @Test func aCopyThatDoesNotHashRightIsDiscardedAndTheOriginalKept() async throws {
+        let (path, content, file) = try makeFile("ledger.xlsx", bytes: 300 << 10)
+        let result = await FileTierer(store: CorruptingStore(inner: store), target: target, customerID: customer, hostID: host).tier(file)
+        #expect(result.outcome == .failed)
+        #expect(result.reason?.contains("hashing to") == true, "\(result.reason ?? "")")
+        #expect(try contents(path) == content)
+        #expect(try StubFile.record(at: path) == nil)
+        let left = FileManager.default.enumerator(atPath: folder + "/tier2")?.allObjects as? [String] ?? []
+        #expect(!left.contains { $0.hasSuffix(".xlsx") }, "the bad copy is deleted")
     }
 
     @Test func aCorruptedCopyIsNeverWrittenOverTheStub() async throws {

@@ -47,7 +47,7 @@ import Testing
         }
         let originals = generated
         let stubs = originals.keys.sorted()
-        do {
+        let statuses = try await suite.whileRunning {
             let (customer, host, token) = try await suite.enrol("onaccess-\(suite.run)")
             let target: Created = try await suite.post("/api/v1/storage-targets", [
                 "name": "tier2", "kind": "filesystem", "location": suite.work.appendingPathComponent("tier2").path,
@@ -111,16 +111,10 @@ import Testing
                     try shell("cat", [stubs[5]]).output == originals[stubs[5]]
                 }
             }
-        } catch {
-            print(suite.logs)
-            _ = await suite.stop()
-            throw error
         }
-        let statuses = await suite.stop()
         for (name, status) in statuses where name != "alto-agent" {
             #expect(status == 0, "\(name) did not shut down cleanly on SIGTERM")
         }
-        try? FileManager.default.removeItem(at: suite.work)
     }
 }
 

@@ -100,7 +100,7 @@ import Testing
         let data = suite.work.appendingPathComponent("data")
         let tier2 = suite.work.appendingPathComponent("tier2")
         let originals = try generate(data, count: 5, bytes: 256 << 10)
-        do {
+        try await suite.whileRunning {
             let tenant = try await makeTenant(suite, data: data, tier2: tier2)
             suite.adopt(try ServiceProcess("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment, logFolder: suite.work))
             let (status, output) = try ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: tenant.agentEnvironment)
@@ -128,13 +128,7 @@ import Testing
                 #expect(wrong == 400, "a path that is not a stub is refused")
                 try await expectRecallsGiveOriginals(suite, tenant, originals, postgres: postgres)
             }
-        } catch {
-            print(suite.logs)
-            _ = await suite.stop()
-            throw error
         }
-        _ = await suite.stop()
-        try? FileManager.default.removeItem(at: suite.work)
     }
 
     @Test func anAgentKilledMidUploadLosesNothingAndFinishesOnRestart() async throws {
@@ -144,7 +138,7 @@ import Testing
         let tier2 = suite.work.appendingPathComponent("tier2")
         try FileManager.default.createDirectory(at: tier2, withIntermediateDirectories: true)
         let originals = try generate(data, count: 6, bytes: 24 << 20)
-        do {
+        try await suite.whileRunning {
             let tenant = try await makeTenant(suite, data: data, tier2: tier2, bandwidth: 40 << 20)
             let agent = try ServiceProcess("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment, logFolder: suite.work)
             suite.adopt(agent)
@@ -166,13 +160,75 @@ import Testing
                 #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE is_stubbed") == 6)
                 try await expectRecallsGiveOriginals(suite, tenant, originals, postgres: postgres)
             }
-        } catch {
-            print(suite.logs)
-            _ = await suite.stop()
-            throw error
         }
-        _ = await suite.stop()
-        try? FileManager.default.removeItem(at: suite.work)
+    }
+
+    @Test func aCorruptedCopyFailsItsRecallAndTheFileStaysAStub() async throws {
+        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"])
+        let data = suite.work.appendingPathComponent("data")
+        let tier2 = suite.work.appendingPathComponent("tier2")
+        try FileManager.default.createDirectory(at: tier2, withIntermediateDirectories: true)
+        let originals = try generate(data, count: 3, bytes: 512 << 10)
+        try await suite.whileRunning {
+            let tenant = try await makeTenant(suite, data: data, tier2: tier2)
+            suite.adopt(try ServiceProcess("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment, logFolder: suite.work))
+            let (status, output) = try ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: tenant.agentEnvironment)
+            #expect(status == 0, "\(output)")
+            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+                try await RunningSuite.waitUntil("the files are stubs", timeout: .seconds(30)) {
+                    try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE is_stubbed") == 3
+                }
+                let victim = try #require(try expectNothingLost(originals).first)
+                let copy = try #require(try StubFile.record(at: victim)).location
+                let handle = try FileHandle(forUpdating: URL(fileURLWithPath: copy))
+                try handle.seek(toOffset: 4096)
+                let byte = try #require(try handle.read(upToCount: 1)?.first)
+                try handle.seek(toOffset: 4096)
+                try handle.write(contentsOf: Data([byte ^ 0xFF]))
+                try handle.close()
+
+                let _: Recalls = try await suite.post("/api/v1/recalls", ["rule_id": tenant.rule.uuidString], customer: tenant.customer,
+                                                      expecting: 202)
+                try await RunningSuite.waitUntil("the recall finishes", timeout: .seconds(30)) {
+                    try await RunningSuite.count(postgres, "SELECT count(*) FROM recall_jobs WHERE state = 'partially_done'") == 1
+                }
+                #expect(try StubFile.record(at: victim) != nil, "the file whose copy is corrupt stays a stub")
+                #expect(try StubFile.allocatedBytes(victim) < 512 << 10, "with its data still released, not half-filled")
+                #expect(try await RunningSuite.count(postgres, """
+                    SELECT count(*) FROM recall_job_files WHERE state = 'failed' AND reason LIKE '%hash%'
+                    """) == 1)
+                for (path, content) in originals where path != victim {
+                    #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == content)
+                }
+            }
+        }
+    }
+
+    @Test func brokerConnectionsDroppedMidJobLoseNothing() async throws {
+        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"],
+                                           environment: ["ALTO_ACTOR_SWEEP_SECONDS": "1"])
+        let data = suite.work.appendingPathComponent("data")
+        let tier2 = suite.work.appendingPathComponent("tier2")
+        try FileManager.default.createDirectory(at: tier2, withIntermediateDirectories: true)
+        let originals = try generate(data, count: 6, bytes: 16 << 20)
+        try await suite.whileRunning {
+            let tenant = try await makeTenant(suite, data: data, tier2: tier2, bandwidth: 32 << 20)
+            suite.adopt(try ServiceProcess("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment, logFolder: suite.work))
+            let (status, output) = try ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: tenant.agentEnvironment)
+            #expect(status == 0, "\(output)")
+            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+                try await RunningSuite.waitUntil("the job is running", timeout: .seconds(30)) {
+                    try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'running'") == 1
+                }
+                try TestServers.rabbitmqctl("close_all_connections", "-p", suite.vhost, "'alto fault test'")
+                try expectNothingLost(originals)
+                try await RunningSuite.waitUntil("the job finishes after the services reconnect", timeout: .seconds(90)) {
+                    try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'done'") == 1
+                }
+                #expect(try expectNothingLost(originals).count == 6)
+                try await expectRecallsGiveOriginals(suite, tenant, originals, postgres: postgres)
+            }
+        }
     }
 }
 
