@@ -44,6 +44,16 @@ import Testing
         return Tenant(customer: customer, host: host, target: created.id, rule: rule.id, agentEnvironment: environment)
     }
 
+    /// Starts the tenant's agent and scans `data`, which plans and dispatches the tiering job.
+    @discardableResult
+    func startAgentAndScan(_ suite: RunningSuite, _ tenant: Tenant, data: URL) throws -> ServiceProcess {
+        let agent = try ServiceProcess("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment, logFolder: suite.work)
+        suite.adopt(agent)
+        let (status, output) = try ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: tenant.agentEnvironment)
+        #expect(status == 0, "\(output)")
+        return agent
+    }
+
     /// Old files of random bytes under `data`, by path.
     func generate(_ data: URL, count: Int, bytes: Int) throws -> [String: Data] {
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
@@ -102,9 +112,7 @@ import Testing
         let originals = try generate(data, count: 5, bytes: 256 << 10)
         try await suite.whileRunning {
             let tenant = try await makeTenant(suite, data: data, tier2: tier2)
-            suite.adopt(try ServiceProcess("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment, logFolder: suite.work))
-            let (status, output) = try ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: tenant.agentEnvironment)
-            #expect(status == 0, "\(output)")
+            try startAgentAndScan(suite, tenant, data: data)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 try await RunningSuite.waitUntil("the job is put back", timeout: .seconds(30)) {
                     try await RunningSuite.count(postgres, """
@@ -140,10 +148,7 @@ import Testing
         let originals = try generate(data, count: 6, bytes: 24 << 20)
         try await suite.whileRunning {
             let tenant = try await makeTenant(suite, data: data, tier2: tier2, bandwidth: 40 << 20)
-            let agent = try ServiceProcess("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment, logFolder: suite.work)
-            suite.adopt(agent)
-            let (status, output) = try ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: tenant.agentEnvironment)
-            #expect(status == 0, "\(output)")
+            let agent = try startAgentAndScan(suite, tenant, data: data)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 try await RunningSuite.waitUntil("a copy is being written", timeout: .seconds(30)) {
                     let partials = FileManager.default.enumerator(atPath: tier2.path)?.allObjects as? [String] ?? []
@@ -171,9 +176,7 @@ import Testing
         let originals = try generate(data, count: 3, bytes: 512 << 10)
         try await suite.whileRunning {
             let tenant = try await makeTenant(suite, data: data, tier2: tier2)
-            suite.adopt(try ServiceProcess("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment, logFolder: suite.work))
-            let (status, output) = try ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: tenant.agentEnvironment)
-            #expect(status == 0, "\(output)")
+            try startAgentAndScan(suite, tenant, data: data)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 try await RunningSuite.waitUntil("the files are stubs", timeout: .seconds(30)) {
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE is_stubbed") == 3
@@ -213,9 +216,7 @@ import Testing
         let originals = try generate(data, count: 6, bytes: 16 << 20)
         try await suite.whileRunning {
             let tenant = try await makeTenant(suite, data: data, tier2: tier2, bandwidth: 32 << 20)
-            suite.adopt(try ServiceProcess("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment, logFolder: suite.work))
-            let (status, output) = try ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: tenant.agentEnvironment)
-            #expect(status == 0, "\(output)")
+            try startAgentAndScan(suite, tenant, data: data)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 try await RunningSuite.waitUntil("the job is running", timeout: .seconds(30)) {
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'running'") == 1
