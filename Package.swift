@@ -172,6 +172,7 @@ let package = Package(
             dependencies: [
                 "AltoModels", "AltoCompression", "CAltoLinux",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Shared/AltoTiering",
             swiftSettings: swiftSettings
@@ -219,7 +220,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "AltoAMQP", "AltoStore", "AltoModels", "AltoTestSupport",
+                "AltoAMQP", "AltoStore", "AltoModels", "AltoTestSupport", "AltoTiering",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

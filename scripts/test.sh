@@ -8,12 +8,15 @@ command -v swift >/dev/null || { echo "Swift 6.3 is needed on PATH (https://swif
 "$root/scripts/local-servers.sh" up
 eval "$("$root/scripts/local-servers.sh" env)"
 export ALTO_POSTGRES_URL ALTO_AMQP_URL ALTO_RABBITMQCTL
+# Independent clients and peers the tier-2 tests check Alto against: moto's S3 server and boto3.
+python3 -c 'import moto.server, boto3' 2>/dev/null || python3 -m pip install -q 'moto[server]' boto3
 # Each integration test makes a database of its own; drop those earlier runs left behind.
 for database in $(psql "$ALTO_POSTGRES_URL" -tAc "select datname from pg_database where datname ~ '^alto_(test|e2e)_[0-9a-f]+$'"); do
     psql -q "$ALTO_POSTGRES_URL" -c "drop database if exists $database" >/dev/null
 done
 swift build --build-tests
 if [ $# -gt 0 ]; then exec swift test --skip-build "$@"; fi
-# The broker-restart test stops RabbitMQ for a moment, so the end-to-end suite runs after the others, not beside them.
+# The broker-restart tests stop RabbitMQ for a moment, so they run alone, after the suites that share the broker.
 swift test --skip-build --skip EndToEndTests
-swift test --skip-build --filter EndToEndTests
+swift test --skip-build --filter EndToEndTests --skip BrokerRestartTests
+swift test --skip-build --filter BrokerRestartTests

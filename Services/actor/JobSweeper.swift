@@ -72,17 +72,17 @@ struct JobSweeper: Service {
         try await postgres.withTransaction(logger: logger) { connection in
             let rows = try await connection.query("""
                 SELECT job.id, job.customer_id, job.host_id, job.rule_id, job.priority, job.estimated_space_saved,
-                       job.estimated_duration_seconds, target.id, target.kind, target.location, target.settings->>'compression',
-                       target.bandwidth_bytes_per_second
+                       job.estimated_duration_seconds, target.id, target.kind, target.location, target.settings::text,
+                       target.secrets::text, target.bandwidth_bytes_per_second
                 FROM tiering_jobs job JOIN storage_targets target ON target.id = job.target_id
                 WHERE job.state = 'queued' AND job.dispatch_count > 0 AND (job.not_before IS NULL OR job.not_before <= now())
                 ORDER BY job.priority, job.created_at LIMIT 1
                 FOR UPDATE OF job SKIP LOCKED
                 """, logger: logger)
-            typealias Row = (UUID, UUID, UUID, UUID, Int, Int64, Double, UUID, String, String, String?, Int64?)
+            typealias Row = (UUID, UUID, UUID, UUID, Int, Int64, Double, UUID, String, String, String, String, Int64?)
             var found: Row?
             for try await row in rows.decode(Row.self) { found = row }
-            guard let (jobID, customerID, hostID, ruleID, priority, saved, duration, targetID, kind, location, compression, bandwidth) = found,
+            guard let (jobID, customerID, hostID, ruleID, priority, saved, duration, targetID, kind, location, settings, secrets, bandwidth) = found,
                   let targetKind = StorageTargetReference.Kind(rawValue: kind)
             else { return false }
             var files: [TieringJob.File] = []
@@ -95,7 +95,8 @@ struct JobSweeper: Service {
             }
             let job = TieringJob(jobID: jobID, ruleID: ruleID, priority: priority, files: files, estimatedSpaceSaved: saved,
                                  estimatedDurationSeconds: duration, bandwidthBytesPerSecond: bandwidth,
-                                 target: StorageTargetReference(id: targetID, kind: targetKind, location: location, compression: compression))
+                                 target: StorageTargetReference(id: targetID, kind: targetKind, location: location,
+                                                                settingsJSON: settings, secretsJSON: secrets))
             let queue = AMQPTopology.agentQueue(hostID: hostID.uuidString)
             try await Outbox.enqueue(Envelope(customerID: customerID, hostID: hostID, payload: job), queue: queue,
                                      on: connection, logger: logger)

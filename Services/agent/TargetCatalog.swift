@@ -32,7 +32,9 @@ final class TargetCatalog: TierStoreProvider {
         switch target.kind {
         case .filesystem:
             return FilesystemStore(root: target.location)
-        case .smb, .s3, .azureBlob:
+        case .s3:
+            return try S3Store(target: target)
+        case .smb, .azureBlob:
             throw TieringError(.rejected, "target kind \(target.kind.rawValue) is not supported by this agent yet")
         }
     }

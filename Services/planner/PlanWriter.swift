@@ -69,7 +69,7 @@ struct PlanWriter: Sendable {
         let bytes = files.reduce(Int64(0)) { $0 + $1.fileSize }
         let job = TieringJob(jobID: jobID, ruleID: rule.id, priority: rule.priority, files: files, estimatedSpaceSaved: bytes,
                              estimatedDurationSeconds: target.transferSeconds(bytes),
-                             bandwidthBytesPerSecond: target.bandwidthBytesPerSecond, target: target.reference)
+                             bandwidthBytesPerSecond: target.bandwidthLimit, target: target.reference)
         try await connection.query("""
             UPDATE tiering_jobs SET file_count = \(files.count), total_bytes = \(bytes), estimated_space_saved = \(bytes),
                 estimated_duration_seconds = \(job.estimatedDurationSeconds)

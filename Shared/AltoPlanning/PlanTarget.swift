@@ -10,13 +10,16 @@ public struct PlanTarget: Sendable, Equatable {
 
     public var reference: StorageTargetReference
     public var name: String
-    /// The target's whole bandwidth limit, which all of its concurrent transfers share.
+    /// The bandwidth estimates assume: the target's limit, or `defaultBandwidth` when it has none.
     public var bandwidthBytesPerSecond: Int64
+    /// The target's own limit, which the agent enforces; nil for none.
+    public var bandwidthLimit: Int64?
 
-    public init(reference: StorageTargetReference, name: String, bandwidthBytesPerSecond: Int64) {
+    public init(reference: StorageTargetReference, name: String, bandwidthLimit: Int64?) {
         self.reference = reference
         self.name = name
-        self.bandwidthBytesPerSecond = bandwidthBytesPerSecond
+        self.bandwidthLimit = bandwidthLimit
+        bandwidthBytesPerSecond = bandwidthLimit ?? Self.defaultBandwidth
     }
 
     /// Seconds to move `bytes` at the target's bandwidth.
@@ -28,14 +31,13 @@ public struct PlanTarget: Sendable, Equatable {
     public static func load(customerID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [UUID: PlanTarget] {
         var targets: [UUID: PlanTarget] = [:]
         let rows = try await connection.query("""
-            SELECT id, name, kind, location, bandwidth_bytes_per_second, settings->>'compression' FROM storage_targets
+            SELECT id, name, kind, location, bandwidth_bytes_per_second, settings::text, secrets::text FROM storage_targets
             WHERE customer_id = \(customerID) AND deleted_at IS NULL
             """, logger: logger)
-        for try await (id, name, kind, location, bandwidth, compression) in rows.decode((UUID, String, String, String, Int64?, String?).self) {
+        for try await (id, name, kind, location, bandwidth, settings, secrets) in rows.decode((UUID, String, String, String, Int64?, String, String).self) {
             guard let kind = StorageTargetReference.Kind(rawValue: kind) else { continue }
-            targets[id] = PlanTarget(reference: StorageTargetReference(id: id, kind: kind, location: location, compression: compression),
-                                     name: name,
-                                     bandwidthBytesPerSecond: bandwidth ?? defaultBandwidth)
+            let reference = StorageTargetReference(id: id, kind: kind, location: location, settingsJSON: settings, secretsJSON: secrets)
+            targets[id] = PlanTarget(reference: reference, name: name, bandwidthLimit: bandwidth)
         }
         return targets
     }

@@ -141,7 +141,10 @@ public struct FileTierer: Sendable {
             do {
                 let copy = try await store.store(source, as: object)
                 return (copy, Sent(contentHash: source.contentHash, payloadHash: source.payloadHash, payloadBytes: source.payloadBytes))
-            } catch where error.code == .transient && attempt < options.attempts {
+            } catch where error.code == .transient {
+                guard attempt < options.attempts else {
+                    throw TieringError(.storageUnavailable, "the tier failed \(attempt) times: \(error.message)")
+                }
                 try? await Task.sleep(for: delay)
                 delay *= 2
                 attempt += 1

@@ -41,8 +41,34 @@ public final class TierSource: @unchecked Sendable {
     /// The original's size when the source was opened.
     public var expectedBytes: Int64 { (try? file.status()).map { Int64($0.st_size) } ?? 0 }
 
+    /// Bytes of the last chunk not yet handed out, when a caller asked for fewer than it held.
+    private var leftover: UnsafeRawBufferPointer?
+
+    /// At most `limit` of the next bytes to store, valid until the next call; nil at the end of the file. Stores
+    /// that cut a copy into parts of a fixed size ask for what is left of the part.
+    public func next(limit: Int) throws(TieringError) -> UnsafeRawBufferPointer? {
+        let chunk: UnsafeRawBufferPointer
+        if let pending = leftover {
+            chunk = pending
+        } else if let fresh = try next() {
+            chunk = fresh
+        } else {
+            return nil
+        }
+        guard chunk.count > limit else {
+            leftover = nil
+            return chunk
+        }
+        leftover = UnsafeRawBufferPointer(rebasing: chunk[limit...])
+        return UnsafeRawBufferPointer(rebasing: chunk[..<limit])
+    }
+
     /// The next bytes to store, valid until the next call; nil at the end of the file.
     public func next() throws(TieringError) -> UnsafeRawBufferPointer? {
+        if let leftover {
+            self.leftover = nil
+            return leftover
+        }
         while !finished {
             let count = try file.readFully(into: buffer, at: offset)
             offset += Int64(count)
@@ -74,6 +100,7 @@ public final class TierSource: @unchecked Sendable {
 
     /// Starts over from the first byte, for another attempt after a failed upload.
     public func rewind() {
+        leftover = nil
         offset = 0
         finished = false
         payloadBytes = 0

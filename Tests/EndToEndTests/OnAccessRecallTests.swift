@@ -13,20 +13,8 @@ import Testing
         var id: UUID
     }
 
-    /// Runs a program and returns its exit status and standard output (standard error apart).
-    func shell(_ command: String, _ arguments: [String]) throws -> (status: Int32, output: Data, errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [command] + arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let bytes = output.fileHandleForReading.readDataToEndOfFile()
-        let messages = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, bytes, String(decoding: messages, as: UTF8.self))
+    func shell(_ command: String, _ arguments: [String]) throws -> Command.Outcome {
+        try Command.run(command, arguments)
     }
 
     @Test func programsReadStubsTransparently() async throws {

@@ -206,31 +206,6 @@ import Testing
             }
         }
     }
-
-    @Test func brokerConnectionsDroppedMidJobLoseNothing() async throws {
-        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"],
-                                           environment: ["ALTO_ACTOR_SWEEP_SECONDS": "1"])
-        let data = suite.work.appendingPathComponent("data")
-        let tier2 = suite.work.appendingPathComponent("tier2")
-        try FileManager.default.createDirectory(at: tier2, withIntermediateDirectories: true)
-        let originals = try generate(data, count: 6, bytes: 16 << 20)
-        try await suite.whileRunning {
-            let tenant = try await makeTenant(suite, data: data, tier2: tier2, bandwidth: 32 << 20)
-            try startAgentAndScan(suite, tenant, data: data)
-            try await TestServers.withPostgres(suite.databaseURL) { postgres in
-                try await RunningSuite.waitUntil("the job is running", timeout: .seconds(30)) {
-                    try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'running'") == 1
-                }
-                try TestServers.rabbitmqctl("close_all_connections", "-p", suite.vhost, "'alto fault test'")
-                try expectNothingLost(originals)
-                try await RunningSuite.waitUntil("the job finishes after the services reconnect", timeout: .seconds(90)) {
-                    try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'done'") == 1
-                }
-                #expect(try expectNothingLost(originals).count == 6)
-                try await expectRecallsGiveOriginals(suite, tenant, originals, postgres: postgres)
-            }
-        }
-    }
 }
 
 #if canImport(Glibc)

@@ -1,0 +1,210 @@
+import AltoModels
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// An S3 bucket (AWS or any S3-compatible server) as the second tier, signed with SigV4. A copy of up to one part
+/// goes up in one PUT; a larger one as a multipart upload of `partBytes` parts, one part in memory at a time,
+/// aborted if anything fails. The original path travels as `x-amz-meta-alto-original-path` and the hash as the
+/// `alto-sha256` tag; the copy is verified by reading it back.
+public struct S3Store: TierStore {
+    public let endpoint: String
+    public let bucket: String
+    public let prefix: String
+    public let signer: SigV4Signer
+    public let partBytes: Int
+    private let host: String
+
+    /// From a target: location `s3://bucket[/prefix]`, settings `endpoint` (default AWS's for the region),
+    /// `region` (us-east-1), `access_key_id`, `part_size_mb` (16), secrets `secret_access_key`, `session_token`.
+    public init(target: StorageTargetReference) throws(TieringError) {
+        let settings = target.settings ?? [:]
+        let secrets = target.secrets ?? [:]
+        guard target.location.hasPrefix("s3://") else { throw TieringError(.rejected, "an S3 location is s3://bucket[/prefix]") }
+        let path = target.location.dropFirst(5).split(separator: "/", maxSplits: 1).map(String.init)
+        guard let bucket = path.first, !bucket.isEmpty else { throw TieringError(.rejected, "the S3 location names no bucket") }
+        guard let accessKey = settings["access_key_id"], let secret = secrets["secret_access_key"] else {
+            throw TieringError(.rejected, "the S3 target needs access_key_id and secret_access_key")
+        }
+        let region = settings["region"] ?? "us-east-1"
+        try self.init(endpoint: settings["endpoint"] ?? "https://s3.\(region).amazonaws.com", bucket: bucket,
+                      prefix: path.count > 1 ? path[1].trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/" : "",
+                      signer: SigV4Signer(accessKeyID: accessKey, secretAccessKey: secret, sessionToken: secrets["session_token"],
+                                          region: region),
+                      partBytes: max(5, Int(settings["part_size_mb"] ?? "") ?? 16) << 20)
+    }
+
+    public init(endpoint: String, bucket: String, prefix: String = "", signer: SigV4Signer, partBytes: Int = 16 << 20) throws(TieringError) {
+        guard let url = URL(string: endpoint), let host = url.host else { throw TieringError(.rejected, "bad S3 endpoint \(endpoint)") }
+        self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        self.host = url.port.map { "\(host):\($0)" } ?? host
+        self.bucket = bucket
+        self.prefix = prefix
+        self.signer = signer
+        self.partBytes = partBytes
+    }
+
+    public func store(_ source: TierSource, as object: TierObject) async throws(TieringError) -> StoredCopy {
+        let key = prefix + object.key
+        let metadata = [("x-amz-meta-alto-original-path", SigV4Signer.encode(object.originalPath, keepingSlashes: true))]
+        let first = try await Self.nextPart(of: source, upTo: partBytes)
+        if first.count < partBytes {
+            _ = try await send("PUT", key: key, headers: metadata, body: first)
+        } else {
+            try await multipartUpload(key: key, first: first, source: source, metadata: metadata)
+        }
+        do throws(TieringError) {
+            let tagging = "<Tagging><TagSet><Tag><Key>alto-sha256</Key><Value>\(source.contentHash.dropFirst(7))</Value></Tag></TagSet></Tagging>"
+            _ = try await send("PUT", key: key, query: [("tagging", "")], body: Array(tagging.utf8))
+            let readBack = HashingSink()
+            try await retrieve(location(of: key), into: readBack)
+            return StoredCopy(location: location(of: key), storedBytes: readBack.bytes, verifiedHash: readBack.hash())
+        } catch {
+            await remove(location(of: key))
+            throw error
+        }
+    }
+
+    public func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError) {
+        let key = try key(of: location)
+        let response = try await execute("GET", key: key, query: [], headers: [], body: nil)
+        do {
+            for try await var chunk in response.body {
+                let failure = chunk.withUnsafeReadableBytes { bytes -> TieringError? in
+                    do throws(TieringError) { try sink.receive(bytes) } catch { return error }
+                    return nil
+                }
+                if let failure { throw failure }
+                chunk.clear()
+            }
+        } catch let error as TieringError {
+            throw error
+        } catch {
+            throw TieringError(.transient, "reading s3://\(bucket)/\(key) failed: \(error)")
+        }
+    }
+
+    public func remove(_ location: String) async {
+        guard let key = try? key(of: location) else { return }
+        _ = try? await send("DELETE", key: key)
+    }
+
+    private func location(of key: String) -> String { "s3://\(bucket)/\(key)" }
+
+    private func key(of location: String) throws(TieringError) -> String {
+        let start = "s3://\(bucket)/"
+        guard location.hasPrefix(start) else { throw TieringError(.rejected, "\(location) is not in bucket \(bucket)") }
+        return String(location.dropFirst(start.count))
+    }
+
+    private func multipartUpload(key: String, first: [UInt8], source: TierSource, metadata: [(String, String)]) async throws(TieringError) {
+        let created = try await send("POST", key: key, query: [("uploads", "")], headers: metadata)
+        guard let uploadID = Self.element("UploadId", in: created) else {
+            throw TieringError(.transient, "the S3 server gave no upload id for \(key)")
+        }
+        do throws(TieringError) {
+            var parts: [String] = []
+            var part = first
+            while !part.isEmpty {
+                let number = parts.count + 1
+                let etag = try await sendPart(key: key, uploadID: uploadID, number: number, body: part)
+                parts.append("<Part><PartNumber>\(number)</PartNumber><ETag>\(etag)</ETag></Part>")
+                part = try await Self.nextPart(of: source, upTo: partBytes)
+            }
+            let completion = "<CompleteMultipartUpload>\(parts.joined())</CompleteMultipartUpload>"
+            let answer = try await send("POST", key: key, query: [("uploadId", uploadID)], body: Array(completion.utf8))
+            if String(decoding: answer, as: UTF8.self).contains("<Error>") {
+                throw TieringError(.transient, "the S3 server refused to complete the upload of \(key): \(String(decoding: answer.prefix(300), as: UTF8.self))")
+            }
+        } catch {
+            _ = try? await send("DELETE", key: key, query: [("uploadId", uploadID)])
+            throw error
+        }
+    }
+
+    private func sendPart(key: String, uploadID: String, number: Int, body: [UInt8]) async throws(TieringError) -> String {
+        let response = try await execute("PUT", key: key, query: [("partNumber", "\(number)"), ("uploadId", uploadID)], headers: [], body: body)
+        guard let etag = response.headers.first(name: "ETag") else {
+            throw TieringError(.transient, "the S3 server gave no ETag for part \(number) of \(key)")
+        }
+        _ = try? await response.body.collect(upTo: 1 << 20)
+        return etag
+    }
+
+    /// Sends a request and returns its body (at most 1 MiB: answers to control requests).
+    private func send(_ method: String, key: String, query: [(String, String)] = [], headers: [(String, String)] = [],
+                      body: [UInt8]? = nil) async throws(TieringError) -> [UInt8] {
+        let response = try await execute(method, key: key, query: query, headers: headers, body: body)
+        do {
+            return Array(buffer: try await response.body.collect(upTo: 1 << 20))
+        } catch {
+            throw TieringError(.transient, "reading the answer to \(method) \(key): \(error)")
+        }
+    }
+
+    private func execute(_ method: String, key: String, query: [(String, String)], headers: [(String, String)],
+                         body: [UInt8]?) async throws(TieringError) -> HTTPClientResponse {
+        let path = "/\(SigV4Signer.encode(bucket))/\(SigV4Signer.encode(key, keepingSlashes: true))"
+        let payloadHash = body.map { SigV4Signer.hex(SHA256.hash(data: $0)) } ?? SigV4Signer.emptyPayloadHash
+        let queryString = query.map { $0.1.isEmpty ? SigV4Signer.encode($0.0) : "\(SigV4Signer.encode($0.0))=\(SigV4Signer.encode($0.1))" }
+            .joined(separator: "&")
+        var request = HTTPClientRequest(url: endpoint + path + (queryString.isEmpty ? "" : "?" + queryString))
+        request.method = HTTPMethod(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        for (name, value) in signer.sign(method: method, host: host, path: path, query: query, headers: headers, payloadHash: payloadHash) {
+            request.headers.add(name: name, value: value)
+        }
+        if let body {
+            request.body = .bytes(ByteBuffer(bytes: body))
+            request.headers.add(name: "Content-Length", value: "\(body.count)")
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .minutes(5))
+        } catch {
+            throw TieringError(.transient, "\(method) \(endpoint)\(path) failed: \(error)")
+        }
+        guard (200..<300).contains(response.status.code) else {
+            let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
+            let code: TieringError.Code = response.status.code >= 500 || response.status.code == 429 ? .transient : .rejected
+            throw TieringError(code, "\(method) s3://\(bucket)/\(key) answered \(response.status.code): \(text.prefix(300))")
+        }
+        return response
+    }
+
+    /// Reads up to `limit` bytes of what the source yields, on a blocking thread.
+    private static func nextPart(of source: TierSource, upTo limit: Int) async throws(TieringError) -> [UInt8] {
+        try await Blocking.run { () throws(TieringError) -> [UInt8] in
+            var part: [UInt8] = []
+            part.reserveCapacity(limit)
+            while part.count < limit {
+                guard let chunk = try source.next(limit: limit - part.count) else { break }
+                part.append(contentsOf: chunk)
+            }
+            return part
+        }
+    }
+
+    static func element(_ name: String, in body: [UInt8]) -> String? {
+        let text = String(decoding: body, as: UTF8.self)
+        guard let start = text.range(of: "<\(name)>"), let end = text.range(of: "</\(name)>", range: start.upperBound..<text.endIndex) else {
+            return nil
+        }
+        return String(text[start.upperBound..<end.lowerBound])
+    }
+}
+
+/// Hashes what a store sends back, to vouch for a copy by reading it.
+final class HashingSink: TierSink, @unchecked Sendable {
+    private var hasher = SHA256()
+    private(set) var bytes: Int64 = 0
+
+    func receive(_ chunk: UnsafeRawBufferPointer) throws(TieringError) {
+        hasher.update(bufferPointer: chunk)
+        bytes += Int64(chunk.count)
+    }
+
+    func hash() -> String { ContentHash.format(hasher.finalize()) }
+}

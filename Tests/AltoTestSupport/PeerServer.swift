@@ -1,0 +1,60 @@
+import Foundation
+import Glibc
+
+/// A real peer server started by a test on loopback (an S3-compatible server, Samba), stopped when the test is done.
+public final class PeerServer: @unchecked Sendable {
+    public let port: Int
+    private let process: Process
+
+    /// Starts `arguments` (with `{port}` replaced by a free port) and waits until the port accepts connections.
+    public init(_ arguments: [String], name: String, logFolder: URL) async throws {
+        port = Int.random(in: 41_000...59_000)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments.map { $0.replacingOccurrences(of: "{port}", with: "\(port)") }
+        try FileManager.default.createDirectory(at: logFolder, withIntermediateDirectories: true)
+        let log = logFolder.appendingPathComponent("\(name).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !Self.accepts(port) {
+            guard process.isRunning, ContinuousClock.now < deadline else {
+                stop()
+                throw TestFailure("\(name) did not start listening on \(port): \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// SIGINT (Python servers stop on it, not on SIGTERM), then SIGKILL if the server is still there after five seconds.
+    public func stop() {
+        guard process.isRunning else { return }
+        process.interrupt()
+        for _ in 0..<100 where process.isRunning { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    deinit { stop() }
+
+    /// Runs a Python snippet (boto3, azure-storage-blob: the independent clients) and returns its standard output.
+    public static func python(_ script: String, environment: [String: String] = [:]) throws -> String {
+        let outcome = try Command.run("python3", ["-c", script], environment: environment)
+        guard outcome.status == 0 else { throw TestFailure("python failed: \(outcome.errors)") }
+        return String(decoding: outcome.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private static func accepts(_ port: Int) -> Bool {
+        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(probe) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+}

@@ -1,0 +1,39 @@
+import AltoModels
+import AltoTestSupport
+import AltoTiering
+import Foundation
+import PostgresNIO
+import Testing
+
+/// RabbitMQ stopped and started again while an agent tiers: run on its own (scripts/test.sh), since every other
+/// suite shares the broker.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct BrokerRestartTests {
+    let faults = TieringFaultTests()
+
+    @Test func theBrokerRestartedMidJobLosesNothing() async throws {
+        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"],
+                                           environment: ["ALTO_ACTOR_SWEEP_SECONDS": "1"])
+        let data = suite.work.appendingPathComponent("data")
+        let tier2 = suite.work.appendingPathComponent("tier2")
+        try FileManager.default.createDirectory(at: tier2, withIntermediateDirectories: true)
+        let originals = try faults.generate(data, count: 6, bytes: 16 << 20)
+        try await suite.whileRunning {
+            let tenant = try await faults.makeTenant(suite, data: data, tier2: tier2, bandwidth: 32 << 20)
+            try faults.startAgentAndScan(suite, tenant, data: data)
+            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+                try await RunningSuite.waitUntil("the job is running", timeout: .seconds(30)) {
+                    try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'running'") == 1
+                }
+                try TestServers.rabbitmqctl("stop_app")
+                try await Task.sleep(for: .seconds(3))
+                try TestServers.rabbitmqctl("start_app")
+                try faults.expectNothingLost(originals)
+                try await RunningSuite.waitUntil("the job finishes after the broker is back", timeout: .seconds(90)) {
+                    try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'done'") == 1
+                }
+                #expect(try faults.expectNothingLost(originals).count == 6)
+                try await faults.expectRecallsGiveOriginals(suite, tenant, originals, postgres: postgres)
+            }
+        }
+    }
+}
