@@ -34,7 +34,9 @@ final class TargetCatalog: TierStoreProvider {
             return FilesystemStore(root: target.location)
         case .s3:
             return try S3Store(target: target)
-        case .smb, .azureBlob:
+        case .azureBlob:
+            return try AzureBlobStore(target: target)
+        case .smb:
             throw TieringError(.rejected, "target kind \(target.kind.rawValue) is not supported by this agent yet")
         }
     }

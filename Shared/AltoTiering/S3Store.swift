@@ -49,7 +49,7 @@ public struct S3Store: TierStore {
     public func store(_ source: TierSource, as object: TierObject) async throws(TieringError) -> StoredCopy {
         let key = prefix + object.key
         let metadata = [("x-amz-meta-alto-original-path", SigV4Signer.encode(object.originalPath, keepingSlashes: true))]
-        let first = try await Self.nextPart(of: source, upTo: partBytes)
+        let first = try await source.nextPart(upTo: partBytes)
         if first.count < partBytes {
             _ = try await send("PUT", key: key, headers: metadata, body: first)
         } else {
@@ -111,7 +111,7 @@ public struct S3Store: TierStore {
                 let number = parts.count + 1
                 let etag = try await sendPart(key: key, uploadID: uploadID, number: number, body: part)
                 parts.append("<Part><PartNumber>\(number)</PartNumber><ETag>\(etag)</ETag></Part>")
-                part = try await Self.nextPart(of: source, upTo: partBytes)
+                part = try await source.nextPart(upTo: partBytes)
             }
             let completion = "<CompleteMultipartUpload>\(parts.joined())</CompleteMultipartUpload>"
             let answer = try await send("POST", key: key, query: [("uploadId", uploadID)], body: Array(completion.utf8))
@@ -172,19 +172,6 @@ public struct S3Store: TierStore {
             throw TieringError(code, "\(method) s3://\(bucket)/\(key) answered \(response.status.code): \(text.prefix(300))")
         }
         return response
-    }
-
-    /// Reads up to `limit` bytes of what the source yields, on a blocking thread.
-    private static func nextPart(of source: TierSource, upTo limit: Int) async throws(TieringError) -> [UInt8] {
-        try await Blocking.run { () throws(TieringError) -> [UInt8] in
-            var part: [UInt8] = []
-            part.reserveCapacity(limit)
-            while part.count < limit {
-                guard let chunk = try source.next(limit: limit - part.count) else { break }
-                part.append(contentsOf: chunk)
-            }
-            return part
-        }
     }
 
     static func element(_ name: String, in body: [UInt8]) -> String? {

@@ -98,6 +98,19 @@ public final class TierSource: @unchecked Sendable {
         return nil
     }
 
+    /// Up to `limit` bytes of what is left, read on a blocking thread: one part or block of an object-store upload.
+    public func nextPart(upTo limit: Int) async throws(TieringError) -> [UInt8] {
+        try await Blocking.run { () throws(TieringError) -> [UInt8] in
+            var part: [UInt8] = []
+            part.reserveCapacity(limit)
+            while part.count < limit {
+                guard let chunk = try self.next(limit: limit - part.count) else { break }
+                part.append(contentsOf: chunk)
+            }
+            return part
+        }
+    }
+
     /// Starts over from the first byte, for another attempt after a failed upload.
     public func rewind() {
         leftover = nil

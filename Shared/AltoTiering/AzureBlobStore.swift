@@ -1,0 +1,155 @@
+import AltoModels
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// An Azure Blob container as the second tier: block blobs, authorized with Shared Key (or a SAS token). A copy of
+/// up to one block goes up in one Put Blob; a larger one as blocks of `blockBytes`, one in memory at a time,
+/// committed with Put Block List, which also sets the metadata (`alto_original_path`, `alto_sha256`) since the whole
+/// content has been read by then. The copy is verified by reading it back.
+public struct AzureBlobStore: TierStore {
+    static let version = "2021-12-02"
+
+    /// The container's URL, `https://account.blob.core.windows.net/container`, without a trailing slash.
+    public let containerURL: String
+    public let prefix: String
+    public let blockBytes: Int
+    private let containerPath: String
+    private let signer: AzureSharedKeySigner?
+    private let sasToken: String?
+
+    /// From a target: location `https://account.blob.core.windows.net/container[/prefix]`; settings `account`
+    /// (default: the host's first label), `block_size_mb` (8); secrets `account_key` or `sas_token`.
+    public init(target: StorageTargetReference) throws(TieringError) {
+        guard let url = URL(string: target.location), let host = url.host, url.path.count > 1 else {
+            throw TieringError(.rejected, "an Azure location is https://account.blob.core.windows.net/container[/prefix]")
+        }
+        let parts = url.path.split(separator: "/", maxSplits: 1).map(String.init)
+        let settings = target.settings ?? [:]
+        let secrets = target.secrets ?? [:]
+        let account = settings["account"] ?? String(host.split(separator: ".").first ?? "")
+        let origin = "\(url.scheme ?? "https")://\(host)" + (url.port.map { ":\($0)" } ?? "")
+        let signer = try secrets["account_key"].map { key throws(TieringError) in try AzureSharedKeySigner(account: account, base64Key: key) }
+        guard signer != nil || secrets["sas_token"] != nil else {
+            throw TieringError(.rejected, "the Azure target needs an account_key or a sas_token")
+        }
+        self.init(containerURL: origin + "/" + parts[0], prefix: parts.count > 1 ? parts[1] + "/" : "", signer: signer,
+                  sasToken: secrets["sas_token"], blockBytes: max(1, Int(settings["block_size_mb"] ?? "") ?? 8) << 20)
+    }
+
+    public init(containerURL: String, prefix: String = "", signer: AzureSharedKeySigner?, sasToken: String? = nil, blockBytes: Int = 8 << 20) {
+        self.containerURL = containerURL
+        self.prefix = prefix
+        self.signer = signer
+        self.sasToken = sasToken.map { $0.hasPrefix("?") ? String($0.dropFirst()) : $0 }
+        self.blockBytes = blockBytes
+        containerPath = URL(string: containerURL)?.path ?? ""
+    }
+
+    public func store(_ source: TierSource, as object: TierObject) async throws(TieringError) -> StoredCopy {
+        let name = prefix + object.key
+        let first = try await source.nextPart(upTo: blockBytes)
+        func metadata() -> [(String, String)] {
+            [("x-ms-meta-alto_original_path", SigV4Signer.encode(object.originalPath, keepingSlashes: true)),
+             ("x-ms-meta-alto_sha256", String(source.contentHash.dropFirst(7)))]
+        }
+        if first.count < blockBytes {
+            _ = try await send("PUT", name: name, headers: [("x-ms-blob-type", "BlockBlob")], body: first, after: metadata)
+        } else {
+            var blocks: [String] = []
+            var block = first
+            while !block.isEmpty {
+                let id = Data(String(format: "alto-block-%08d", blocks.count).utf8).base64EncodedString()
+                _ = try await send("PUT", name: name, query: [("comp", "block"), ("blockid", id)], body: block)
+                blocks.append("<Latest>\(id)</Latest>")
+                block = try await source.nextPart(upTo: blockBytes)
+            }
+            let list = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>\(blocks.joined())</BlockList>"
+            _ = try await send("PUT", name: name, query: [("comp", "blocklist")], body: Array(list.utf8), after: metadata)
+        }
+        do throws(TieringError) {
+            let readBack = HashingSink()
+            try await retrieve(location(of: name), into: readBack)
+            return StoredCopy(location: location(of: name), storedBytes: readBack.bytes, verifiedHash: readBack.hash())
+        } catch {
+            await remove(location(of: name))
+            throw error
+        }
+    }
+
+    public func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError) {
+        let response = try await execute("GET", name: try name(of: location), query: [], headers: [], body: nil)
+        do {
+            for try await chunk in response.body {
+                let failure = chunk.withUnsafeReadableBytes { bytes -> TieringError? in
+                    do throws(TieringError) { try sink.receive(bytes) } catch { return error }
+                    return nil
+                }
+                if let failure { throw failure }
+            }
+        } catch let error as TieringError {
+            throw error
+        } catch {
+            throw TieringError(.transient, "reading \(location) failed: \(error)")
+        }
+    }
+
+    public func remove(_ location: String) async {
+        guard let name = try? name(of: location) else { return }
+        _ = try? await send("DELETE", name: name)
+    }
+
+    private func location(of name: String) -> String { containerURL + "/" + SigV4Signer.encode(name, keepingSlashes: true) }
+
+    private func name(of location: String) throws(TieringError) -> String {
+        guard location.hasPrefix(containerURL + "/") else { throw TieringError(.rejected, "\(location) is not in \(containerURL)") }
+        return String(location.dropFirst(containerURL.count + 1)).removingPercentEncoding ?? ""
+    }
+
+    private func send(_ method: String, name: String, query: [(String, String)] = [], headers: [(String, String)] = [],
+                      body: [UInt8]? = nil, after metadata: () -> [(String, String)] = { [] }) async throws(TieringError) -> [UInt8] {
+        let response = try await execute(method, name: name, query: query, headers: headers + metadata(), body: body)
+        do {
+            return Array(buffer: try await response.body.collect(upTo: 1 << 20))
+        } catch {
+            throw TieringError(.transient, "reading the answer to \(method) \(name): \(error)")
+        }
+    }
+
+    /// Builds, signs and sends one request; the headers are what `AzureSharedKeySigner` signs, exactly as sent.
+    func request(_ method: String, name: String, query: [(String, String)], headers: [(String, String)],
+                 bodyLength: Int?, date: Date = Date()) -> HTTPClientRequest {
+        let path = containerPath + "/" + SigV4Signer.encode(name, keepingSlashes: true)
+        var all = headers + [("x-ms-date", AzureSharedKeySigner.date(date)), ("x-ms-version", Self.version)]
+        if let bodyLength { all.append(("Content-Length", "\(bodyLength)")) }
+        var queryString = query.map { "\(SigV4Signer.encode($0.0))=\(SigV4Signer.encode($0.1))" }
+        if let sasToken { queryString.append(sasToken) }
+        var request = HTTPClientRequest(url: containerURL + "/" + SigV4Signer.encode(name, keepingSlashes: true)
+                                        + (queryString.isEmpty ? "" : "?" + queryString.joined(separator: "&")))
+        request.method = HTTPMethod(rawValue: method)
+        if let signer {
+            all.append(("Authorization", signer.authorization(method: method, path: path, query: query, headers: all)))
+        }
+        for (header, value) in all { request.headers.add(name: header, value: value) }
+        return request
+    }
+
+    private func execute(_ method: String, name: String, query: [(String, String)], headers: [(String, String)],
+                         body: [UInt8]?) async throws(TieringError) -> HTTPClientResponse {
+        var request = request(method, name: name, query: query, headers: headers, bodyLength: body?.count ?? (method == "PUT" ? 0 : nil))
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .minutes(5))
+        } catch {
+            throw TieringError(.transient, "\(method) \(containerURL)/\(name) failed: \(error)")
+        }
+        guard (200..<300).contains(response.status.code) else {
+            let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
+            let code: TieringError.Code = response.status.code >= 500 || response.status.code == 429 ? .transient : .rejected
+            throw TieringError(code, "\(method) \(containerURL)/\(name) answered \(response.status.code): \(text.prefix(300))")
+        }
+        return response
+    }
+}
