@@ -80,19 +80,7 @@ public struct AzureBlobStore: TierStore {
 
     public func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError) {
         let response = try await execute("GET", name: try name(of: location), query: [], headers: [], body: nil)
-        do {
-            for try await chunk in response.body {
-                let failure = chunk.withUnsafeReadableBytes { bytes -> TieringError? in
-                    do throws(TieringError) { try sink.receive(bytes) } catch { return error }
-                    return nil
-                }
-                if let failure { throw failure }
-            }
-        } catch let error as TieringError {
-            throw error
-        } catch {
-            throw TieringError(.transient, "reading \(location) failed: \(error)")
-        }
+        try await ObjectStoreHTTP.stream(response, into: sink, describing: location)
     }
 
     public func remove(_ location: String) async {
@@ -110,11 +98,7 @@ public struct AzureBlobStore: TierStore {
     private func send(_ method: String, name: String, query: [(String, String)] = [], headers: [(String, String)] = [],
                       body: [UInt8]? = nil, after metadata: () -> [(String, String)] = { [] }) async throws(TieringError) -> [UInt8] {
         let response = try await execute(method, name: name, query: query, headers: headers + metadata(), body: body)
-        do {
-            return Array(buffer: try await response.body.collect(upTo: 1 << 20))
-        } catch {
-            throw TieringError(.transient, "reading the answer to \(method) \(name): \(error)")
-        }
+        return try await ObjectStoreHTTP.body(of: response, describing: "\(method) \(containerURL)/\(name)")
     }
 
     /// Builds, signs and sends one request; the headers are what `AzureSharedKeySigner` signs, exactly as sent.
@@ -139,17 +123,6 @@ public struct AzureBlobStore: TierStore {
                          body: [UInt8]?) async throws(TieringError) -> HTTPClientResponse {
         var request = request(method, name: name, query: query, headers: headers, bodyLength: body?.count ?? (method == "PUT" ? 0 : nil))
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response: HTTPClientResponse
-        do {
-            response = try await HTTPClient.shared.execute(request, timeout: .minutes(5))
-        } catch {
-            throw TieringError(.transient, "\(method) \(containerURL)/\(name) failed: \(error)")
-        }
-        guard (200..<300).contains(response.status.code) else {
-            let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
-            let code: TieringError.Code = response.status.code >= 500 || response.status.code == 429 ? .transient : .rejected
-            throw TieringError(code, "\(method) \(containerURL)/\(name) answered \(response.status.code): \(text.prefix(300))")
-        }
-        return response
+        return try await ObjectStoreHTTP.execute(request, describing: "\(method) \(containerURL)/\(name)")
     }
 }

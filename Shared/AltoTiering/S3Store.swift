@@ -70,20 +70,7 @@ public struct S3Store: TierStore {
     public func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError) {
         let key = try key(of: location)
         let response = try await execute("GET", key: key, query: [], headers: [], body: nil)
-        do {
-            for try await var chunk in response.body {
-                let failure = chunk.withUnsafeReadableBytes { bytes -> TieringError? in
-                    do throws(TieringError) { try sink.receive(bytes) } catch { return error }
-                    return nil
-                }
-                if let failure { throw failure }
-                chunk.clear()
-            }
-        } catch let error as TieringError {
-            throw error
-        } catch {
-            throw TieringError(.transient, "reading s3://\(bucket)/\(key) failed: \(error)")
-        }
+        try await ObjectStoreHTTP.stream(response, into: sink, describing: location)
     }
 
     public func remove(_ location: String) async {
@@ -137,11 +124,7 @@ public struct S3Store: TierStore {
     private func send(_ method: String, key: String, query: [(String, String)] = [], headers: [(String, String)] = [],
                       body: [UInt8]? = nil) async throws(TieringError) -> [UInt8] {
         let response = try await execute(method, key: key, query: query, headers: headers, body: body)
-        do {
-            return Array(buffer: try await response.body.collect(upTo: 1 << 20))
-        } catch {
-            throw TieringError(.transient, "reading the answer to \(method) \(key): \(error)")
-        }
+        return try await ObjectStoreHTTP.body(of: response, describing: "\(method) s3://\(bucket)/\(key)")
     }
 
     private func execute(_ method: String, key: String, query: [(String, String)], headers: [(String, String)],
@@ -160,18 +143,7 @@ public struct S3Store: TierStore {
             request.body = .bytes(ByteBuffer(bytes: body))
             request.headers.add(name: "Content-Length", value: "\(body.count)")
         }
-        let response: HTTPClientResponse
-        do {
-            response = try await HTTPClient.shared.execute(request, timeout: .minutes(5))
-        } catch {
-            throw TieringError(.transient, "\(method) \(endpoint)\(path) failed: \(error)")
-        }
-        guard (200..<300).contains(response.status.code) else {
-            let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
-            let code: TieringError.Code = response.status.code >= 500 || response.status.code == 429 ? .transient : .rejected
-            throw TieringError(code, "\(method) s3://\(bucket)/\(key) answered \(response.status.code): \(text.prefix(300))")
-        }
-        return response
+        return try await ObjectStoreHTTP.execute(request, describing: "\(method) s3://\(bucket)/\(key)")
     }
 
     static func element(_ name: String, in body: [UInt8]) -> String? {
