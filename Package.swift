@@ -65,6 +65,12 @@ let package = Package(
             providers: [.apt(["libpcre2-dev"])]
         ),
         .systemLibrary(
+            name: "CSMBClient",
+            path: "Shared/CSMBClient",
+            pkgConfig: "smbclient",
+            providers: [.apt(["libsmbclient-dev"])]
+        ),
+        .systemLibrary(
             name: "CZlib",
             path: "Shared/CZlib",
             pkgConfig: "zlib",
@@ -170,7 +176,7 @@ let package = Package(
         .target(
             name: "AltoTiering",
             dependencies: [
-                "AltoModels", "AltoCompression", "CAltoLinux",
+                "AltoModels", "AltoCompression", "CAltoLinux", "CSMBClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

@@ -37,7 +37,7 @@ final class TargetCatalog: TierStoreProvider {
         case .azureBlob:
             return try AzureBlobStore(target: target)
         case .smb:
-            throw TieringError(.rejected, "target kind \(target.kind.rawValue) is not supported by this agent yet")
+            return try SMBStore(target: target)
         }
     }
 

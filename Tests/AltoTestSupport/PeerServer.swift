@@ -5,10 +5,13 @@ import Glibc
 public final class PeerServer: @unchecked Sendable {
     public let port: Int
     private let process: Process
+    /// Kept open for the server's life: smbd in the foreground stops when its standard input ends.
+    private let input = Pipe()
 
-    /// Starts `arguments` (with `{port}` replaced by a free port) and waits until the port accepts connections.
-    public init(_ arguments: [String], name: String, logFolder: URL) async throws {
-        port = Int.random(in: 41_000...59_000)
+    /// Starts `arguments` (with `{port}` replaced by `port`, by default a random one) and waits until the port
+    /// accepts connections.
+    public init(_ arguments: [String], name: String, logFolder: URL, port: Int = PeerServer.randomPort()) async throws {
+        self.port = port
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments.map { $0.replacingOccurrences(of: "{port}", with: "\(port)") }
@@ -16,6 +19,7 @@ public final class PeerServer: @unchecked Sendable {
         let log = logFolder.appendingPathComponent("\(name).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
+        process.standardInput = input
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
@@ -45,6 +49,9 @@ public final class PeerServer: @unchecked Sendable {
         guard outcome.status == 0 else { throw TestFailure("python failed: \(outcome.errors)") }
         return String(decoding: outcome.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
+
+    /// A port in the range the tests' peers use; a server that finds it taken fails to start and says so.
+    public static func randomPort() -> Int { Int.random(in: 41_000...59_000) }
 
     private static func accepts(_ port: Int) -> Bool {
         let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

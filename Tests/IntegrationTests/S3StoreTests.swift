@@ -10,11 +10,6 @@ import Testing
     static let accessKey = "AKIAALTOTEST"
     static let secretKey = "alto/test/secret+key"
 
-    struct OneStore: TierStoreProvider {
-        let store: any TierStore
-        func store(for record: StubRecord) throws(TieringError) -> any TierStore { store }
-    }
-
     func boto3(_ port: Int, _ body: String) throws -> String {
         try PeerServer.python("""
             import boto3, hashlib, sys, urllib.parse
@@ -22,18 +17,6 @@ import Testing
                               aws_access_key_id='\(Self.accessKey)', aws_secret_access_key='\(Self.secretKey)')
             \(body)
             """)
-    }
-
-    func makeFile(_ folder: URL, _ name: String, bytes: Int) throws -> (TieringJob.File, Data) {
-        var words = [UInt64](repeating: 0, count: (bytes + 7) / 8)
-        for index in words.indices { words[index] = UInt64.random(in: .min ... .max) }
-        let content = words.withUnsafeBytes { Data($0.prefix(bytes)) }
-        let path = folder.appendingPathComponent(name).path
-        try content.write(to: URL(fileURLWithPath: path))
-        var info = stat()
-        stat(path, &info)
-        let modified = Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec / 1000) / 1e6)
-        return (TieringJob.File(fileID: Int64(bytes), filePath: path, fileSize: Int64(bytes), lastModified: modified), content)
     }
 
     @Test func tiersLargeAndSmallFilesThatBoto3ReadsBackAndRecalls() async throws {
@@ -49,8 +32,8 @@ import Testing
                                             secrets: ["secret_access_key": Self.secretKey])
         let store = try S3Store(target: target)
         let tierer = FileTierer(store: store, target: target, customerID: UUID(), hostID: UUID())
-        let (large, largeContent) = try makeFile(work, "big ü file.bin", bytes: 200 << 20)
-        let (small, smallContent) = try makeFile(work, "small name, with spaces.txt", bytes: 100 << 10)
+        let (large, largeContent) = try TierTestFiles.make(work, "big ü file.bin", bytes: 200 << 20)
+        let (small, smallContent) = try TierTestFiles.make(work, "small name, with spaces.txt", bytes: 100 << 10)
 
         for (file, content) in [(large, largeContent), (small, smallContent)] {
             let result = await tierer.tier(file)
@@ -75,7 +58,7 @@ import Testing
         }
 
         for (file, content) in [(large, largeContent), (small, smallContent)] {
-            try await StubRecall.recall(path: file.filePath, stores: OneStore(store: store))
+            try await StubRecall.recall(path: file.filePath, stores: TierTestFiles.OneStore(store: store))
             #expect(try Data(contentsOf: URL(fileURLWithPath: file.filePath)) == content)
         }
     }

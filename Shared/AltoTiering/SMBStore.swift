@@ -1,0 +1,112 @@
+import AltoModels
+import Foundation
+import Glibc
+
+/// An SMB share reached directly through libsmbclient (SMB 2 and 3), for file servers whose second tier is a NAS
+/// the host does not mount. A copy is written under a temporary name with write-through (O_SYNC, which asks the
+/// server to write through to its disk), closed, renamed into place, and read back over the connection. The
+/// original path and hash go in a `<copy>.alto.json` beside it, since libsmbclient cannot set extended attributes.
+public struct SMBStore: TierStore {
+    /// `smb://server[:port]/share[/folder]`, the root below which the tenant trees live.
+    public let root: String
+    let share: String
+    let user: String
+    let password: String
+    let domain: String
+    let port: UInt16?
+
+    /// From a target: location `//server/share[/folder]`, settings `username`, `domain` (WORKGROUP), `port`;
+    /// secret `password`.
+    public init(target: StorageTargetReference) throws(TieringError) {
+        let parts = target.location.replacingOccurrences(of: "\\", with: "/").split(separator: "/").map(String.init)
+        guard parts.count >= 2 else { throw TieringError(.rejected, "an SMB location is //server/share[/folder]") }
+        let settings = target.settings ?? [:]
+        guard let user = settings["username"], let password = target.secrets?["password"] else {
+            throw TieringError(.rejected, "the SMB target needs a username and a password")
+        }
+        self.init(server: parts[0], share: parts[1], folder: parts.dropFirst(2).joined(separator: "/"), user: user,
+                  password: password, domain: settings["domain"] ?? "WORKGROUP", port: settings["port"].flatMap { UInt16($0) })
+    }
+
+    public init(server: String, share: String, folder: String = "", user: String, password: String, domain: String = "WORKGROUP",
+                port: UInt16? = nil) {
+        self.share = "smb://\(server)\(port.map { ":\($0)" } ?? "")/\(share)"
+        root = self.share + (folder.isEmpty ? "" : "/" + folder)
+        self.user = user
+        self.password = password
+        self.domain = domain
+        self.port = port
+    }
+
+    public func store(_ source: TierSource, as object: TierObject) async throws(TieringError) -> StoredCopy {
+        try await Blocking.run { [self] () throws(TieringError) -> StoredCopy in
+            let connection = try connect()
+            let destination = root + "/" + object.key
+            let partial = destination + ".partial"
+            try connection.makeFolders(destination, below: share)
+            do throws(TieringError) {
+                let copy = try connection.open(partial, flags: O_WRONLY | O_CREAT | O_TRUNC | O_SYNC)
+                var written: Int64 = 0
+                while let chunk = try source.next() {
+                    try copy.write(chunk)
+                    written += Int64(chunk.count)
+                }
+                try copy.close()
+                try Self.writeMetadata(of: object, hash: source.contentHash, beside: destination, over: connection)
+                try connection.rename(partial, to: destination)
+                let readBack = HashingSink()
+                try Self.read(destination, over: connection, into: readBack)
+                return StoredCopy(location: destination, storedBytes: readBack.bytes, verifiedHash: readBack.hash())
+            } catch {
+                connection.unlink(partial)
+                throw error
+            }
+        }
+    }
+
+    public func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError) {
+        try await Blocking.run { [self] () throws(TieringError) in
+            try Self.read(location, over: try connect(), into: sink)
+        }
+    }
+
+    public func remove(_ location: String) async {
+        _ = try? await Blocking.run { [self] () throws(TieringError) in
+            let connection = try connect()
+            connection.unlink(location)
+            connection.unlink(location + Self.metadataSuffix)
+        }
+    }
+
+    static let metadataSuffix = ".alto.json"
+
+    private static func writeMetadata(of object: TierObject, hash: String, beside destination: String,
+                                      over connection: SMBConnection) throws(TieringError) {
+        let metadata = ["original_path": object.originalPath, "sha256": hash, "customer_id": object.customerID.uuidString.lowercased(),
+                        "host_id": object.hostID.uuidString.lowercased()]
+        guard let body = try? JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys]) else { return }
+        let file = try connection.open(destination + metadataSuffix, flags: O_WRONLY | O_CREAT | O_TRUNC | O_SYNC)
+        let failure = [UInt8](body).withUnsafeBytes { bytes -> TieringError? in
+            do throws(TieringError) { try file.write(bytes) } catch { return error }
+            return nil
+        }
+        if let failure { throw failure }
+        try file.close()
+    }
+
+    private func connect() throws(TieringError) -> SMBConnection {
+        try SMBConnection(user: user, password: password, domain: domain, port: port)
+    }
+
+    private static func read(_ url: String, over connection: SMBConnection, into sink: any TierSink) throws(TieringError) {
+        let file = try connection.open(url, flags: O_RDONLY)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TierSource.chunkBytes, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try file.read(into: buffer)
+            if count == 0 { break }
+            try sink.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        }
+        try file.close()
+    }
+}
