@@ -10,12 +10,13 @@ func buildActor(settings: ServiceSettings) async throws -> ServiceGroup {
     try await settings.postgres.migrate(logger: logger)
     let postgres = settings.postgres.makeClient(logger: logger)
     let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
-    let dispatcher = JobDispatcher(postgres: postgres, publisher: publisher, logger: logger)
+    let gate = DispatchGate(hostLimit: max(1, settings.reader.int(forKey: "alto.actor.host.concurrent.jobs", default: 2)))
+    let dispatcher = JobDispatcher(postgres: postgres, publisher: publisher, gate: gate, logger: logger)
     let reader = settings.reader
     let recorder = ResultRecorder(postgres: postgres,
                                   retryDelay: .seconds(max(1, reader.int(forKey: "alto.actor.retry.seconds", default: 300))),
                                   logger: logger)
-    let sweeper = JobSweeper(postgres: postgres,
+    let sweeper = JobSweeper(postgres: postgres, gate: gate,
                              agentTimeout: .seconds(max(1, reader.int(forKey: "alto.actor.agent.timeout.seconds", default: 180))),
                              pollInterval: .seconds(max(1, reader.int(forKey: "alto.actor.sweep.seconds", default: 10))),
                              logger: logger)

@@ -10,14 +10,20 @@ import PostgresNIO
 /// Routes a planned tiering job or a requested recall to its host's own queue, and marks it dispatched in the same
 /// transaction that queues the message, so a job is dispatched once however often `tiering.jobs` redelivers it.
 struct JobDispatcher: Sendable {
+    enum Outcome: Sendable {
+        case sent, waiting, alreadyDone
+    }
+
     let postgres: PostgresClient
     let publisher: AMQPPublisher
+    let gate: DispatchGate
     let logger: Logger
     private let dispatched = Counter(label: "alto_actor_jobs_dispatched_total")
 
-    init(postgres: PostgresClient, publisher: AMQPPublisher, logger: Logger) {
+    init(postgres: PostgresClient, publisher: AMQPPublisher, gate: DispatchGate, logger: Logger) {
         self.postgres = postgres
         self.publisher = publisher
+        self.gate = gate
         self.logger = logger
     }
 
@@ -57,24 +63,35 @@ struct JobDispatcher: Sendable {
         await HostMessage.handle(delivery, as: TieringJob.self, logger: logger) { envelope, hostID, logger in
             let queue = AMQPTopology.agentQueue(hostID: hostID.uuidString)
             try await publisher.declare([.workQueue(queue)])
-            let sent = try await postgres.withTransaction(logger: logger) { connection -> Bool in
+            let outcome = try await postgres.withTransaction(logger: logger) { connection -> Outcome in
+                guard try await gate.admits(hostID: hostID, targetID: envelope.payload.target.id, on: connection, logger: logger) else {
+                    try await connection.query("""
+                        UPDATE tiering_jobs SET state_reason = 'waiting for a free slot on its host or target', updated_at = now()
+                        WHERE id = \(envelope.payload.jobID) AND state = 'queued'
+                        """, logger: logger)
+                    return .waiting
+                }
                 let rows = try await connection.query("""
-                    UPDATE tiering_jobs SET state = 'dispatched', dispatched_at = now(), dispatch_count = 1, updated_at = now()
+                    UPDATE tiering_jobs SET state = 'dispatched', dispatched_at = now(), dispatch_count = dispatch_count + 1,
+                        state_reason = NULL, updated_at = now()
                     WHERE id = \(envelope.payload.jobID) AND customer_id = \(envelope.customerID) AND host_id = \(hostID)
                       AND state = 'queued'
                     RETURNING 1
                     """, logger: logger)
                 for try await _ in rows {
                     try await Outbox.enqueue(envelope.reply(envelope.payload), queue: queue, on: connection, logger: logger)
-                    return true
+                    return .sent
                 }
-                return false
+                return .alreadyDone
             }
-            if sent {
+            switch outcome {
+            case .sent:
                 dispatched.increment()
                 logger.info("job dispatched", metadata: ["job": "\(envelope.payload.jobID)", "queue": "\(queue)",
                                                          "files": "\(envelope.payload.files.count)"])
-            } else {
+            case .waiting:
+                logger.info("job waits for a free slot; the sweeper dispatches it", metadata: ["job": "\(envelope.payload.jobID)"])
+            case .alreadyDone:
                 logger.info("job already dispatched or unknown; nothing to do", metadata: ["job": "\(envelope.payload.jobID)"])
             }
             return .ack

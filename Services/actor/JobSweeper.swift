@@ -14,6 +14,7 @@ import ServiceLifecycle
 /// once. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so actor replicas share the work.
 struct JobSweeper: Service {
     let postgres: PostgresClient
+    let gate: DispatchGate
     /// An agent not heard from for this long has its jobs held.
     let agentTimeout: Duration
     let pollInterval: Duration
@@ -21,8 +22,9 @@ struct JobSweeper: Service {
     private let redispatched = Counter(label: "alto_actor_jobs_redispatched_total")
     private let held = Counter(label: "alto_actor_jobs_held_total")
 
-    init(postgres: PostgresClient, agentTimeout: Duration, pollInterval: Duration, logger: Logger) {
+    init(postgres: PostgresClient, gate: DispatchGate, agentTimeout: Duration, pollInterval: Duration, logger: Logger) {
         self.postgres = postgres
+        self.gate = gate
         self.agentTimeout = agentTimeout
         self.pollInterval = pollInterval
         self.logger = logger
@@ -64,18 +66,35 @@ struct JobSweeper: Service {
                   AND hosts.last_heartbeat_at >= now() - \(timeout) * interval '1 second'
                 """, logger: logger)
         }
-        while try await redispatchOne() {}
+        var waiting: [UUID] = []
+        sweeping: while true {
+            switch try await dispatchOne(excluding: waiting) {
+            case .dispatched: continue
+            case .full(let jobID): waiting.append(jobID)
+            case .none: break sweeping
+            }
+        }
     }
 
-    /// Re-dispatches one due job that was dispatched before; false when none is due.
-    private func redispatchOne() async throws -> Bool {
+    enum Sweep {
+        case dispatched
+        /// The job's host or target has no free slot; it waits for the next sweep.
+        case full(UUID)
+        case none
+    }
+
+    /// Dispatches one due queued job: put back, held, or waiting for a slot (or whose message was lost: queued for
+    /// more than a few seconds), rebuilt from the database. Jobs already found waiting this sweep are passed over.
+    private func dispatchOne(excluding excluded: [UUID]) async throws -> Sweep {
         try await postgres.withTransaction(logger: logger) { connection in
             let rows = try await connection.query("""
                 SELECT job.id, job.customer_id, job.host_id, job.rule_id, job.priority, job.estimated_space_saved,
                        job.estimated_duration_seconds, target.id, target.kind, target.location, target.settings::text,
                        target.secrets::text, target.bandwidth_bytes_per_second
                 FROM tiering_jobs job JOIN storage_targets target ON target.id = job.target_id
-                WHERE job.state = 'queued' AND job.dispatch_count > 0 AND (job.not_before IS NULL OR job.not_before <= now())
+                WHERE job.state = 'queued' AND (job.not_before IS NULL OR job.not_before <= now())
+                  AND (job.dispatch_count > 0 OR job.created_at < now() - interval '5 seconds')
+                  AND job.id <> ALL(\(excluded)::uuid[])
                 ORDER BY job.priority, job.created_at LIMIT 1
                 FOR UPDATE OF job SKIP LOCKED
                 """, logger: logger)
@@ -84,7 +103,8 @@ struct JobSweeper: Service {
             for try await row in rows.decode(Row.self) { found = row }
             guard let (jobID, customerID, hostID, ruleID, priority, saved, duration, targetID, kind, location, settings, secrets, bandwidth) = found,
                   let targetKind = StorageTargetReference.Kind(rawValue: kind)
-            else { return false }
+            else { return .none }
+            guard try await gate.admits(hostID: hostID, targetID: targetID, on: connection, logger: logger) else { return .full(jobID) }
             var files: [TieringJob.File] = []
             for try await (fileID, path, size, modified, hash) in try await connection.query("""
                 SELECT file.file_id, file.file_path, file.file_size, inventory.last_modified, inventory.hash
@@ -106,8 +126,8 @@ struct JobSweeper: Service {
                 WHERE id = \(jobID)
                 """, logger: logger)
             redispatched.increment()
-            logger.info("job dispatched again", metadata: ["job": "\(jobID)", "tenant": "\(customerID)", "files": "\(files.count)"])
-            return true
+            logger.info("job dispatched from the queue", metadata: ["job": "\(jobID)", "tenant": "\(customerID)", "files": "\(files.count)"])
+            return .dispatched
         }
     }
 }

@@ -206,6 +206,29 @@ import Testing
             }
         }
     }
+
+    @Test func aHostRunsNoMoreJobsAtOnceThanItsLimit() async throws {
+        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"],
+                                           environment: ["ALTO_ACTOR_HOST_CONCURRENT_JOBS": "1", "ALTO_ACTOR_SWEEP_SECONDS": "1",
+                                                         "ALTO_PLANNER_MAX_FILES_PER_JOB": "2"])
+        let data = suite.work.appendingPathComponent("data")
+        let tier2 = suite.work.appendingPathComponent("tier2")
+        try FileManager.default.createDirectory(at: tier2, withIntermediateDirectories: true)
+        let originals = try generate(data, count: 6, bytes: 4 << 20)
+        try await suite.whileRunning {
+            let tenant = try await makeTenant(suite, data: data, tier2: tier2, bandwidth: 16 << 20)
+            try startAgentAndScan(suite, tenant, data: data)
+            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+                var most = 0
+                try await RunningSuite.waitUntil("the three jobs are done one after another", timeout: .seconds(60)) {
+                    most = max(most, try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state IN ('dispatched', 'running')"))
+                    return try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'done'") == 3
+                }
+                #expect(most == 1, "at most one job of the host was in flight at a time")
+                #expect(try expectNothingLost(originals).count == 6)
+            }
+        }
+    }
 }
 
 #if canImport(Glibc)
