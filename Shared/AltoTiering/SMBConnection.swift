@@ -1,4 +1,5 @@
 import CSMBClient
+import Foundation
 import Glibc
 
 /// One libsmbclient context: a connection to one SMB server with one set of credentials. Contexts are not
@@ -19,6 +20,17 @@ final class SMBConnection {
             self.password = password
             self.domain = domain
         }
+    }
+
+    /// libsmbclient's global state is not safe for two threads at once (Debian's build exports no
+    /// `smbc_thread_posix`), so every SMB conversation of the process takes turns through this lock.
+    private static let turn = NSLock()
+
+    /// Runs `body`, which connects and talks SMB, while no other thread of the process does.
+    static func exclusively<Value>(_ body: () throws(TieringError) -> Value) throws(TieringError) -> Value {
+        turn.lock()
+        defer { turn.unlock() }
+        return try body()
     }
 
     init(user: String, password: String, domain: String, port: UInt16?) throws(TieringError) {
@@ -124,7 +136,7 @@ final class SMBConnection {
         let code = errno
         let message = "\(operation) \(url): \(String(cString: strerror(code)))"
         switch code {
-        case ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ECONNRESET, ENOTCONN, ENOSPC, EDQUOT:
+        case ECONNREFUSED, ECONNABORTED, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ECONNRESET, ENOTCONN, EPIPE, EIO, ENOSPC, EDQUOT:
             return TieringError(.storageUnavailable, message, systemError: code)
         case EACCES, EPERM:
             return TieringError(.rejected, message, systemError: code)

@@ -40,41 +40,43 @@ public struct SMBStore: TierStore {
 
     public func store(_ source: TierSource, as object: TierObject) async throws(TieringError) -> StoredCopy {
         try await Blocking.run { [self] () throws(TieringError) -> StoredCopy in
-            let connection = try connect()
-            let destination = root + "/" + object.key
-            let partial = destination + ".partial"
-            try connection.makeFolders(destination, below: share)
-            do throws(TieringError) {
-                let copy = try connection.open(partial, flags: O_WRONLY | O_CREAT | O_TRUNC | O_SYNC)
-                var written: Int64 = 0
-                while let chunk = try source.next() {
-                    try copy.write(chunk)
-                    written += Int64(chunk.count)
-                }
-                try copy.close()
-                try Self.writeMetadata(of: object, hash: source.contentHash, beside: destination, over: connection)
-                try connection.rename(partial, to: destination)
-                let readBack = HashingSink()
-                try Self.read(destination, over: connection, into: readBack)
-                return StoredCopy(location: destination, storedBytes: readBack.bytes, verifiedHash: readBack.hash())
-            } catch {
-                connection.unlink(partial)
-                throw error
-            }
+            try SMBConnection.exclusively { () throws(TieringError) -> StoredCopy in try copy(source, as: object) }
+        }
+    }
+
+    private func copy(_ source: TierSource, as object: TierObject) throws(TieringError) -> StoredCopy {
+        let connection = try connect()
+        let destination = root + "/" + object.key
+        let partial = destination + ".partial"
+        try connection.makeFolders(destination, below: share)
+        do throws(TieringError) {
+            let copy = try connection.open(partial, flags: O_WRONLY | O_CREAT | O_TRUNC | O_SYNC)
+            while let chunk = try source.next() { try copy.write(chunk) }
+            try copy.close()
+            try Self.writeMetadata(of: object, hash: source.contentHash, beside: destination, over: connection)
+            try connection.rename(partial, to: destination)
+            let readBack = HashingSink()
+            try Self.read(destination, over: connection, into: readBack)
+            return StoredCopy(location: destination, storedBytes: readBack.bytes, verifiedHash: readBack.hash())
+        } catch {
+            connection.unlink(partial)
+            throw error
         }
     }
 
     public func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError) {
         try await Blocking.run { [self] () throws(TieringError) in
-            try Self.read(location, over: try connect(), into: sink)
+            try SMBConnection.exclusively { () throws(TieringError) in try Self.read(location, over: try connect(), into: sink) }
         }
     }
 
     public func remove(_ location: String) async {
         _ = try? await Blocking.run { [self] () throws(TieringError) in
-            let connection = try connect()
-            connection.unlink(location)
-            connection.unlink(location + Self.metadataSuffix)
+            try SMBConnection.exclusively { () throws(TieringError) in
+                let connection = try connect()
+                connection.unlink(location)
+                connection.unlink(location + Self.metadataSuffix)
+            }
         }
     }
 

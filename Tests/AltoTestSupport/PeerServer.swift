@@ -33,12 +33,29 @@ public final class PeerServer: @unchecked Sendable {
         }
     }
 
-    /// SIGINT (Python servers stop on it, not on SIGTERM), then SIGKILL if the server is still there after five seconds.
+    /// SIGINT (Python servers stop on it, not on SIGTERM), then SIGKILL if the server is still there after five
+    /// seconds; the processes it forked for its connections (smbd's) are killed too, so the server is really gone.
     public func stop() {
         guard process.isRunning else { return }
+        let children = Self.descendants(of: process.processIdentifier)
         process.interrupt()
         for _ in 0..<100 where process.isRunning { usleep(50_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        for child in children { Glibc.kill(child, SIGKILL) }
+    }
+
+    /// Kills the server and every process it forked at once, as a crash or a pulled cable would stop it.
+    public func kill() {
+        guard process.isRunning else { return }
+        let pid = process.processIdentifier
+        for victim in [pid] + Self.descendants(of: pid) { Glibc.kill(victim, SIGKILL) }
+        while process.isRunning { usleep(10_000) }
+    }
+
+    private static func descendants(of pid: Int32) -> [Int32] {
+        let listed = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        let children = listed.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        return children + children.flatMap(descendants(of:))
     }
 
     deinit { stop() }

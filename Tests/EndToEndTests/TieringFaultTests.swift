@@ -73,12 +73,12 @@ import Testing
 
     /// Every original is untouched or a stub whose copy hashes to the original's hash; returns the stubs.
     @discardableResult
-    func expectNothingLost(_ originals: [String: Data]) throws -> [String] {
+    func expectNothingLost(_ originals: [String: Data], copyPath: (String) -> String = { $0 }) throws -> [String] {
         var stubs: [String] = []
         for (path, content) in originals.sorted(by: { $0.key < $1.key }) {
             if let record = try StubFile.record(at: path) {
                 #expect(record.hash == ContentHash.of(content), "the stub of \(path) names the original's hash")
-                #expect(try ContentHash.ofFile(record.location) == record.hash, "the tier-2 copy of \(path) hashes right")
+                #expect(try ContentHash.ofFile(copyPath(record.location)) == record.hash, "the tier-2 copy of \(path) hashes right")
                 stubs.append(path)
             } else {
                 #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == content, "\(path) is untouched")
@@ -89,10 +89,10 @@ import Testing
 
     /// Recalls every stub through `POST /api/v1/recalls` and expects the original bytes back.
     func expectRecallsGiveOriginals(_ suite: RunningSuite, _ tenant: Tenant, _ originals: [String: Data],
-                                    postgres: PostgresClient) async throws {
+                                    postgres: PostgresClient, copyPath: (String) -> String = { $0 }) async throws {
         let recalls: Recalls = try await suite.post("/api/v1/recalls", ["rule_id": tenant.rule.uuidString], customer: tenant.customer,
                                                     expecting: 202)
-        #expect(recalls.recalls.map(\.files).reduce(0, +) == (try expectNothingLost(originals)).count)
+        #expect(recalls.recalls.map(\.files).reduce(0, +) == (try expectNothingLost(originals, copyPath: copyPath)).count)
         try await RunningSuite.waitUntil("the recalls are done", timeout: .seconds(60)) {
             try await RunningSuite.count(postgres, "SELECT count(*) FROM recall_jobs WHERE state <> 'done'") == 0
         }
@@ -228,6 +228,51 @@ import Testing
                 #expect(try expectNothingLost(originals).count == 6)
             }
         }
+    }
+
+    @Test func anSMBServerStoppedMidJobLosesNothingAndTheJobResumes() async throws {
+        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"],
+                                           environment: ["ALTO_ACTOR_RETRY_SECONDS": "2", "ALTO_ACTOR_SWEEP_SECONDS": "1"])
+        let data = suite.work.appendingPathComponent("data")
+        let originals = try generate(data, count: 6, bytes: 16 << 20)
+        let samba = try await SambaServer.start(in: suite.work)
+        let port = samba.port
+        let shareFolder = suite.work.appendingPathComponent("samba/share").path
+        let onServer: @Sendable (String) -> String = { location in location.replacingOccurrences(of: "smb://127.0.0.1:\(port)/tier2", with: shareFolder) }
+        try await suite.whileRunning {
+            let (customer, host, token) = try await suite.enrol("smb-\(suite.run)")
+            let target: Created = try await suite.post("/api/v1/storage-targets", [
+                "name": "nas", "kind": "smb", "location": "//127.0.0.1/tier2/tiered", "bandwidth_bytes_per_second": 8 << 20,
+                "settings": ["username": "root", "port": "\(port)", "password": "secret"],
+            ] as [String: any Sendable], customer: customer)
+            let rule: Created = try await suite.post("/api/v1/rules", [
+                "name": "everything old", "priority": 1, "path_globs": ["\(data.path)/**"], "min_days_since_modified": 30,
+                "target_id": target.id.uuidString,
+            ] as [String: any Sendable], customer: customer)
+            let tenant = Tenant(customer: customer, host: host, target: target.id, rule: rule.id,
+                                agentEnvironment: suite.agentEnvironment(customer: customer, host: host, token: token))
+            try startAgentAndScan(suite, tenant, data: data)
+            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+                let share = suite.work.appendingPathComponent("samba/share").path
+                try await RunningSuite.waitUntil("copies are being written to the NAS", timeout: .seconds(30)) {
+                    let written = FileManager.default.enumerator(atPath: share)?.allObjects as? [String] ?? []
+                    return written.contains { $0.hasSuffix(".bin") } && written.contains { $0.hasSuffix(".partial") }
+                }
+                samba.kill()
+                try await RunningSuite.waitUntil("the job is put back", timeout: .seconds(30)) {
+                    try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'queued' AND dispatch_count >= 1") == 1
+                }
+                try expectNothingLost(originals, copyPath: onServer)
+                let restarted = try await SambaServer.start(in: suite.work, port: port)
+                defer { restarted.stop() }
+                try await RunningSuite.waitUntil("the job finishes once the NAS is back", timeout: .seconds(60)) {
+                    try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'done'") == 1
+                }
+                #expect(try expectNothingLost(originals, copyPath: onServer).count == 6)
+                try await expectRecallsGiveOriginals(suite, tenant, originals, postgres: postgres, copyPath: onServer)
+            }
+        }
+        samba.stop()
     }
 }
 

@@ -7,50 +7,11 @@ import Testing
 /// The SMB store through libsmbclient against a real Samba server (Debian's smbd) on loopback, with `smbclient`,
 /// Samba's own client, reading back what Alto wrote.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct SMBStoreTests {
-    /// A Samba server of the test's own, sharing `<work>/share` as `tier2` to user root with password `secret`.
-    func startSamba(_ work: URL) async throws -> PeerServer {
-        let port = PeerServer.randomPort()
-        for folder in ["run", "lock", "state", "cache", "private", "share", "log"] {
-            try FileManager.default.createDirectory(at: work.appendingPathComponent("samba/\(folder)"), withIntermediateDirectories: true)
-        }
-        let samba = work.appendingPathComponent("samba").path
-        let configuration = work.appendingPathComponent("samba/smb.conf").path
-        try """
-            [global]
-            workgroup = WORKGROUP
-            server role = standalone server
-            smb ports = \(port)
-            bind interfaces only = yes
-            interfaces = 127.0.0.1
-            pid directory = \(samba)/run
-            lock directory = \(samba)/lock
-            state directory = \(samba)/state
-            cache directory = \(samba)/cache
-            private dir = \(samba)/private
-            ncalrpc dir = \(samba)/run/ncalrpc
-            log file = \(samba)/log/%m.log
-            passdb backend = tdbsam:\(samba)/private/passdb.tdb
-            map to guest = Never
-            ea support = yes
-            load printers = no
-            disable spoolss = yes
-            server min protocol = SMB2_02
-            [tier2]
-            path = \(samba)/share
-            read only = no
-            force user = root
-            """.write(toFile: configuration, atomically: true, encoding: .utf8)
-        let added = try Command.run("sh", ["-c", "printf 'secret\\nsecret\\n' | smbpasswd -c '\(configuration)' -a -s root"])
-        #expect(added.status == 0, "\(added.errors)")
-        return try await PeerServer(["smbd", "--foreground", "--no-process-group", "--debug-stdout", "-s", configuration],
-                                    name: "smbd", logFolder: work, port: port)
-    }
-
     @Test func tiersFilesThatSmbclientReadsBackAndRecalls() async throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("alto-smb-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        let server = try await startSamba(work)
+        let server = try await SambaServer.start(in: work)
         defer { server.stop() }
 
         let target = StorageTargetReference(id: UUID(), kind: .smb, location: "//127.0.0.1/tier2/tiered",
