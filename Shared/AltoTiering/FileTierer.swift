@@ -27,9 +27,11 @@ public struct FileTierer: Sendable {
     public let hostID: UUID
     public let options: Options
     public let limiter: BandwidthLimiter?
+    public let driver: any StubDriver
 
     public init(store: any TierStore, target: StorageTargetReference, customerID: UUID, hostID: UUID,
-                options: Options = Options(), limiter: BandwidthLimiter? = nil) {
+                options: Options = Options(), limiter: BandwidthLimiter? = nil, driver: any StubDriver = LinuxStubDriver()) {
+        self.driver = driver
         _ = Self.leaseBreaksAreHarmless
         self.store = store
         self.target = target
@@ -65,7 +67,7 @@ public struct FileTierer: Sendable {
             throw errno == ENOENT ? TieringError(.changedSinceScan, "the file is gone") : TieringError.io("open", file.filePath)
         }
         var original: PosixFile? = PosixFile(adopting: descriptor, path: file.filePath)
-        if let record = try StubFile.record(of: original!) {
+        if let record = try driver.record(at: file.filePath) {
             return try alreadyTiered(file, record: record)
         }
         let before = try original!.status()
@@ -102,9 +104,8 @@ public struct FileTierer: Sendable {
             let record = StubRecord(location: copy.location, hash: sent.contentHash, size: Int64(current.st_size),
                                     targetID: target.id, tieredAt: now, compression: options.compress ? "zstd" : nil,
                                     residentBytes: resident)
-            try OnAccessWatch.unwatched(writable) { () throws(TieringError) in
-                try StubFile.release(writable, record: record, times: (current.st_atim, current.st_mtim))
-            }
+            try driver.makeStub(descriptor: writable.descriptor, path: file.filePath, record: record,
+                                times: (current.st_atim, current.st_mtim))
             let allocatedAfter = (try? writable.status()).map { Int64($0.st_blocks) * 512 }
             return AgentResult.File(fileID: file.fileID, filePath: file.filePath, outcome: .tiered, hash: sent.contentHash,
                                     size: record.size, tieredLocation: copy.location,

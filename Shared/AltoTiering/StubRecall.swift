@@ -9,32 +9,34 @@ import Glibc
 public enum StubRecall {
     /// Recalls the stub at `path`, opening it itself (explicit recalls, when no on-access driver watches the file).
     @discardableResult
-    public static func recall(path: String, stores: any TierStoreProvider) async throws(TieringError) -> StubRecord {
+    public static func recall(path: String, stores: any TierStoreProvider,
+                              driver: any StubDriver = LinuxStubDriver()) async throws(TieringError) -> StubRecord {
         let file = try PosixFile(path: path, flags: O_RDWR)
-        guard let record = try StubFile.record(of: file) else {
+        guard let record = try driver.record(at: path) else {
             throw TieringError(.notAStub, "\(path) is not an Alto stub")
         }
-        try await fill(file, record: record, stores: stores)
+        try await fill(file, record: record, stores: stores, driver: driver)
         return record
     }
 
     /// Recalls through a descriptor someone else opened, a fanotify event's: writes through it raise no further
     /// events. The descriptor stays open; its owner closes it.
     @discardableResult
-    public static func recall(descriptor: Int32, path: String, stores: any TierStoreProvider) async throws(TieringError) -> StubRecord {
+    public static func recall(descriptor: Int32, path: String, stores: any TierStoreProvider,
+                              driver: any StubDriver = LinuxStubDriver()) async throws(TieringError) -> StubRecord {
         let duplicate = dup(descriptor)
         guard duplicate >= 0 else { throw TieringError.io("duplicate the descriptor of", path) }
         let file = PosixFile(adopting: duplicate, path: path)
         guard let record = try StubFile.record(of: file) else {
             throw TieringError(.notAStub, "\(path) is not an Alto stub")
         }
-        try await fill(file, record: record, stores: stores)
+        try await fill(file, record: record, stores: stores, driver: driver)
         return record
     }
 
     /// Fills the stub from its copy while hashing; only when the hash matches the stub's record is the stub
     /// attribute removed. On a mismatch the blocks are released again, so the file stays a valid stub.
-    static func fill(_ file: PosixFile, record: StubRecord, stores: any TierStoreProvider) async throws(TieringError) {
+    static func fill(_ file: PosixFile, record: StubRecord, stores: any TierStoreProvider, driver: any StubDriver) async throws(TieringError) {
         let info = try file.status()
         let store = try stores.store(for: record)
         let writer = try RecallWriter(file: file, compressed: record.compression == "zstd")
@@ -47,14 +49,10 @@ public enum StubRecall {
             }
             try file.sync()
         } catch {
-            _ = alto_punch_hole(file.descriptor, off_t(record.residentBytes), off_t(max(0, record.size - record.residentBytes)))
+            driver.releaseAgain(descriptor: file.descriptor, record: record)
             throw error
         }
-        guard alto_fremovexattr(file.descriptor, StubRecord.attributeName) == 0 else {
-            throw TieringError.io("remove the stub attribute of", file.path)
-        }
-        var times = [info.st_atim, info.st_mtim]
-        _ = futimens(file.descriptor, &times)
+        try driver.clearStub(descriptor: file.descriptor, path: file.path, times: (info.st_atim, info.st_mtim))
     }
 }
 
