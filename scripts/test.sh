@@ -12,7 +12,7 @@ export ALTO_POSTGRES_URL ALTO_AMQP_URL ALTO_RABBITMQCTL
 python3 -c 'import moto.server, boto3, azure.storage.blob' 2>/dev/null || python3 -m pip install -q 'moto[server]' boto3 azure-storage-blob
 # Each integration test makes a database of its own; drop those earlier runs left behind.
 for database in $(psql "$ALTO_POSTGRES_URL" -tAc "select datname from pg_database where datname ~ '^alto_(test|e2e)_[0-9a-f]+$'"); do
-    psql -q "$ALTO_POSTGRES_URL" -c "drop database if exists $database" >/dev/null
+    psql -q "$ALTO_POSTGRES_URL" -c "drop database if exists $database with (force)" >/dev/null
 done
 swift build --build-tests
 if [ $# -gt 0 ]; then exec swift test --skip-build "$@"; fi
