@@ -26,7 +26,7 @@ struct OnAccessRecallService: Service {
                     OnAccessWatch.use(group: -1)
                     logger.warning("stub guard connection closed")
                 }
-                try? await Task.sleep(for: .seconds(1))
+                try? await Task.sleep(for: .milliseconds(200))
             }
         } onGracefulShutdown: {}
     }

@@ -47,6 +47,7 @@ struct TieringExecutor: Sendable {
         let tierer = FileTierer(store: store, target: job.target, customerID: settings.customerID, hostID: settings.hostID,
                                 options: options, limiter: limiter(for: job, configuration: configuration))
         let parallel = max(1, configuration?.maxConcurrentFiles ?? settings.parallelFiles)
+        await waitForTheGuard()
         await reporter.report(AgentResult(jobID: job.jobID, action: .tier, targetID: job.target.id, files: []), replyingTo: correlationID)
 
         var outcomes: [AgentResult.File] = []
@@ -88,6 +89,18 @@ struct TieringExecutor: Sendable {
                                   replyingTo: correlationID)
         }
         return finished(job, outcomes)
+    }
+
+    /// A stub is made under a write lease; if a guard watches the file but this agent does not hold its group yet
+    /// (both just started, or the guard restarted), the punch would be an event the guard must open the file for,
+    /// which waits out the lease. So while a guard is there, tiering starts only once the agent is connected to it.
+    private func waitForTheGuard() async {
+        guard FileManager.default.fileExists(atPath: settings.guardSocket) || settings.startGuard else { return }
+        let deadline = ContinuousClock.now + .seconds(15)
+        while !OnAccessWatch.isActive && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        if !OnAccessWatch.isActive { logger.warning("tiering without the stub guard: none answered") }
     }
 
     private func finished(_ job: TieringJob, _ outcomes: [AgentResult.File]) -> AgentResult {

@@ -28,10 +28,14 @@ public struct FileTierer: Sendable {
     public let options: Options
     public let limiter: BandwidthLimiter?
     public let driver: any StubDriver
+    /// Who had what open for writing when the job started.
+    public let writers: OpenWriters
 
     public init(store: any TierStore, target: StorageTargetReference, customerID: UUID, hostID: UUID,
-                options: Options = Options(), limiter: BandwidthLimiter? = nil, driver: any StubDriver = LinuxStubDriver()) {
+                options: Options = Options(), limiter: BandwidthLimiter? = nil, driver: any StubDriver = LinuxStubDriver(),
+                writers: OpenWriters = .snapshot()) {
         self.driver = driver
+        self.writers = writers
         _ = Self.leaseBreaksAreHarmless
         self.store = store
         self.target = target
@@ -77,7 +81,7 @@ public struct FileTierer: Sendable {
         guard Int64(before.st_size) > resident else {
             throw TieringError(.changedSinceScan, "no larger than the \(resident)-byte preview kept on disk")
         }
-        try Self.checkNotInUse(original!)
+        try checkNotInUse(original!, before)
 
         let object = TierObject(customerID: customerID, hostID: hostID, fileID: file.fileID, originalPath: file.filePath,
                                 tieredAt: now, compressed: options.compress)
@@ -171,12 +175,10 @@ public struct FileTierer: Sendable {
             && a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec
     }
 
-    /// A read lease is refused while anyone has the file open for writing; a lock probe finds databases and other
-    /// programs that lock what they use. Either means: leave it for the next scan.
-    static func checkNotInUse(_ file: PosixFile) throws(TieringError) {
-        if alto_set_lease(file.descriptor, alto_lease_read()) == 0 {
-            _ = alto_set_lease(file.descriptor, alto_lease_none())
-        } else if errno == EAGAIN || errno == EBUSY {
+    /// Another process with the file open for writing, or a lock (databases and other programs lock what they
+    /// use), means: leave it for the next scan.
+    func checkNotInUse(_ file: PosixFile, _ info: stat) throws(TieringError) {
+        if writers.includes(info) {
             throw TieringError(.inUse, "open for writing by another program; tried again after the next scan")
         }
         if alto_has_foreign_lock(file.descriptor) != 0 {
@@ -190,7 +192,7 @@ public struct FileTierer: Sendable {
         for attempt in 0..<5 {
             if alto_set_lease(file.descriptor, alto_lease_write()) == 0 { return }
             guard errno == EAGAIN || errno == EBUSY else { return }
-            // The on-access guard closes the descriptor of the agent's own last read a moment after answering it.
+            // As above: the guard's descriptor of the agent's own open goes a moment after the open was let through.
             if attempt < 4 { usleep(10_000) }
         }
         throw TieringError(.inUse, "opened by another program while it was being copied; tried again after the next scan")

@@ -14,6 +14,9 @@ public enum OnAccessWatch {
         if previous >= 0 && previous != descriptor { _ = close(previous) }
     }
 
+    /// True while this process holds the guard's group, so its stubs can be made without waiting on the guard.
+    public static var isActive: Bool { group.load(ordering: .acquiring) >= 0 }
+
     static func unwatched<Value>(_ file: PosixFile, _ body: () throws(TieringError) -> Value) throws(TieringError) -> Value {
         let descriptor = group.load(ordering: .acquiring)
         guard descriptor >= 0 else { return try body() }

@@ -67,7 +67,6 @@ int alto_openat_read_noatime(int dirfd, const char *name) {
 
 int alto_set_lease(int fd, int type) { return fcntl(fd, F_SETLEASE, type); }
 int alto_get_lease(int fd) { return fcntl(fd, F_GETLEASE); }
-int alto_lease_read(void) { return F_RDLCK; }
 int alto_lease_write(void) { return F_WRLCK; }
 int alto_lease_none(void) { return F_UNLCK; }
 

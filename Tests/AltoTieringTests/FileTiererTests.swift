@@ -128,10 +128,16 @@ struct CorruptingStore: TierStore {
 
     @Test func aFileOpenForWritingOrLockedIsSkippedAndKept() async throws {
         let (path, content, file) = try makeFile("open.db", bytes: 64 << 10)
-        let writer = open(path, O_WRONLY)
-        #expect(writer >= 0)
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/bin/sh")
+        writer.arguments = ["-c", "exec 3>>\"$0\"; echo ready; exec sleep 30", path]
+        let ready = Pipe()
+        writer.standardOutput = ready
+        try writer.run()
+        _ = ready.fileHandleForReading.availableData
         let result = await tierer().tier(file)
-        close(writer)
+        kill(writer.processIdentifier, SIGKILL)
+        while writer.isRunning { try await Task.sleep(for: .milliseconds(10)) }
         #expect(result.outcome == .skipped)
         #expect(result.reason?.contains("open for writing") == true)
 

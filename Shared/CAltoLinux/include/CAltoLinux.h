@@ -16,12 +16,11 @@ int alto_removexattr(const char *path, const char *name);
    normally where it may not; never follows a final symbolic link. */
 int alto_openat_read_noatime(int dirfd, const char *name);
 
-/* F_SETLEASE and F_GETLEASE (fcntl is variadic, so Swift cannot call it). `type` is F_RDLCK, F_WRLCK or F_UNLCK. */
+/* F_SETLEASE and F_GETLEASE (fcntl is variadic, so Swift cannot call it). `type` is F_WRLCK or F_UNLCK. */
 int alto_set_lease(int fd, int type);
 int alto_get_lease(int fd);
 /* Nonzero when another process holds a POSIX, OFD or flock lock on the file that would conflict with writing. */
 int alto_has_foreign_lock(int fd);
-int alto_lease_read(void);
 int alto_lease_write(void);
 int alto_lease_none(void);
 
