@@ -98,7 +98,7 @@ extension AltoBench {
     struct Recall: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "On-access recall latency: open()+read() of a 1 MiB stub to its first byte, through alto-agent and its guard.",
-            discussion: "Needs root (a bind mount and fanotify) and the RabbitMQ of scripts/local-servers.sh (ALTO_AMQP_URL).")
+            discussion: "Needs root (a bind mount and fanotify) and the servers of scripts/local-servers.sh (ALTO_POSTGRES_URL, ALTO_AMQP_URL).")
 
         @Option(help: "Stubs read, one after another.") var files = 100
         @Option(help: "Where the data is generated (removed afterwards).") var work = "/var/tmp/alto-bench-recall"
@@ -106,7 +106,9 @@ extension AltoBench {
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
             try await RecallBenchmark(work: work, files: files,
-                                      amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f").run()
+                                      postgresURL: environment["ALTO_POSTGRES_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
+                                      amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
+                                      rabbitmqctl: environment["ALTO_RABBITMQCTL"]).run()
         }
     }
 }

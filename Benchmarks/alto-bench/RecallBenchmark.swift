@@ -8,7 +8,9 @@ import Foundation
 struct RecallBenchmark {
     let work: String
     let files: Int
+    let postgresURL: String
     let amqpURL: String
+    let rabbitmqctl: String?
 
     func run() async throws {
         let share = work + "/share"
@@ -43,10 +45,13 @@ struct RecallBenchmark {
             stubs.append(path)
         }
 
-        let environment = ["ALTO_AMQP_URL": amqpURL, "ALTO_CUSTOMER_ID": UUID().uuidString, "ALTO_HOST_ID": UUID().uuidString,
+        // A vhost of its own: the agent reports its recalls, and they must not land on anyone else's results queue.
+        let bench = try BenchEnvironment(name: "recall", postgresURL: postgresURL, amqpURL: amqpURL, rabbitmqctl: rabbitmqctl, keepWork: false)
+        defer { bench.close() }
+        let environment = bench.common.merging(["ALTO_CUSTOMER_ID": UUID().uuidString, "ALTO_HOST_ID": UUID().uuidString,
                            "ALTO_AGENT_STATE_DIR": work + "/state", "ALTO_AGENT_SCAN_ROOTS": share, "ALTO_AGENT_START_GUARD": "false",
                            "ALTO_HTTP_PORT": "19391", "ALTO_LOG_LEVEL": "warning", "ALTO_AGENT_RECALLS_PER_SECOND": "10000",
-                           "ALTO_API_URL": "http://127.0.0.1:1"]
+                           "ALTO_API_URL": "http://127.0.0.1:1"]) { _, new in new }
         services.append(try MeasuredProcess(AltoBench.binaries + "/alto-agent", ["guard"], environment: environment,
                                             output: work + "/guard.log"))
         services.append(try MeasuredProcess(AltoBench.binaries + "/alto-agent", ["run"], environment: environment,

@@ -27,9 +27,19 @@ struct ResultRecorder: Sendable {
         await HostMessage.handle(delivery, as: AgentResult.self, logger: logger) { envelope, hostID, logger in
             var logger = logger
             logger[metadataKey: "job"] = "\(envelope.payload.jobID?.uuidString ?? "none")"
+            guard try await isKnown(hostID, of: envelope.customerID, logger: logger) else {
+                return .deadLetter(reason: "host \(hostID) of tenant \(envelope.customerID) is not enrolled")
+            }
             try await record(envelope, hostID: hostID, logger: logger)
             return .ack
         }
+    }
+
+    /// A result names a host of its tenant, or it can never be recorded: retrying it would only hold up the rest.
+    private func isKnown(_ hostID: UUID, of customerID: UUID, logger: Logger) async throws -> Bool {
+        let rows = try await postgres.query("SELECT 1 FROM hosts WHERE id = \(hostID) AND customer_id = \(customerID)", logger: logger)
+        for try await _ in rows { return true }
+        return false
     }
 
     private func record(_ envelope: Envelope<AgentResult>, hostID: UUID, logger: Logger) async throws {

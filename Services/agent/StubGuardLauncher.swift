@@ -9,7 +9,7 @@ struct StubGuardLauncher {
     let logger: Logger
 
     func startUnlessRunning() {
-        guard !isListening() else { return }
+        guard !Self.isListening(at: settings.guardSocket) else { return }
         let guardProcess = Process()
         guardProcess.executableURL = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
                                          ?? CommandLine.arguments[0])
@@ -22,10 +22,11 @@ struct StubGuardLauncher {
         }
     }
 
-    private func isListening() -> Bool {
+    /// True when a guard answers on `path`.
+    static func isListening(at path: String) -> Bool {
         let probe = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(probe) }
-        var address = UnixSocketAddress(path: settings.guardSocket)
+        var address = UnixSocketAddress(path: path)
         return address.withSockaddr { connect(probe, $0, $1) } == 0
     }
 }

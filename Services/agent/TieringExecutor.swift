@@ -95,7 +95,7 @@ struct TieringExecutor: Sendable {
     /// (both just started, or the guard restarted), the punch would be an event the guard must open the file for,
     /// which waits out the lease. So while a guard is there, tiering starts only once the agent is connected to it.
     private func waitForTheGuard() async {
-        guard FileManager.default.fileExists(atPath: settings.guardSocket) || settings.startGuard else { return }
+        guard !OnAccessWatch.isActive, StubGuardLauncher.isListening(at: settings.guardSocket) else { return }
         let deadline = ContinuousClock.now + .seconds(15)
         while !OnAccessWatch.isActive && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(100))
