@@ -141,7 +141,8 @@ import Testing
 
     @Test func anAgentKilledMidUploadLosesNothingAndFinishesOnRestart() async throws {
         let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"],
-                                           environment: ["ALTO_ACTOR_SWEEP_SECONDS": "1"])
+                                           environment: ["ALTO_ACTOR_SWEEP_SECONDS": "1", "ALTO_ACTOR_AGENT_TIMEOUT_SECONDS": "8",
+                                                         "ALTO_AGENT_HEARTBEAT_SECONDS": "5"])
         let data = suite.work.appendingPathComponent("data")
         let tier2 = suite.work.appendingPathComponent("tier2")
         try FileManager.default.createDirectory(at: tier2, withIntermediateDirectories: true)
@@ -156,11 +157,15 @@ import Testing
                 }
                 await agent.crash()
                 try expectNothingLost(originals)
+                try await RunningSuite.waitUntil("the silent agent's job is held", timeout: .seconds(30)) {
+                    try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'held'") == 1
+                }
 
                 suite.adopt(try ServiceProcess("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment, logFolder: suite.work))
-                try await RunningSuite.waitUntil("the redelivered job finishes", timeout: .seconds(60)) {
+                try await RunningSuite.waitUntil("the job, redelivered to the agent back, finishes", timeout: .seconds(60)) {
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'done'") == 1
                 }
+                #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM stub_registry") == 6, "each file tiered once")
                 #expect(try expectNothingLost(originals).count == 6)
                 #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE is_stubbed") == 6)
                 try await expectRecallsGiveOriginals(suite, tenant, originals, postgres: postgres)
