@@ -35,9 +35,6 @@ public struct OpenWriters: Sendable {
         return OpenWriters(open: open)
     }
 
-    /// Nobody has anything open for writing (for tests and tools that check nothing).
-    public static let none = OpenWriters(open: [])
-
     func includes(_ info: stat) -> Bool {
         open.contains(FileKey(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)))
     }

@@ -38,9 +38,6 @@ public final class TierSource: @unchecked Sendable {
         compressedBuffer.deallocate()
     }
 
-    /// The original's size when the source was opened.
-    public var expectedBytes: Int64 { (try? file.status()).map { Int64($0.st_size) } ?? 0 }
-
     /// Bytes of the last chunk not yet handed out, when a caller asked for fewer than it held.
     private var leftover: UnsafeRawBufferPointer?
 

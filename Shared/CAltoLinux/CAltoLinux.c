@@ -53,10 +53,6 @@ int alto_fremovexattr(int fd, const char *name) {
     return fremovexattr(fd, name);
 }
 
-int alto_removexattr(const char *path, const char *name) {
-    return removexattr(path, name);
-}
-
 int alto_openat_read_noatime(int dirfd, const char *name) {
     int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
     if (fd < 0 && errno == EPERM) {
@@ -66,7 +62,6 @@ int alto_openat_read_noatime(int dirfd, const char *name) {
 }
 
 int alto_set_lease(int fd, int type) { return fcntl(fd, F_SETLEASE, type); }
-int alto_get_lease(int fd) { return fcntl(fd, F_GETLEASE); }
 int alto_lease_write(void) { return F_WRLCK; }
 int alto_lease_none(void) { return F_UNLCK; }
 

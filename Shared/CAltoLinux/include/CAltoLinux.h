@@ -11,14 +11,12 @@ ssize_t alto_getxattr(const char *path, const char *name, void *value, size_t si
 ssize_t alto_fgetxattr(int fd, const char *name, void *value, size_t size);
 int alto_fsetxattr(int fd, const char *name, const void *value, size_t size);
 int alto_fremovexattr(int fd, const char *name);
-int alto_removexattr(const char *path, const char *name);
 /* Opens a file for reading without updating its access time where the caller may (owner or CAP_FOWNER), and
    normally where it may not; never follows a final symbolic link. */
 int alto_openat_read_noatime(int dirfd, const char *name);
 
-/* F_SETLEASE and F_GETLEASE (fcntl is variadic, so Swift cannot call it). `type` is F_WRLCK or F_UNLCK. */
+/* F_SETLEASE (fcntl is variadic, so Swift cannot call it). `type` is F_WRLCK or F_UNLCK. */
 int alto_set_lease(int fd, int type);
-int alto_get_lease(int fd);
 /* Nonzero when another process holds a POSIX, OFD or flock lock on the file that would conflict with writing. */
 int alto_has_foreign_lock(int fd);
 int alto_lease_write(void);
