@@ -130,15 +130,16 @@ struct AltoAgent: AsyncParsableCommand {
             let catalog = TargetCatalog(folder: stateFolder)
             var outcomes: [AgentResult.File] = []
             for path in StubWalk.stubs(under: paths) {
-                do {
+                let outcome: Result<StubRecord, TieringError>
+                do throws(TieringError) {
                     let record = try await StubRecall.recall(path: path, stores: catalog)
                     Swift.print("recalled \(path) (\(record.size) bytes, \(record.hash))")
-                    outcomes.append(AgentResult.File(fileID: nil, filePath: path, outcome: .recalled, hash: record.hash,
-                                                     size: record.size, tieredLocation: record.location))
+                    outcome = .success(record)
                 } catch {
                     Swift.print("cannot recall \(path): \(error.message)")
-                    outcomes.append(AgentResult.File(fileID: nil, filePath: path, outcome: .failed, reason: error.message, size: 0))
+                    outcome = .failure(error)
                 }
+                outcomes.append(.recall(of: path, fileID: nil, outcome))
             }
             let recalled = outcomes.filter { $0.outcome == .recalled }
             if !recalled.isEmpty, let settings {

@@ -32,13 +32,7 @@ struct OnAccessRecallService: Service {
     }
 
     private func connect() -> GuardConnection? {
-        let socket = Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard socket >= 0 else { return nil }
-        var address = UnixSocketAddress(path: socketPath)
-        guard address.withSockaddr({ Glibc.connect(socket, $0, $1) }) == 0 else {
-            close(socket)
-            return nil
-        }
+        guard let socket = UnixSocketAddress.connect(to: socketPath) else { return nil }
         var hello = [UInt8](repeating: 0, count: 64)
         var group: Int32 = -1
         guard alto_receive_fd(socket, &group, &hello, hello.count) > 0, group >= 0 else {

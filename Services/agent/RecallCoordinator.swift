@@ -51,18 +51,16 @@ struct RecallCoordinator: Sendable {
             outcome = .failure(error)
         }
         await throttle.release()
-        do {
-            let record = try outcome.get()
+        switch outcome {
+        case .success(let record):
             recalled.increment()
             latency.recordInterval(since: started)
             logger.info("file recalled", metadata: ["path": "\(path)", "bytes": "\(record.size)"])
-            return AgentResult.File(fileID: fileID, filePath: path, outcome: .recalled, hash: record.hash, size: record.size,
-                                    tieredLocation: record.location)
-        } catch {
+        case .failure(let error):
             failed.increment()
             logger.error("recall failed; the file stays a stub", metadata: ["path": "\(path)", "reason": "\(error.message)"])
-            return AgentResult.File(fileID: fileID, filePath: path, outcome: .failed, reason: error.message, size: 0)
         }
+        return .recall(of: path, fileID: fileID, outcome)
     }
 }
 

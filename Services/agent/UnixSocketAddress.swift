@@ -18,4 +18,16 @@ struct UnixSocketAddress {
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
     }
+
+    /// A SOCK_SEQPACKET socket connected to `path`, or nil when nothing listens there.
+    static func connect(to path: String) -> Int32? {
+        let socket = Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard socket >= 0 else { return nil }
+        var address = UnixSocketAddress(path: path)
+        guard address.withSockaddr({ Glibc.connect(socket, $0, $1) }) == 0 else {
+            close(socket)
+            return nil
+        }
+        return socket
+    }
 }

@@ -68,14 +68,7 @@ public struct AzureBlobStore: TierStore {
             let list = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>\(blocks.joined())</BlockList>"
             _ = try await send("PUT", name: name, query: [("comp", "blocklist")], body: Array(list.utf8), after: metadata)
         }
-        do throws(TieringError) {
-            let readBack = HashingSink()
-            try await retrieve(location(of: name), into: readBack)
-            return StoredCopy(location: location(of: name), storedBytes: readBack.bytes, verifiedHash: readBack.hash())
-        } catch {
-            await remove(location(of: name))
-            throw error
-        }
+        return try await readBack(location(of: name))
     }
 
     public func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError) {

@@ -34,8 +34,6 @@ public struct FileTierer: Sendable {
     public init(store: any TierStore, target: StorageTargetReference, customerID: UUID, hostID: UUID,
                 options: Options = Options(), limiter: BandwidthLimiter? = nil, driver: any StubDriver = LinuxStubDriver(),
                 writers: OpenWriters = .snapshot()) {
-        self.driver = driver
-        self.writers = writers
         _ = Self.leaseBreaksAreHarmless
         self.store = store
         self.target = target
@@ -43,6 +41,8 @@ public struct FileTierer: Sendable {
         self.hostID = hostID
         self.options = options
         self.limiter = limiter
+        self.driver = driver
+        self.writers = writers
     }
 
     /// A lease break signals its holder with SIGIO, whose default action ends the process; the agent only needs

@@ -52,16 +52,7 @@ public struct FilesystemStore: TierStore {
         let root = self.root
         try await Blocking.run { () throws(TieringError) in
             try Self.checkReachable(root)
-            let copy = try PosixFile(path: location, flags: O_RDONLY)
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TierSource.chunkBytes, alignment: 4096)
-            defer { buffer.deallocate() }
-            var offset: Int64 = 0
-            while true {
-                let count = try copy.read(into: buffer, at: offset)
-                if count == 0 { return }
-                try sink.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-                offset += Int64(count)
-            }
+            try PosixFile(path: location, flags: O_RDONLY).stream(into: sink)
         }
     }
 

@@ -1,5 +1,4 @@
 import CAltoLinux
-import Crypto
 import Glibc
 
 /// An open POSIX file descriptor, closed when the value goes away.
@@ -87,16 +86,21 @@ final class PosixFile {
 
     /// SHA-256 of the whole file, read in 1 MiB chunks.
     func sha256() throws(TieringError) -> String {
-        var hasher = SHA256()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        let sink = HashingSink()
+        try stream(into: sink)
+        return sink.hash()
+    }
+
+    /// Hands the whole file, front to back, to `sink` in 1 MiB chunks.
+    func stream(into sink: any TierSink) throws(TieringError) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TierSource.chunkBytes, alignment: 4096)
         defer { buffer.deallocate() }
         var offset: Int64 = 0
         while true {
             let count = try read(into: buffer, at: offset)
-            if count == 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            if count == 0 { return }
+            try sink.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             offset += Int64(count)
         }
-        return ContentHash.format(hasher.finalize())
     }
 }

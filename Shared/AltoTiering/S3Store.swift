@@ -58,13 +58,11 @@ public struct S3Store: TierStore {
         do throws(TieringError) {
             let tagging = "<Tagging><TagSet><Tag><Key>alto-sha256</Key><Value>\(source.contentHash.dropFirst(7))</Value></Tag></TagSet></Tagging>"
             _ = try await send("PUT", key: key, query: [("tagging", "")], body: Array(tagging.utf8))
-            let readBack = HashingSink()
-            try await retrieve(location(of: key), into: readBack)
-            return StoredCopy(location: location(of: key), storedBytes: readBack.bytes, verifiedHash: readBack.hash())
         } catch {
             await remove(location(of: key))
             throw error
         }
+        return try await readBack(location(of: key))
     }
 
     public func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError) {
@@ -153,17 +151,4 @@ public struct S3Store: TierStore {
         }
         return String(text[start.upperBound..<end.lowerBound])
     }
-}
-
-/// Hashes what a store sends back, to vouch for a copy by reading it.
-final class HashingSink: TierSink, @unchecked Sendable {
-    private var hasher = SHA256()
-    private(set) var bytes: Int64 = 0
-
-    func receive(_ chunk: UnsafeRawBufferPointer) throws(TieringError) {
-        hasher.update(bufferPointer: chunk)
-        bytes += Int64(chunk.count)
-    }
-
-    func hash() -> String { ContentHash.format(hasher.finalize()) }
 }

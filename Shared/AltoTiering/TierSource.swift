@@ -44,18 +44,8 @@ public final class TierSource: @unchecked Sendable {
     /// At most `limit` of the next bytes to store, valid until the next call; nil at the end of the file. Stores
     /// that cut a copy into parts of a fixed size ask for what is left of the part.
     public func next(limit: Int) throws(TieringError) -> UnsafeRawBufferPointer? {
-        let chunk: UnsafeRawBufferPointer
-        if let pending = leftover {
-            chunk = pending
-        } else if let fresh = try next() {
-            chunk = fresh
-        } else {
-            return nil
-        }
-        guard chunk.count > limit else {
-            leftover = nil
-            return chunk
-        }
+        guard let chunk = try next() else { return nil }
+        guard chunk.count > limit else { return chunk }
         leftover = UnsafeRawBufferPointer(rebasing: chunk[limit...])
         return UnsafeRawBufferPointer(rebasing: chunk[..<limit])
     }

@@ -17,3 +17,18 @@ public protocol TierStore: Sendable {
 public protocol TierSink: AnyObject, Sendable {
     func receive(_ bytes: UnsafeRawBufferPointer) throws(TieringError)
 }
+
+extension TierStore {
+    /// Vouches for a copy just written by reading it back through `retrieve` and hashing what arrives; a copy that
+    /// cannot be read back is removed, so no unverified copy is left behind.
+    func readBack(_ location: String) async throws(TieringError) -> StoredCopy {
+        let sink = HashingSink()
+        do {
+            try await retrieve(location, into: sink)
+        } catch {
+            await remove(location)
+            throw error
+        }
+        return StoredCopy(location: location, storedBytes: sink.bytes, verifiedHash: sink.hash())
+    }
+}

@@ -11,12 +11,7 @@ import Testing
     let faults = TieringFaultTests()
 
     @Test func theBrokerRestartedMidJobLosesNothing() async throws {
-        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"],
-                                           environment: ["ALTO_ACTOR_SWEEP_SECONDS": "1"])
-        let data = suite.work.appendingPathComponent("data")
-        let tier2 = suite.work.appendingPathComponent("tier2")
-        try FileManager.default.createDirectory(at: tier2, withIntermediateDirectories: true)
-        let originals = try faults.generate(data, count: 6, bytes: 16 << 20)
+        let (suite, data, tier2, originals) = try await faults.start(["ALTO_ACTOR_SWEEP_SECONDS": "1"], files: 6, bytes: 16 << 20)
         try await suite.whileRunning {
             let tenant = try await faults.makeTenant(suite, data: data, tier2: tier2, bandwidth: 32 << 20)
             try faults.startAgentAndScan(suite, tenant, data: data)

@@ -44,6 +44,17 @@ import Testing
         return Tenant(customer: customer, host: host, target: created.id, rule: rule.id, agentEnvironment: environment)
     }
 
+    /// The central services running, old files of random bytes under `<work>/data`, and, when `tierReady`, an
+    /// empty filesystem tier at `<work>/tier2`.
+    func start(_ environment: [String: String] = [:], files count: Int, bytes: Int, tierReady: Bool = true) async throws
+        -> (suite: RunningSuite, data: URL, tier2: URL, originals: [String: Data]) {
+        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"], environment: environment)
+        let data = suite.work.appendingPathComponent("data")
+        let tier2 = suite.work.appendingPathComponent("tier2")
+        if tierReady { try FileManager.default.createDirectory(at: tier2, withIntermediateDirectories: true) }
+        return (suite, data, tier2, try generate(data, count: count, bytes: bytes))
+    }
+
     /// Starts the tenant's agent and scans `data`, which plans and dispatches the tiering job.
     @discardableResult
     func startAgentAndScan(_ suite: RunningSuite, _ tenant: Tenant, data: URL) throws -> ServiceProcess {
@@ -105,11 +116,8 @@ import Testing
     }
 
     @Test func anUnavailableTierPutsTheJobBackUntilItReturns() async throws {
-        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"],
-                                           environment: ["ALTO_ACTOR_RETRY_SECONDS": "2", "ALTO_ACTOR_SWEEP_SECONDS": "1"])
-        let data = suite.work.appendingPathComponent("data")
-        let tier2 = suite.work.appendingPathComponent("tier2")
-        let originals = try generate(data, count: 5, bytes: 256 << 10)
+        let (suite, data, tier2, originals) = try await start(["ALTO_ACTOR_RETRY_SECONDS": "2", "ALTO_ACTOR_SWEEP_SECONDS": "1"],
+                                                              files: 5, bytes: 256 << 10, tierReady: false)
         try await suite.whileRunning {
             let tenant = try await makeTenant(suite, data: data, tier2: tier2)
             try startAgentAndScan(suite, tenant, data: data)
@@ -140,13 +148,8 @@ import Testing
     }
 
     @Test func anAgentKilledMidUploadLosesNothingAndFinishesOnRestart() async throws {
-        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"],
-                                           environment: ["ALTO_ACTOR_SWEEP_SECONDS": "1", "ALTO_ACTOR_AGENT_TIMEOUT_SECONDS": "8",
-                                                         "ALTO_AGENT_HEARTBEAT_SECONDS": "5"])
-        let data = suite.work.appendingPathComponent("data")
-        let tier2 = suite.work.appendingPathComponent("tier2")
-        try FileManager.default.createDirectory(at: tier2, withIntermediateDirectories: true)
-        let originals = try generate(data, count: 6, bytes: 24 << 20)
+        let (suite, data, tier2, originals) = try await start(["ALTO_ACTOR_SWEEP_SECONDS": "1", "ALTO_ACTOR_AGENT_TIMEOUT_SECONDS": "8",
+                                                               "ALTO_AGENT_HEARTBEAT_SECONDS": "5"], files: 6, bytes: 24 << 20)
         try await suite.whileRunning {
             let tenant = try await makeTenant(suite, data: data, tier2: tier2, bandwidth: 40 << 20)
             let agent = try startAgentAndScan(suite, tenant, data: data)
@@ -174,11 +177,7 @@ import Testing
     }
 
     @Test func aCorruptedCopyFailsItsRecallAndTheFileStaysAStub() async throws {
-        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"])
-        let data = suite.work.appendingPathComponent("data")
-        let tier2 = suite.work.appendingPathComponent("tier2")
-        try FileManager.default.createDirectory(at: tier2, withIntermediateDirectories: true)
-        let originals = try generate(data, count: 3, bytes: 512 << 10)
+        let (suite, data, tier2, originals) = try await start(files: 3, bytes: 512 << 10)
         try await suite.whileRunning {
             let tenant = try await makeTenant(suite, data: data, tier2: tier2)
             try startAgentAndScan(suite, tenant, data: data)
@@ -213,13 +212,8 @@ import Testing
     }
 
     @Test func aHostRunsNoMoreJobsAtOnceThanItsLimit() async throws {
-        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"],
-                                           environment: ["ALTO_ACTOR_HOST_CONCURRENT_JOBS": "1", "ALTO_ACTOR_SWEEP_SECONDS": "1",
-                                                         "ALTO_PLANNER_MAX_FILES_PER_JOB": "2"])
-        let data = suite.work.appendingPathComponent("data")
-        let tier2 = suite.work.appendingPathComponent("tier2")
-        try FileManager.default.createDirectory(at: tier2, withIntermediateDirectories: true)
-        let originals = try generate(data, count: 6, bytes: 4 << 20)
+        let (suite, data, tier2, originals) = try await start(["ALTO_ACTOR_HOST_CONCURRENT_JOBS": "1", "ALTO_ACTOR_SWEEP_SECONDS": "1",
+                                                               "ALTO_PLANNER_MAX_FILES_PER_JOB": "2"], files: 6, bytes: 4 << 20)
         try await suite.whileRunning {
             let tenant = try await makeTenant(suite, data: data, tier2: tier2, bandwidth: 16 << 20)
             try startAgentAndScan(suite, tenant, data: data)
@@ -236,10 +230,8 @@ import Testing
     }
 
     @Test func anSMBServerStoppedMidJobLosesNothingAndTheJobResumes() async throws {
-        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"],
-                                           environment: ["ALTO_ACTOR_RETRY_SECONDS": "2", "ALTO_ACTOR_SWEEP_SECONDS": "1"])
-        let data = suite.work.appendingPathComponent("data")
-        let originals = try generate(data, count: 6, bytes: 16 << 20)
+        let (suite, data, _, originals) = try await start(["ALTO_ACTOR_RETRY_SECONDS": "2", "ALTO_ACTOR_SWEEP_SECONDS": "1"],
+                                                            files: 6, bytes: 16 << 20, tierReady: false)
         let samba = try await SambaServer.start(in: suite.work)
         let port = samba.port
         let shareFolder = suite.work.appendingPathComponent("samba/share").path
