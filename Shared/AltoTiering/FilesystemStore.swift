@@ -4,7 +4,7 @@ import Glibc
 
 /// A folder as the second tier: local disk, or an NFS or SMB share the OS mounted. The embedded default, and what
 /// the demo uses. A copy is written under a temporary name, fsynced, renamed into place and its folder fsynced,
-/// then its pages are dropped from the cache and it is read back from the device and hashed.
+/// then its pages are dropped from the cache and it is read back from the device and hashed like any store's copy.
 public struct FilesystemStore: TierStore {
     /// The folder that holds every tenant's tier-2 tree; it must exist (a missing root is a share not mounted).
     public let root: String
@@ -15,7 +15,7 @@ public struct FilesystemStore: TierStore {
 
     public func store(_ source: TierSource, as object: TierObject) async throws(TieringError) -> StoredCopy {
         let root = self.root
-        return try await Blocking.run { () throws(TieringError) -> StoredCopy in
+        let destination = try await Blocking.run { () throws(TieringError) -> String in
             try Self.checkReachable(root)
             let destination = root + "/" + object.key
             let folder = (destination as NSString).deletingLastPathComponent
@@ -39,13 +39,13 @@ public struct FilesystemStore: TierStore {
                 guard rename(partial, destination) == 0 else { throw TieringError.io("rename into", destination) }
                 try Self.classify { () throws(TieringError) in try PosixFile(path: folder, flags: O_RDONLY | O_DIRECTORY).sync() }
                 copy.dropCachedPages()
-                let readBack = try PosixFile(path: destination, flags: O_RDONLY)
-                return StoredCopy(location: destination, storedBytes: offset, verifiedHash: try readBack.sha256())
+                return destination
             } catch {
                 unlink(partial)
                 throw error
             }
         }
+        return try await readBack(destination)
     }
 
     public func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError) {
