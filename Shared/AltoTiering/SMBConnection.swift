@@ -136,7 +136,8 @@ final class SMBConnection {
         let code = errno
         let message = "\(operation) \(url): \(String(cString: strerror(code)))"
         switch code {
-        case ECONNREFUSED, ECONNABORTED, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ECONNRESET, ENOTCONN, EPIPE, EIO, ENOSPC, EDQUOT:
+        case ECONNREFUSED, ECONNABORTED, ECONNRESET, ENETRESET, ENETDOWN, ENETUNREACH, EHOSTUNREACH, ETIMEDOUT, ENOTCONN, EPIPE,
+             EIO, ENOSPC, EDQUOT:
             return TieringError(.storageUnavailable, message, systemError: code)
         case EACCES, EPERM:
             return TieringError(.rejected, message, systemError: code)
