@@ -127,6 +127,12 @@ final class SMBConnection {
         guard smbc_getFunctionRename(context)(context, from, context, to) == 0 else { throw Self.failure("rename", from) }
     }
 
+    /// True when the server answers for `url` (a share or a file on it).
+    func answers(_ url: String) -> Bool {
+        var info = stat()
+        return smbc_getFunctionStat(context)(context, url, &info) == 0
+    }
+
     func unlink(_ url: String) {
         _ = smbc_getFunctionUnlink(context)(context, url)
     }

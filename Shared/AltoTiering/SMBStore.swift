@@ -39,12 +39,27 @@ public struct SMBStore: TierStore {
     }
 
     public func store(_ source: TierSource, as object: TierObject) async throws(TieringError) -> StoredCopy {
-        try await Blocking.run { [self] () throws(TieringError) -> StoredCopy in
-            try SMBConnection.exclusively { () throws(TieringError) -> StoredCopy in try copy(source, as: object) }
+        let destination = try await Blocking.run { [self] () throws(TieringError) -> String in
+            try SMBConnection.exclusively { () throws(TieringError) -> String in
+                do throws(TieringError) {
+                    return try copy(source, as: object)
+                } catch {
+                    throw classified(error)
+                }
+            }
         }
+        return try await readBack(destination)
     }
 
-    private func copy(_ source: TierSource, as object: TierObject) throws(TieringError) -> StoredCopy {
+    /// libsmbclient reports a server that went away with many errnos; an I/O error while the server no longer
+    /// answers is the tier being unavailable, which puts the job back instead of failing the file.
+    private func classified(_ error: TieringError) -> TieringError {
+        guard error.code == .io, let connection = try? connect(), !connection.answers(share) else { return error }
+        return TieringError(.storageUnavailable, error.message, systemError: error.systemError)
+    }
+
+    /// Writes the copy and its metadata and renames it into place; returns where it is.
+    private func copy(_ source: TierSource, as object: TierObject) throws(TieringError) -> String {
         let connection = try connect()
         let destination = root + "/" + object.key
         let partial = destination + ".partial"
@@ -55,9 +70,7 @@ public struct SMBStore: TierStore {
             try copy.close()
             try Self.writeMetadata(of: object, hash: source.contentHash, beside: destination, over: connection)
             try connection.rename(partial, to: destination)
-            let readBack = HashingSink()
-            try Self.read(destination, over: connection, into: readBack)
-            return StoredCopy(location: destination, storedBytes: readBack.bytes, verifiedHash: readBack.hash())
+            return destination
         } catch {
             connection.unlink(partial)
             throw error
