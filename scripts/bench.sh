@@ -10,7 +10,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 "$root/scripts/local-servers.sh" up
 eval "$("$root/scripts/local-servers.sh" env)"
-export ALTO_POSTGRES_URL ALTO_AMQP_URL ALTO_RABBITMQCTL
+export ALTO_POSTGRES_URL ALTO_POSTGRES_MIGRATION_URL ALTO_AMQP_URL ALTO_RABBITMQCTL
 swift build -c release
 if [ $# -gt 0 ]; then exec .build/release/alto-bench "$@"; fi
 .build/release/alto-bench scan

@@ -15,7 +15,7 @@ swift build 2>&1 | tail -1
 trap '"$root/scripts/run-suite.sh" stop' EXIT
 "$root/scripts/run-suite.sh" start
 eval "$("$root/scripts/local-servers.sh" env)"
-export ALTO_POSTGRES_URL ALTO_AMQP_URL
+export ALTO_POSTGRES_URL ALTO_POSTGRES_MIGRATION_URL ALTO_AMQP_URL
 
 echo "== generating a sample tree"
 demo="$state/demo"

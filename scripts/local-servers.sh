@@ -88,6 +88,8 @@ start_postgres() {
     if ! PGPASSWORD=alto psql -h 127.0.0.1 -p "$pg_port" -U alto -d postgres -tAc "select 1 from pg_database where datname='alto'" | grep -q 1; then
         PGPASSWORD=alto psql -q -h 127.0.0.1 -p "$pg_port" -U alto -d postgres -c "create database alto"
     fi
+    PGPASSWORD=alto psql -q -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U alto -d postgres \
+        -f "$root/scripts/postgres-roles.sql" >/dev/null
 }
 
 start_rabbitmq() {
@@ -125,7 +127,8 @@ stop_all() {
 
 print_env() {
     cat <<ENV
-export ALTO_POSTGRES_URL=postgres://alto:alto@127.0.0.1:$pg_port/alto
+export ALTO_POSTGRES_URL=postgres://alto_app:alto_app@127.0.0.1:$pg_port/alto
+export ALTO_POSTGRES_MIGRATION_URL=postgres://alto:alto@127.0.0.1:$pg_port/alto
 export ALTO_AMQP_URL=amqp://guest:guest@127.0.0.1:$amqp_port/%2f
 export ALTO_RABBITMQCTL="$root/scripts/local-servers.sh rabbitmqctl"
 ENV

@@ -7,12 +7,12 @@ cd "$root"
 command -v swift >/dev/null || { echo "Swift 6.3 is needed on PATH (https://swift.org/install)" >&2; exit 1; }
 "$root/scripts/local-servers.sh" up
 eval "$("$root/scripts/local-servers.sh" env)"
-export ALTO_POSTGRES_URL ALTO_AMQP_URL ALTO_RABBITMQCTL
+export ALTO_POSTGRES_URL ALTO_POSTGRES_MIGRATION_URL ALTO_AMQP_URL ALTO_RABBITMQCTL
 # Independent clients and peers the tier-2 tests check Alto against: moto's S3 server, boto3, Microsoft's Azure SDK.
 python3 -c 'import moto.server, boto3, azure.storage.blob' 2>/dev/null || python3 -m pip install -q 'moto[server]' boto3 azure-storage-blob
 # Each integration test makes a database of its own; drop those earlier runs left behind.
-for database in $(psql "$ALTO_POSTGRES_URL" -tAc "select datname from pg_database where datname ~ '^alto_(test|e2e)_[0-9a-f]+$'"); do
-    psql -q "$ALTO_POSTGRES_URL" -c "drop database if exists $database with (force)" >/dev/null
+for database in $(psql "$ALTO_POSTGRES_MIGRATION_URL" -tAc "select datname from pg_database where datname ~ '^alto_(test|e2e)_[0-9a-f]+$'"); do
+    psql -q "$ALTO_POSTGRES_MIGRATION_URL" -c "drop database if exists $database with (force)" >/dev/null
 done
 swift build --build-tests
 if [ $# -gt 0 ]; then exec swift test --skip-build "$@"; fi

@@ -33,7 +33,7 @@ struct AltoBench: AsyncParsableCommand {
     struct Ingest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Upload → staging → inventory against psql \\copy + INSERT … ON CONFLICT.",
-            discussion: "Needs the PostgreSQL and RabbitMQ of scripts/local-servers.sh (ALTO_POSTGRES_URL, ALTO_AMQP_URL).")
+            discussion: "Needs the PostgreSQL and RabbitMQ of scripts/local-servers.sh (ALTO_POSTGRES_MIGRATION_URL, ALTO_POSTGRES_URL, ALTO_AMQP_URL).")
 
         @Option(help: "Rows to ingest.") var rows = 1_000_000
         @Option(help: "alto-ingest processes.") var ingestWorkers = 1
@@ -44,7 +44,7 @@ struct AltoBench: AsyncParsableCommand {
             let environment = ProcessInfo.processInfo.environment
             try await IngestBenchmark(
                 rows: rows, ingestWorkers: max(1, ingestWorkers), batchMegabytes: max(1, batchMegabytes), binaries: AltoBench.binaries,
-                postgresURL: environment["ALTO_POSTGRES_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
+                postgresURL: environment["ALTO_POSTGRES_MIGRATION_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
                 amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
                 rabbitmqctl: environment["ALTO_RABBITMQCTL"], keepWork: keepWork
             ).run()
@@ -69,7 +69,7 @@ extension AltoBench {
             let environment = ProcessInfo.processInfo.environment
             try await FullPlanBenchmark(
                 files: files,
-                postgresURL: environment["ALTO_POSTGRES_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
+                postgresURL: environment["ALTO_POSTGRES_MIGRATION_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
                 amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
                 rabbitmqctl: environment["ALTO_RABBITMQCTL"], keepWork: keepWork
             ).run()
@@ -106,7 +106,7 @@ extension AltoBench {
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
             try await RecallBenchmark(work: work, files: files,
-                                      postgresURL: environment["ALTO_POSTGRES_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
+                                      postgresURL: environment["ALTO_POSTGRES_MIGRATION_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
                                       amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
                                       rabbitmqctl: environment["ALTO_RABBITMQCTL"]).run()
         }

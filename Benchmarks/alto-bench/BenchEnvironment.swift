@@ -34,7 +34,7 @@ final class BenchEnvironment {
         }
         self.rabbitmqctl = rabbitmqctl
         self.keepWork = keepWork
-        common = ["ALTO_POSTGRES_URL": database.url, "ALTO_AMQP_URL": vhostURL, "ALTO_LOG_LEVEL": keepWork ? "info" : "warning",
+        common = ["ALTO_POSTGRES_URL": database.asServices().url, "ALTO_POSTGRES_MIGRATION_URL": database.url, "ALTO_AMQP_URL": vhostURL, "ALTO_LOG_LEVEL": keepWork ? "info" : "warning",
                   "ALTO_ADMIN_TOKEN": adminToken]
         try migrate(database)
     }
@@ -49,7 +49,8 @@ final class BenchEnvironment {
 
     private func migrate(_ database: Psql) throws {
         _ = try MeasuredProcess.run(AltoBench.binaries + "/alto-api", ["migrate"],
-                                    environment: common.merging(["ALTO_POSTGRES_URL": database.url]) { _, new in new },
+                                    environment: common.merging(["ALTO_POSTGRES_URL": database.asServices().url,
+                                                                 "ALTO_POSTGRES_MIGRATION_URL": database.url]) { _, new in new },
                                     output: work + "/migrate.log")
     }
 

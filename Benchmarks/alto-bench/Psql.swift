@@ -32,4 +32,15 @@ struct Psql {
         components.path = "/" + name
         return Psql(url: components.string ?? url)
     }
+
+    /// The same database reached as the services' own login (`ALTO_POSTGRES_URL`'s user), which is held by
+    /// row-level security where this one, the schema's owner, is not.
+    func asServices(environment: [String: String] = ProcessInfo.processInfo.environment) -> Psql {
+        guard var components = URLComponents(string: url),
+              let service = URLComponents(string: environment["ALTO_POSTGRES_URL"] ?? "postgres://alto_app:alto_app@127.0.0.1:55432/alto")
+        else { return self }
+        components.user = service.user
+        components.password = service.password
+        return Psql(url: components.string ?? url)
+    }
 }

@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// that holds and re-dispatches jobs, the outbox relay, and `/healthz` and `/metrics`.
 func buildActor(settings: ServiceSettings) async throws -> ServiceGroup {
     let (logger, registry) = ServiceBootstrap.bootstrap(label: settings.serviceName, level: settings.logLevel)
-    try await settings.postgres.migrate(logger: logger)
+    try await settings.prepareDatabase(logger: logger)
     let postgres = settings.postgres.makeClient(logger: logger)
     let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
     let gate = DispatchGate(hostLimit: max(1, settings.reader.int(forKey: "alto.actor.host.concurrent.jobs", default: 2)))
@@ -15,7 +15,7 @@ func buildActor(settings: ServiceSettings) async throws -> ServiceGroup {
     let reader = settings.reader
     let recorder = ResultRecorder(postgres: postgres,
                                   retryDelay: .seconds(max(1, reader.int(forKey: "alto.actor.retry.seconds", default: 300))),
-                                  logger: logger)
+                                  auditTrail: settings.audit, logger: logger)
     let sweeper = JobSweeper(postgres: postgres, gate: gate,
                              agentTimeout: .seconds(max(1, reader.int(forKey: "alto.actor.agent.timeout.seconds", default: 180))),
                              pollInterval: .seconds(max(1, reader.int(forKey: "alto.actor.sweep.seconds", default: 10))),

@@ -43,7 +43,7 @@ struct JobDispatcher: Sendable {
         await HostMessage.handle(delivery, as: RecallJob.self, logger: logger) { envelope, hostID, logger in
             let queue = AMQPTopology.agentQueue(hostID: hostID.uuidString)
             try await publisher.declare([.workQueue(queue)])
-            try await postgres.withTransaction(logger: logger) { connection in
+            try await postgres.withTenant(envelope.customerID, logger: logger) { connection in
                 let rows = try await connection.query("""
                     UPDATE recall_jobs SET state = 'dispatched', dispatched_at = now()
                     WHERE id = \(envelope.payload.jobID) AND customer_id = \(envelope.customerID) AND host_id = \(hostID)
@@ -63,7 +63,7 @@ struct JobDispatcher: Sendable {
         await HostMessage.handle(delivery, as: TieringJob.self, logger: logger) { envelope, hostID, logger in
             let queue = AMQPTopology.agentQueue(hostID: hostID.uuidString)
             try await publisher.declare([.workQueue(queue)])
-            let outcome = try await postgres.withTransaction(logger: logger) { connection -> Outcome in
+            let outcome = try await postgres.withTenant(envelope.customerID, logger: logger) { connection -> Outcome in
                 guard try await gate.admits(hostID: hostID, targetID: envelope.payload.target.id, on: connection, logger: logger) else {
                     try await connection.query("""
                         UPDATE tiering_jobs SET state_reason = 'waiting for a free slot on its host or target', updated_at = now()

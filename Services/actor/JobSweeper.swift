@@ -43,7 +43,7 @@ struct JobSweeper: Service {
 
     func sweep() async throws {
         let timeout = Double(agentTimeout.components.seconds)
-        try await postgres.withTransaction(logger: logger) { connection in
+        try await postgres.acrossTenants(logger: logger) { connection in
             let rows = try await connection.query("""
                 UPDATE tiering_jobs SET state = 'held', updated_at = now(),
                     state_reason = 'agent not heard from since ' || to_char(hosts.last_heartbeat_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
@@ -86,7 +86,7 @@ struct JobSweeper: Service {
     /// Dispatches one due queued job: put back, held, or waiting for a slot (or whose message was lost: queued for
     /// more than a few seconds), rebuilt from the database. Jobs already found waiting this sweep are passed over.
     private func dispatchOne(excluding excluded: [UUID]) async throws -> Sweep {
-        try await postgres.withTransaction(logger: logger) { connection in
+        try await postgres.acrossTenants(logger: logger) { connection in
             let rows = try await connection.query("""
                 SELECT job.id, job.customer_id, job.host_id, job.rule_id, job.priority, job.estimated_space_saved,
                        job.estimated_duration_seconds, target.id, target.kind, target.location, target.settings::text,
@@ -104,6 +104,8 @@ struct JobSweeper: Service {
             guard let (jobID, customerID, hostID, ruleID, priority, saved, duration, targetID, kind, location, settings, secrets, bandwidth) = found,
                   let targetKind = StorageTargetReference.Kind(rawValue: kind)
             else { return .none }
+            // Found across tenants; everything else the job needs is read and written as its own tenant.
+            try await connection.bindTenant(customerID, logger: logger)
             guard try await gate.admits(hostID: hostID, targetID: targetID, on: connection, logger: logger) else { return .full(jobID) }
             var files: [TieringJob.File] = []
             for try await (fileID, path, size, modified, hash) in try await connection.query("""

@@ -13,13 +13,15 @@ struct ResultRecorder: Sendable {
     let postgres: PostgresClient
     /// How long a job put back because its tier was unavailable waits before it is dispatched again.
     let retryDelay: Duration
+    let auditTrail: AuditTrail
     let logger: Logger
     private let filesRecorded = Counter(label: "alto_actor_files_total")
     private let bytesSaved = Counter(label: "alto_actor_bytes_saved_total")
 
-    init(postgres: PostgresClient, retryDelay: Duration, logger: Logger) {
+    init(postgres: PostgresClient, retryDelay: Duration, auditTrail: AuditTrail, logger: Logger) {
         self.postgres = postgres
         self.retryDelay = retryDelay
+        self.auditTrail = auditTrail
         self.logger = logger
     }
 
@@ -37,19 +39,22 @@ struct ResultRecorder: Sendable {
 
     /// A result names a host of its tenant, or it can never be recorded: retrying it would only hold up the rest.
     private func isKnown(_ hostID: UUID, of customerID: UUID, logger: Logger) async throws -> Bool {
-        let rows = try await postgres.query("SELECT 1 FROM hosts WHERE id = \(hostID) AND customer_id = \(customerID)", logger: logger)
-        for try await _ in rows { return true }
-        return false
+        try await postgres.withTenant(customerID, logger: logger) { connection in
+            let rows = try await connection.query("SELECT 1 FROM hosts WHERE id = \(hostID) AND customer_id = \(customerID)", logger: logger)
+            for try await _ in rows { return true }
+            return false
+        }
     }
 
     private func record(_ envelope: Envelope<AgentResult>, hostID: UUID, logger: Logger) async throws {
         let result = envelope.payload
         let customerID = envelope.customerID
-        try await postgres.withTransaction(logger: logger) { connection in
+        try await postgres.withTenant(customerID, logger: logger) { connection in
             guard try await Outbox.markProcessed(consumer: "actor.results", messageID: envelope.id, on: connection, logger: logger) else {
                 return
             }
             var saved: Int64 = 0
+            var audit: [AuditRecord] = []
             for file in result.files {
                 switch (result.action, file.outcome) {
                 case (.tier, .tiered):
@@ -73,14 +78,13 @@ struct ResultRecorder: Sendable {
                         WHERE job_id = \(jobID) AND file_id = \(fileID) AND customer_id = \(customerID)
                         """, logger: logger)
                 }
-                try await connection.query("""
-                    INSERT INTO audit_log (customer_id, actor, action, target, result, details)
-                    VALUES (\(customerID), \("agent:\(hostID.uuidString.lowercased())"), \("file.\(result.action.rawValue)"),
-                            \(file.filePath), \(file.outcome.rawValue),
-                            jsonb_build_object('job_id', \(result.jobID?.uuidString)::text, 'reason', \(file.reason)::text,
-                                               'hash', \(file.hash)::text, 'tiered_location', \(file.tieredLocation)::text))
-                    """, logger: logger)
+                audit.append(AuditRecord(
+                    actor: "agent:\(hostID.uuidString.lowercased())", action: "file.\(result.action.rawValue)", target: file.filePath,
+                    result: file.outcome.rawValue,
+                    details: ["job_id": result.jobID?.uuidString.lowercased(), "reason": file.reason, "hash": file.hash,
+                              "tiered_location": file.tieredLocation]))
             }
+            try await auditTrail.append(audit, customerID: customerID, on: connection, logger: logger)
             if result.action == .recall, let jobID = result.jobID {
                 try await finishRecall(jobID, customerID: customerID, connection: connection, logger: logger)
             }

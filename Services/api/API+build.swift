@@ -1,6 +1,8 @@
 import AltoAMQP
 import AltoService
 import AltoStore
+import Crypto
+import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -9,28 +11,49 @@ import ServiceLifecycle
 /// outbox relay and their clients in one service group.
 func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
     let (logger, registry) = ServiceBootstrap.bootstrap(label: settings.serviceName, level: settings.logLevel)
-    try await settings.postgres.migrate(logger: logger)
+    try await settings.prepareDatabase(logger: logger)
     let postgres = settings.postgres.makeClient(logger: logger)
     let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
+    let reader = settings.reader
     let limits = APILimits(
-        maximumUploadBytes: settings.reader.int(forKey: "alto.api.max.upload.bytes", default: 64 << 20),
-        maximumCSVBytes: settings.reader.int(forKey: "alto.api.max.csv.bytes", default: 1 << 30),
-        adminToken: settings.reader.string(forKey: "alto.admin.token", isSecret: true, default: "alto-dev-admin")
+        maximumUploadBytes: reader.int(forKey: "alto.api.max.upload.bytes", default: 64 << 20),
+        maximumCSVBytes: reader.int(forKey: "alto.api.max.csv.bytes", default: 1 << 30)
     )
-    let router = Router(context: BasicRequestContext.self)
+    var sessionKey = reader.string(forKey: "alto.session.key", isSecret: true, default: "")
+    if sessionKey.isEmpty {
+        logger.warning("ALTO_SESSION_KEY is not set: sessions are signed with a key made at start, so they end when this process does and other replicas reject them")
+        sessionKey = SecretToken.generate(prefix: "")
+    }
+    let sessions = await SessionTokens(secret: sessionKey,
+                                       lifetime: .seconds(max(60, reader.int(forKey: "alto.session.seconds", default: 900))))
+    let authenticator = Authenticator(postgres: postgres, sessions: sessions,
+                                      bootstrapToken: reader.string(forKey: "alto.admin.token", isSecret: true, default: "alto-dev-admin"),
+                                      logger: logger)
+    let passwords = PasswordHasher(cost: UInt8(clamping: max(4, reader.int(forKey: "alto.bcrypt.cost", default: 12))))
+    let scope = TenantScope(postgres: postgres, auditTrail: settings.audit, logger: logger)
+
+    let router = Router(context: AltoRequestContext.self)
     router.middlewares.add(LogRequestsMiddleware(.debug))
+    router.middlewares.add(AccessMiddleware(authenticator: authenticator, auditTrail: settings.audit))
     OperationsRoutes(registry: registry, checks: [OperationsRoutes.postgresCheck(postgres), OperationsRoutes.brokerCheck(publisher)])
         .add(to: router)
+    SessionController(postgres: postgres, sessions: sessions, passwords: passwords,
+                      throttle: LoginThrottle(limit: max(1, reader.int(forKey: "alto.login.max.failures", default: 10)),
+                                              window: .seconds(max(1, reader.int(forKey: "alto.login.window.seconds", default: 300)))),
+                      auditTrail: settings.audit).add(to: router)
     ScanUploadController(postgres: postgres, limits: limits, logger: logger).add(to: router)
     HeartbeatController(postgres: postgres,
-                        intervalSeconds: max(5, settings.reader.int(forKey: "alto.agent.heartbeat.seconds", default: 60)),
+                        intervalSeconds: max(5, reader.int(forKey: "alto.agent.heartbeat.seconds", default: 60)),
                         logger: logger).add(to: router)
-    let scope = TenantScope(postgres: postgres, adminToken: limits.adminToken, logger: logger)
     AdminController(scope: scope).add(to: router)
+    HostController(scope: scope).add(to: router)
+    UserController(scope: scope, passwords: passwords).add(to: router)
+    APITokenController(scope: scope).add(to: router)
+    AuditController(scope: scope).add(to: router)
     RuleController(scope: scope).add(to: router)
     StorageTargetController(scope: scope).add(to: router)
     RecallController(scope: scope).add(to: router)
-    PlanController(scope: scope, minimumFileBytes: Int64(settings.reader.int(forKey: "alto.planner.min.file.bytes", default: 8192)))
+    PlanController(scope: scope, minimumFileBytes: Int64(reader.int(forKey: "alto.planner.min.file.bytes", default: 8192)))
         .add(to: router)
     let app = Application(
         router: router,
@@ -38,7 +61,7 @@ func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
         logger: logger
     )
     // As in every central service, ALTO_OUTBOX_RELAY=false leaves publishing to other replicas.
-    let relay: [any Service] = settings.reader.bool(forKey: "alto.outbox.relay", default: true)
+    let relay: [any Service] = reader.bool(forKey: "alto.outbox.relay", default: true)
         ? [OutboxRelay(client: postgres, publisher: publisher, logger: logger)] : []
     return ServiceGroup(configuration: .init(
         services: [postgres, publisher] + relay + [app],
@@ -47,12 +70,10 @@ func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
     ))
 }
 
-/// Limits and credentials the API enforces.
+/// Limits the API enforces on uploads.
 struct APILimits: Sendable {
     /// Compressed bytes one upload may send.
     var maximumUploadBytes: Int
     /// CSV bytes one upload may expand to.
     var maximumCSVBytes: Int
-    /// Guards the admin routes until users and roles exist.
-    var adminToken: String
 }

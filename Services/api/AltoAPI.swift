@@ -27,7 +27,7 @@ struct AltoAPI: AsyncParsableCommand {
         func run() async throws {
             let settings = try ServiceSettings(serviceName: "alto-api", defaultPort: 8080)
             let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-api", level: settings.logLevel)
-            try await settings.postgres.migrate(logger: logger)
+            try await settings.prepareDatabase(logger: logger)
         }
     }
 }

@@ -47,22 +47,21 @@ struct HeartbeatController: Sendable {
         }
     }
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<AltoRequestContext>) {
         router.post("/api/v1/hosts/:hostID/heartbeat") { request, context in
-            try await heartbeat(request, hostID: context.parameters.uuid("hostID"))
+            try await heartbeat(request, context)
         }
     }
 
-    func heartbeat(_ request: Request, hostID: UUID) async throws -> Response {
-        var logger = self.logger
+    func heartbeat(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
+        let hostID = try context.agentHost(named: try context.parameters.uuid("hostID"))
+        let customerID = try context.tenant()
+        var logger = context.logger
         logger[metadataKey: "host"] = "\(hostID)"
-        let customerID = try await AgentAuthenticator(postgres: postgres).authenticate(
-            request, hostID: hostID, customerID: try request.optionalUUIDHeader("X-Alto-Customer-Id"), logger: logger)
-        logger[metadataKey: "tenant"] = "\(customerID)"
         let heartbeat = try await request.decodeJSON(AgentHeartbeat.self)
         do { try heartbeat.validate() } catch { throw APIError.invalid(error.field, error.message) }
 
-        let answer = try await postgres.transaction(logger: logger) { connection in
+        let answer = try await postgres.withTenant(customerID, logger: logger) { connection in
             try await record(heartbeat, customerID: customerID, hostID: hostID, on: connection, logger: logger)
         }
         heartbeats.increment()

@@ -37,21 +37,22 @@ struct PlanController: Sendable {
         }
     }
 
-    func add(to router: Router<BasicRequestContext>) {
-        router.post("/api/v1/plans") { request, _ in try await plan(request) }
-        router.post("/api/v1/plans/explain") { request, _ in try await explain(request) }
+    func add(to router: Router<AltoRequestContext>) {
+        router.post("/api/v1/plans") { request, context in try await plan(request, context) }
+        router.post("/api/v1/plans/explain") { request, context in try await explain(request, context) }
     }
 
-    func plan(_ request: Request) async throws -> Response {
-        let customerID = try await scope.customer(of: request)
+    func plan(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
+        let customerID = try context.tenant()
         let body = try await request.decodeJSON(PlanRequest.self)
         if let maxFiles = body.maxFiles, maxFiles <= 0 { throw APIError.invalid("max_files", "must be above 0, got \(maxFiles)") }
         if let maxBytes = body.maxBytes, maxBytes <= 0 { throw APIError.invalid("max_bytes", "must be above 0, got \(maxBytes)") }
-        let hosts = try await hosts(of: customerID, only: body.hostID)
+        let hosts = try await hosts(context, only: body.hostID)
         if request.uri.queryParameters.get("dry_run") == "true" {
             let report = try await scope.postgres.withConnection { connection in
                 try await connection.query("START TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 do {
+                    try await connection.bindTenant(customerID, logger: logger)
                     var reports: [WhatIfReport.Host] = []
                     for hostID in hosts {
                         let computation = HostPlanComputation(customerID: customerID, hostID: hostID, minimumFileBytes: minimumFileBytes,
@@ -68,7 +69,7 @@ struct PlanController: Sendable {
             }
             return try JSONResponse.make(status: .ok, report)
         }
-        let queued = try await scope.audited(customerID: customerID, action: "plan.request",
+        let queued = try await scope.audited(context, action: "plan.request",
                                              target: body.hostID.map { "host/\($0)" } ?? "customer/\(customerID)") { connection in
             var queued: [QueuedPlan] = []
             for hostID in hosts {
@@ -102,11 +103,11 @@ struct PlanController: Sendable {
         }
     }
 
-    func explain(_ request: Request) async throws -> Response {
-        let customerID = try await scope.customer(of: request)
+    func explain(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
+        let customerID = try context.tenant()
         let body = try await request.decodeJSON(ExplainRequest.self)
-        _ = try await hosts(of: customerID, only: body.hostID)
-        let explanation = try await scope.postgres.withConnection { connection -> Explanation? in
+        _ = try await hosts(context, only: body.hostID)
+        let explanation = try await scope.run(context) { connection -> Explanation? in
             let rows = try await connection.query("""
                 SELECT id, file_size, last_modified, last_accessed, file_extension, is_stubbed FROM file_inventory
                 WHERE customer_id = \(customerID) AND host_id = \(body.hostID) AND file_path = \(body.filePath)
@@ -129,12 +130,16 @@ struct PlanController: Sendable {
     }
 
     /// The tenant's hosts, or the one named (404 when it is not the tenant's).
-    private func hosts(of customerID: UUID, only hostID: UUID?) async throws -> [UUID] {
-        var hosts: [UUID] = []
-        for try await id in try await scope.postgres.query("""
-            SELECT id FROM hosts WHERE customer_id = \(customerID) AND (\(hostID)::uuid IS NULL OR id = \(hostID)) ORDER BY hostname
-            """, logger: logger).decode(UUID.self) {
-            hosts.append(id)
+    private func hosts(_ context: AltoRequestContext, only hostID: UUID?) async throws -> [UUID] {
+        let customerID = try context.tenant()
+        let hosts = try await scope.run(context) { connection in
+            var hosts: [UUID] = []
+            for try await id in try await connection.query("""
+                SELECT id FROM hosts WHERE customer_id = \(customerID) AND (\(hostID)::uuid IS NULL OR id = \(hostID)) ORDER BY hostname
+                """, logger: logger).decode(UUID.self) {
+                hosts.append(id)
+            }
+            return hosts
         }
         if let hostID, hosts.isEmpty { throw APIError(.notFound, "not_found", "host \(hostID) does not exist") }
         return hosts

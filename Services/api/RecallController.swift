@@ -37,12 +37,14 @@ struct RecallController: Sendable {
         }
     }
 
-    func add(to router: Router<BasicRequestContext>) {
-        router.post("/api/v1/recalls") { request, _ in try await recall(request) }
+    func add(to router: Router<AltoRequestContext>) {
+        router.post("/api/v1/recalls") { request, context in try await recall(request, context) }
     }
 
-    func recall(_ request: Request) async throws -> Response {
-        let customerID = try await scope.customer(of: request)
+    func recall(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
+        let customerID = try context.tenant()
+        let requestedBy = try context.caller().auditName
+        let logger = context.logger
         let body = try await request.decodeJSON(RecallRequest.self)
         switch (body.paths, body.ruleID) {
         case (nil, nil), (.some, .some):
@@ -53,9 +55,9 @@ struct RecallController: Sendable {
         case (nil, .some):
             break
         }
-        let queued = try await scope.audited(customerID: customerID, action: "recall.request",
+        let queued = try await scope.audited(context, action: "recall.request",
                                              target: body.ruleID.map { "rule/\($0)" } ?? "host/\(body.hostID!)") { connection in
-            let stubs = try await stubs(customerID: customerID, body, on: connection)
+            let stubs = try await stubs(customerID: customerID, body, on: connection, logger: logger)
             if let paths = body.paths {
                 let found = Set(stubs.map(\.path))
                 if let missing = paths.first(where: { !found.contains($0) }) {
@@ -66,7 +68,8 @@ struct RecallController: Sendable {
             for (hostID, files) in Dictionary(grouping: stubs, by: \.hostID).sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
                 for start in stride(from: 0, to: files.count, by: Self.maxFilesPerJob) {
                     let chunk = files[start..<min(files.count, start + Self.maxFilesPerJob)]
-                    queued.append(try await enqueue(customerID: customerID, hostID: hostID, ruleID: body.ruleID, Array(chunk), on: connection))
+                    queued.append(try await enqueue(customerID: customerID, hostID: hostID, ruleID: body.ruleID, requestedBy: requestedBy,
+                                                    Array(chunk), on: connection, logger: logger))
                 }
             }
             return queued
@@ -81,7 +84,7 @@ struct RecallController: Sendable {
     }
 
     /// The tenant's active stubs the request names; a rule names those its jobs tiered.
-    private func stubs(customerID: UUID, _ body: RecallRequest, on connection: PostgresConnection) async throws -> [Stub] {
+    private func stubs(customerID: UUID, _ body: RecallRequest, on connection: PostgresConnection, logger: Logger) async throws -> [Stub] {
         if let ruleID = body.ruleID {
             guard try await connection.query("SELECT 1 FROM rules WHERE id = \(ruleID) AND customer_id = \(customerID)",
                                              logger: logger).decode(Int.self).first(where: { _ in true }) != nil else {
@@ -109,19 +112,19 @@ struct RecallController: Sendable {
         return stubs
     }
 
-    private func enqueue(customerID: UUID, hostID: UUID, ruleID: UUID?, _ files: [Stub],
-                         on connection: PostgresConnection) async throws -> QueuedRecall {
+    private func enqueue(customerID: UUID, hostID: UUID, ruleID: UUID?, requestedBy: String, _ files: [Stub],
+                         on connection: PostgresConnection, logger: Logger) async throws -> QueuedRecall {
         let jobID = UUID()
         try await connection.query("""
             INSERT INTO recall_jobs (id, customer_id, host_id, requested_by, rule_id, file_count)
-            VALUES (\(jobID), \(customerID), \(hostID), 'admin', \(ruleID), \(files.count))
+            VALUES (\(jobID), \(customerID), \(hostID), \(requestedBy), \(ruleID), \(files.count))
             """, logger: logger)
         try await connection.query("""
             INSERT INTO recall_job_files (job_id, customer_id, file_path, file_id)
             SELECT \(jobID), \(customerID), path, nullif(id, 0)
             FROM unnest(\(files.map(\.path))::text[], \(files.map { $0.fileID ?? 0 })::bigint[]) AS f(path, id)
             """, logger: logger)
-        let payload = RecallJob(jobID: jobID, files: files.map { RecallJob.File(fileID: $0.fileID, filePath: $0.path) }, requestedBy: "admin")
+        let payload = RecallJob(jobID: jobID, files: files.map { RecallJob.File(fileID: $0.fileID, filePath: $0.path) }, requestedBy: requestedBy)
         try await Outbox.enqueue(Envelope(customerID: customerID, hostID: hostID, payload: payload), queue: AMQPTopology.tieringJobs,
                                  on: connection, logger: logger)
         return QueuedRecall(recallID: jobID, hostID: hostID, files: files.count)

@@ -27,13 +27,31 @@ extension Request {
         return String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     }
 
-    /// Decodes a JSON body with Alto's coders; a body that does not decode is a 400 naming the field.
+    /// Decodes a JSON body with Alto's coders; a body that does not decode is a 400 naming the field, one over
+    /// `limit` bytes a 413.
     func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int = 1 << 20) async throws -> T {
-        let buffer = try await body.collect(upTo: limit)
+        guard let value = try await decodeJSON(type, allowEmpty: false, limit: limit) else {
+            throw APIError.badRequest("invalid_body", "the request needs a JSON body")
+        }
+        return value
+    }
+
+    /// Like `decodeJSON`, except that an empty body is nil: for requests whose every field has a default.
+    func decodeJSON<T: Decodable>(_ type: T.Type, allowEmpty: Bool, limit: Int = 1 << 20) async throws -> T? {
+        let buffer = try await collectBody(limit: limit)
+        if allowEmpty, buffer.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return nil }
         do {
             return try AltoJSON.decoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {
             throw APIError.badRequest("invalid_body", AltoJSON.describe(error))
+        }
+    }
+
+    private func collectBody(limit: Int) async throws -> ByteBuffer {
+        do {
+            return try await body.collect(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError(.contentTooLarge, "body_too_large", "the request body is over \(limit) bytes")
         }
     }
 }

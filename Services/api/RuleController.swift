@@ -11,12 +11,11 @@ import PostgresNIO
 /// the row (as deleted) so the jobs a rule planned keep their history.
 struct RuleController: Sendable {
     let scope: TenantScope
-    var logger: Logger { scope.logger }
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<AltoRequestContext>) {
         let rules = router.group("/api/v1/rules")
-        rules.post { request, _ in try await create(request) }
-        rules.get { request, _ in try await list(request) }
+        rules.post { request, context in try await create(request, context) }
+        rules.get { _, context in try await list(context) }
         rules.get(":ruleID") { request, context in try await read(request, context) }
         rules.put(":ruleID") { request, context in try await replace(request, context) }
         rules.post(":ruleID/enable") { request, context in try await setEnabled(true, request, context) }
@@ -26,61 +25,59 @@ struct RuleController: Sendable {
 
     struct RuleList: Encodable { var rules: [TieringRule] }
 
-    func create(_ request: Request) async throws -> Response {
-        let customerID = try await scope.customer(of: request)
+    func create(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
         var rule = try await request.decodeJSON(TieringRule.self)
         rule.id = UUID()
-        let stored = try await store(rule, customerID: customerID, isNew: true, action: "rule.create")
+        let stored = try await store(rule, context: context, isNew: true, action: "rule.create")
         return try JSONResponse.make(status: .created, stored)
     }
 
-    func list(_ request: Request) async throws -> Response {
-        let customerID = try await scope.customer(of: request)
-        let rules = try await scope.postgres.withConnection { connection in
-            try await RuleRecords.load(customerID: customerID, on: connection, logger: logger)
+    func list(_ context: AltoRequestContext) async throws -> Response {
+        let customerID = try context.tenant()
+        let rules = try await scope.run(context) { connection in
+            try await RuleRecords.load(customerID: customerID, on: connection, logger: context.logger)
         }
         return try JSONResponse.make(status: .ok, RuleList(rules: rules))
     }
 
-    func read(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let customerID = try await scope.customer(of: request)
+    func read(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
+        let customerID = try context.tenant()
         let id = try context.parameters.uuid("ruleID")
-        let rule = try await scope.postgres.withConnection { connection in
-            try await RuleRecords.load(id: id, customerID: customerID, on: connection, logger: logger)
+        let rule = try await scope.run(context) { connection in
+            try await RuleRecords.load(id: id, customerID: customerID, on: connection, logger: context.logger)
         }
         guard let rule else { throw Self.notFound(id) }
         return try JSONResponse.make(status: .ok, rule)
     }
 
-    func replace(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let customerID = try await scope.customer(of: request)
+    func replace(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
         var rule = try await request.decodeJSON(TieringRule.self)
         rule.id = try context.parameters.uuid("ruleID")
-        let stored = try await store(rule, customerID: customerID, isNew: false, action: "rule.update")
+        let stored = try await store(rule, context: context, isNew: false, action: "rule.update")
         return try JSONResponse.make(status: .ok, stored)
     }
 
-    func setEnabled(_ enabled: Bool, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let customerID = try await scope.customer(of: request)
+    func setEnabled(_ enabled: Bool, _ request: Request, _ context: AltoRequestContext) async throws -> Response {
+        let customerID = try context.tenant()
         let id = try context.parameters.uuid("ruleID")
-        let rule = try await scope.postgres.withConnection { connection in
-            try await RuleRecords.load(id: id, customerID: customerID, on: connection, logger: logger)
+        let rule = try await scope.run(context) { connection in
+            try await RuleRecords.load(id: id, customerID: customerID, on: connection, logger: context.logger)
         }
         guard var rule else { throw Self.notFound(id) }
         rule.enabled = enabled
-        let stored = try await store(rule, customerID: customerID, isNew: false, action: enabled ? "rule.enable" : "rule.disable")
+        let stored = try await store(rule, context: context, isNew: false, action: enabled ? "rule.enable" : "rule.disable")
         return try JSONResponse.make(status: .ok, stored)
     }
 
-    func delete(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let customerID = try await scope.customer(of: request)
+    func delete(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
+        let customerID = try context.tenant()
         let id = try context.parameters.uuid("ruleID")
-        let deleted = try await scope.audited(customerID: customerID, action: "rule.delete", target: "rule/\(id)") { connection in
+        let deleted = try await scope.audited(context, action: "rule.delete", target: "rule/\(id)") { connection in
             var found = false
             for try await _ in try await connection.query("""
                 UPDATE rules SET deleted_at = now(), enabled = false, version = version + 1, updated_at = now()
                 WHERE id = \(id) AND customer_id = \(customerID) AND deleted_at IS NULL RETURNING id
-                """, logger: logger) {
+                """, logger: context.logger) {
                 found = true
             }
             guard found else { throw Self.notFound(id) }
@@ -90,18 +87,20 @@ struct RuleController: Sendable {
     }
 
     /// Checks the rule against itself and the tenant's other rows, then writes it with its audit row.
-    private func store(_ rule: TieringRule, customerID: UUID, isNew: Bool, action: String) async throws -> TieringRule {
+    private func store(_ rule: TieringRule, context: AltoRequestContext, isNew: Bool, action: String) async throws -> TieringRule {
+        let customerID = try context.tenant()
+        let logger = context.logger
         do {
             try rule.validate()
         } catch {
             throw APIError.invalid(error.field, error.message)
         }
         do {
-            return try await scope.audited(customerID: customerID, action: action, target: "rule/\(rule.id)") { connection in
+            return try await scope.audited(context, action: action, target: "rule/\(rule.id)") { connection in
                 if !isNew, try await RuleRecords.load(id: rule.id, customerID: customerID, on: connection, logger: logger) == nil {
                     throw Self.notFound(rule.id)
                 }
-                try await checkAgainstOthers(rule, customerID: customerID, on: connection)
+                try await checkAgainstOthers(rule, customerID: customerID, on: connection, logger: logger)
                 try await RuleRecords.save(rule, customerID: customerID, isNew: isNew, on: connection, logger: logger)
                 guard let stored = try await RuleRecords.load(id: rule.id, customerID: customerID, on: connection, logger: logger) else {
                     throw Self.notFound(rule.id)
@@ -115,7 +114,7 @@ struct RuleController: Sendable {
         }
     }
 
-    private func checkAgainstOthers(_ rule: TieringRule, customerID: UUID, on connection: PostgresConnection) async throws {
+    private func checkAgainstOthers(_ rule: TieringRule, customerID: UUID, on connection: PostgresConnection, logger: Logger) async throws {
         var targetExists = false
         for try await _ in try await connection.query("""
             SELECT 1 FROM storage_targets WHERE id = \(rule.targetID) AND customer_id = \(customerID) AND deleted_at IS NULL

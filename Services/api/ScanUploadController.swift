@@ -16,7 +16,7 @@ struct ScanUploadController: Sendable {
     let limits: APILimits
     let logger: Logger
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<AltoRequestContext>) {
         router.post("/api/v1/scan-results") { request, context in
             try await upload(request, context: context)
         }
@@ -37,13 +37,11 @@ struct ScanUploadController: Sendable {
         }
     }
 
-    func upload(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let customerID = try request.uuidHeader("X-Alto-Customer-Id")
-        let hostID = try request.uuidHeader("X-Alto-Host-Id")
-        var logger = self.logger
-        logger[metadataKey: "tenant"] = "\(customerID)"
+    func upload(_ request: Request, context: AltoRequestContext) async throws -> Response {
+        let hostID = try context.agentHost(named: try request.optionalUUIDHeader("X-Alto-Host-Id"))
+        let customerID = try context.tenant()
+        var logger = context.logger
         logger[metadataKey: "host"] = "\(hostID)"
-        try await AgentAuthenticator(postgres: postgres).authenticate(request, hostID: hostID, customerID: customerID, logger: logger)
 
         let compression = try self.compression(of: request)
         let scanID = try request.optionalUUIDHeader("X-Alto-Scan-Id") ?? UUID()
@@ -65,7 +63,7 @@ struct ScanUploadController: Sendable {
             throw tooLarge
         }
 
-        let staged = try await postgres.transaction(logger: logger) { connection -> (Int, Int)? in
+        let staged = try await postgres.withTenant(customerID, logger: logger) { connection -> (Int, Int)? in
             let claimed = try await connection.query("""
                 INSERT INTO scan_staging.uploads (batch_id, customer_id, host_id, scan_id, batch_index, is_final_batch,
                     is_full_scan, compression, byte_count, scan_started_at)
@@ -126,29 +124,32 @@ struct ScanUploadController: Sendable {
         }
     }
 
-    func status(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let customerID = try request.uuidHeader("X-Alto-Customer-Id")
-        let hostID = try request.uuidHeader("X-Alto-Host-Id")
-        try await AgentAuthenticator(postgres: postgres).authenticate(request, hostID: hostID, customerID: customerID, logger: logger)
-        let batchID = try context.parameters.require("batchID", as: UUID.self)
-        let uploads = try await postgres.query("""
-            SELECT scan_id, ingested_at IS NOT NULL, accepted_rows, rejected_rows FROM scan_staging.uploads
-            WHERE batch_id = \(batchID) AND customer_id = \(customerID) AND host_id = \(hostID)
-            """, logger: logger)
-        var found: BatchStatus?
-        for try await (scanID, ingested, accepted, rejected) in uploads.decode((UUID, Bool, Int?, Int?).self) {
-            found = BatchStatus(batchID: batchID, scanID: scanID, status: ingested ? "ingested" : "staged",
-                                acceptedRows: accepted, rejectedRows: rejected, rejects: [])
-        }
-        guard var batch = found else {
-            throw APIError(.notFound, "not_found", "no batch \(batchID) from this host")
-        }
-        let rejects = try await postgres.query("""
-            SELECT line, reason, file_path FROM scan_staging.rejects
-            WHERE batch_id = \(batchID) AND customer_id = \(customerID) ORDER BY line LIMIT 100
-            """, logger: logger)
-        for try await (line, reason, path) in rejects.decode((Int, String, String?).self) {
-            batch.rejects.append(.init(line: line, reason: reason, filePath: path))
+    func status(_ request: Request, context: AltoRequestContext) async throws -> Response {
+        let hostID = try context.agentHost(named: try request.optionalUUIDHeader("X-Alto-Host-Id"))
+        let customerID = try context.tenant()
+        let logger = context.logger
+        let batchID = try context.parameters.uuid("batchID")
+        let batch = try await postgres.withTenant(customerID, logger: logger) { connection -> BatchStatus in
+            let uploads = try await connection.query("""
+                SELECT scan_id, ingested_at IS NOT NULL, accepted_rows, rejected_rows FROM scan_staging.uploads
+                WHERE batch_id = \(batchID) AND customer_id = \(customerID) AND host_id = \(hostID)
+                """, logger: logger)
+            var found: BatchStatus?
+            for try await (scanID, ingested, accepted, rejected) in uploads.decode((UUID, Bool, Int?, Int?).self) {
+                found = BatchStatus(batchID: batchID, scanID: scanID, status: ingested ? "ingested" : "staged",
+                                    acceptedRows: accepted, rejectedRows: rejected, rejects: [])
+            }
+            guard var batch = found else {
+                throw APIError(.notFound, "not_found", "no batch \(batchID) from this host")
+            }
+            let rejects = try await connection.query("""
+                SELECT line, reason, file_path FROM scan_staging.rejects
+                WHERE batch_id = \(batchID) AND customer_id = \(customerID) ORDER BY line LIMIT 100
+                """, logger: logger)
+            for try await (line, reason, path) in rejects.decode((Int, String, String?).self) {
+                batch.rejects.append(.init(line: line, reason: reason, filePath: path))
+            }
+            return batch
         }
         return try JSONResponse.make(status: .ok, batch)
     }
@@ -195,13 +196,16 @@ struct ScanUploadController: Sendable {
         }
     }
 
-    /// A batch id seen before is fine from the same host (a retry); from another host it is a conflict.
+    /// A batch id seen before is fine from the same host (a retry); from another host it is a conflict. Another
+    /// tenant's batch is invisible here, which makes it a conflict too.
     private func checkSameBatch(_ batchID: UUID, customerID: UUID, hostID: UUID, logger: Logger) async throws {
-        let rows = try await postgres.query(
-            "SELECT customer_id, host_id FROM scan_staging.uploads WHERE batch_id = \(batchID)", logger: logger)
-        for try await (customer, host) in rows.decode((UUID, UUID).self) where customer != customerID || host != hostID {
-            throw APIError(.conflict, "batch_conflict", "batch id \(batchID) belongs to another host")
+        let ownBatch = try await postgres.withTenant(customerID, logger: logger) { connection in
+            let rows = try await connection.query(
+                "SELECT host_id FROM scan_staging.uploads WHERE batch_id = \(batchID)", logger: logger)
+            for try await host in rows.decode(UUID.self) where host == hostID { return true }
+            return false
         }
+        guard ownBatch else { throw APIError(.conflict, "batch_conflict", "batch id \(batchID) belongs to another host") }
     }
 
     /// The batch's encoding, from `Content-Encoding`; its type must be CSV.

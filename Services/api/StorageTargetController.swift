@@ -10,7 +10,6 @@ import PostgresNIO
 /// an answer lists only the names of the secrets that are set.
 struct StorageTargetController: Sendable {
     let scope: TenantScope
-    var logger: Logger { scope.logger }
 
     /// Setting names that hold credentials, per kind.
     static let secretNames: [StorageTargetReference.Kind: Set<String>] = [
@@ -52,17 +51,18 @@ struct StorageTargetController: Sendable {
         enum CodingKeys: String, CodingKey { case storageTargets = "storage_targets" }
     }
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<AltoRequestContext>) {
         let targets = router.group("/api/v1/storage-targets")
-        targets.post { request, _ in try await save(request, id: nil) }
-        targets.get { request, _ in try await list(request) }
+        targets.post { request, context in try await save(request, context, id: nil) }
+        targets.get { _, context in try await list(context) }
         targets.get(":targetID") { request, context in try await read(request, context) }
-        targets.put(":targetID") { request, context in try await save(request, id: try context.parameters.uuid("targetID")) }
+        targets.put(":targetID") { request, context in try await save(request, context, id: try context.parameters.uuid("targetID")) }
         targets.delete(":targetID") { request, context in try await delete(request, context) }
     }
 
-    func save(_ request: Request, id: UUID?) async throws -> Response {
-        let customerID = try await scope.customer(of: request)
+    func save(_ request: Request, _ context: AltoRequestContext, id: UUID?) async throws -> Response {
+        let customerID = try context.tenant()
+        let logger = context.logger
         let body = try await request.decodeJSON(TargetBody.self)
         try Self.validate(body)
         let targetID = id ?? UUID()
@@ -72,7 +72,7 @@ struct StorageTargetController: Sendable {
         let settingsJSON = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
         let secretsJSON = String(decoding: try JSONEncoder().encode(secrets), as: UTF8.self)
         do {
-            let target = try await scope.audited(customerID: customerID, action: id == nil ? "storage_target.create" : "storage_target.update",
+            let target = try await scope.audited(context, action: id == nil ? "storage_target.create" : "storage_target.update",
                                                  target: "storage_target/\(targetID)") { connection -> Target? in
                 let sql: PostgresQuery = id == nil ? """
                     INSERT INTO storage_targets (id, customer_id, name, kind, location, settings, secrets,
@@ -92,7 +92,7 @@ struct StorageTargetController: Sendable {
                 var written = false
                 for try await _ in try await connection.query(sql, logger: logger) { written = true }
                 guard written else { return nil }
-                return try await load(targetID, customerID: customerID, on: connection)
+                return try await load(targetID, customerID: customerID, on: connection, logger: logger)
             }
             guard let target else { throw Self.notFound(targetID) }
             return try JSONResponse.make(status: id == nil ? .created : .ok, target)
@@ -101,28 +101,29 @@ struct StorageTargetController: Sendable {
         }
     }
 
-    func list(_ request: Request) async throws -> Response {
-        let customerID = try await scope.customer(of: request)
-        let all = try await scope.postgres.withConnection { connection in
-            try await targets(customerID: customerID, only: nil, on: connection)
+    func list(_ context: AltoRequestContext) async throws -> Response {
+        let customerID = try context.tenant()
+        let all = try await scope.run(context) { connection in
+            try await targets(customerID: customerID, only: nil, on: connection, logger: context.logger)
         }
         return try JSONResponse.make(status: .ok, TargetList(storageTargets: all))
     }
 
-    func read(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let customerID = try await scope.customer(of: request)
+    func read(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
+        let customerID = try context.tenant()
         let id = try context.parameters.uuid("targetID")
-        let target = try await scope.postgres.withConnection { connection in
-            try await load(id, customerID: customerID, on: connection)
+        let target = try await scope.run(context) { connection in
+            try await load(id, customerID: customerID, on: connection, logger: context.logger)
         }
         guard let target else { throw Self.notFound(id) }
         return try JSONResponse.make(status: .ok, target)
     }
 
-    func delete(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let customerID = try await scope.customer(of: request)
+    func delete(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
+        let customerID = try context.tenant()
         let id = try context.parameters.uuid("targetID")
-        try await scope.audited(customerID: customerID, action: "storage_target.delete", target: "storage_target/\(id)") { connection in
+        let logger = context.logger
+        try await scope.audited(context, action: "storage_target.delete", target: "storage_target/\(id)") { connection in
             for try await name in try await connection.query("""
                 SELECT name FROM rules WHERE target_id = \(id) AND customer_id = \(customerID) AND deleted_at IS NULL LIMIT 1
                 """, logger: logger).decode(String.self) {
@@ -140,7 +141,7 @@ struct StorageTargetController: Sendable {
         return Response(status: .noContent)
     }
 
-    private func targets(customerID: UUID, only id: UUID?, on connection: PostgresConnection) async throws -> [Target] {
+    private func targets(customerID: UUID, only id: UUID?, on connection: PostgresConnection, logger: Logger) async throws -> [Target] {
         var targets: [Target] = []
         let rows = try await connection.query("""
             SELECT id, name, kind, location, settings::text, ARRAY(SELECT jsonb_object_keys(secrets) ORDER BY 1),
@@ -159,8 +160,8 @@ struct StorageTargetController: Sendable {
         return targets
     }
 
-    private func load(_ id: UUID, customerID: UUID, on connection: PostgresConnection) async throws -> Target? {
-        try await targets(customerID: customerID, only: id, on: connection).first
+    private func load(_ id: UUID, customerID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Target? {
+        try await targets(customerID: customerID, only: id, on: connection, logger: logger).first
     }
 
     static func validate(_ body: TargetBody) throws {

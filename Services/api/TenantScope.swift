@@ -1,55 +1,46 @@
+import AltoStore
 import Foundation
-import HTTPTypes
 import Hummingbird
 import Logging
 import PostgresNIO
 
-/// Who a tenant-scoped request acts for. Until users and roles exist, the bootstrap admin token is the credential
-/// and the `X-Alto-Customer-Id` header names the tenant; every query of a tenant route is scoped by the answer.
+/// Runs a request's database work as its tenant: in a transaction bound to the tenant the access middleware
+/// resolved, so row-level security holds even where a query forgets its filter, and with every change written to
+/// the tenant's audit trail in the same transaction.
 struct TenantScope: Sendable {
-    static let header = HTTPField.Name("X-Alto-Customer-Id")!
-
     let postgres: PostgresClient
-    let adminToken: String
+    let auditTrail: AuditTrail
     let logger: Logger
 
-    /// Checks the admin token (401) and returns the tenant the request names (400 without one, 404 when unknown).
-    func customer(of request: Request) async throws -> UUID {
-        try authorize(request)
-        guard let text = request.headers[Self.header] else {
-            throw APIError(.badRequest, "missing_tenant", "the X-Alto-Customer-Id header must name the customer", field: "X-Alto-Customer-Id")
-        }
-        guard let customerID = UUID(uuidString: text) else {
-            throw APIError(.badRequest, "invalid_tenant", "X-Alto-Customer-Id must be a UUID", field: "X-Alto-Customer-Id")
-        }
-        try await requireCustomer(customerID)
-        return customerID
+    /// Reads (or writes nothing worth auditing) as the request's tenant.
+    func run<Result>(_ context: AltoRequestContext, isolation: isolated (any Actor)? = #isolation,
+                     _ body: (PostgresConnection) async throws -> sending Result) async throws -> sending Result {
+        try await postgres.withTenant(try context.tenant(), logger: context.logger, isolation: isolation, body)
     }
 
-    func authorize(_ request: Request) throws {
-        guard let token = request.bearerToken,
-              token.utf8.count == adminToken.utf8.count,
-              zip(token.utf8, adminToken.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0
-        else { throw APIError.unauthorized }
-    }
-
-    func requireCustomer(_ customerID: UUID) async throws {
-        var exists = false
-        for try await _ in try await postgres.query("SELECT 1 FROM customers WHERE id = \(customerID)", logger: logger) {
-            exists = true
-        }
-        guard exists else { throw APIError(.notFound, "not_found", "customer \(customerID) does not exist") }
-    }
-
-    /// Runs a change and its audit row in one transaction, so no change goes unrecorded.
-    func audited<Result: Sendable>(customerID: UUID?, action: String, target: String, details: String = "{}",
-                                   _ change: (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await postgres.transaction(logger: logger) { connection in
+    /// Runs a change as the request's tenant together with its audit record, so no change goes unrecorded.
+    func audited<Result>(_ context: AltoRequestContext, action: String, target: String, details: [String: String?] = [:],
+                         isolation: isolated (any Actor)? = #isolation,
+                         _ change: (PostgresConnection) async throws -> sending Result) async throws -> sending Result {
+        let customerID = try context.tenant()
+        let actor = try context.caller().auditName
+        return try await postgres.withTenant(customerID, logger: context.logger, isolation: isolation) { connection in
             let result = try await change(connection)
-            try await connection.query("""
-                INSERT INTO audit_log (customer_id, actor, action, target, result, details)
-                VALUES (\(customerID), 'admin', \(action), \(target), 'ok', \(details)::jsonb)
-                """, logger: logger)
+            try await auditTrail.append([AuditRecord(actor: actor, action: action, target: target, details: details)],
+                                        customerID: customerID, on: connection, logger: context.logger)
+            return result
+        }
+    }
+
+    /// A change at the provider's level (tenants themselves), recorded in the provider's trail.
+    func auditedAcrossTenants<Result>(_ context: AltoRequestContext, action: String, target: String, details: [String: String?] = [:],
+                                      isolation: isolated (any Actor)? = #isolation,
+                                      _ change: (PostgresConnection) async throws -> sending Result) async throws -> sending Result {
+        let actor = try context.caller().auditName
+        return try await postgres.acrossTenants(logger: context.logger, isolation: isolation) { connection in
+            let result = try await change(connection)
+            try await auditTrail.append([AuditRecord(actor: actor, action: action, target: target, details: details)],
+                                        customerID: nil, on: connection, logger: context.logger)
             return result
         }
     }

@@ -32,8 +32,7 @@ struct BatchIngester: Sendable {
             defer { batchSeconds.recordInterval(since: started) }
             do {
                 return try await ingest(envelope, hostID: hostID, logger: logger)
-            } catch let error as PostgresTransactionError {
-                guard let unusable = error.closureError as? StagingLoader.UnusableBatch else { throw error }
+            } catch let unusable as StagingLoader.UnusableBatch {
                 try await recordUnusable(envelope.payload, customerID: envelope.customerID, reason: unusable.description, logger: logger)
                 return .ack
             }
@@ -50,7 +49,7 @@ struct BatchIngester: Sendable {
             "SELECT scan_staging.ensure_partition(\(customerID), \(scanDate)::date)", logger: logger).decode(String.self) {
             partition = name
         }
-        return try await postgres.withTransaction(logger: logger) { connection -> AMQPSettlement in
+        return try await postgres.withTenant(customerID, logger: logger) { connection -> AMQPSettlement in
             let uploads = try await connection.query("""
                 SELECT compression, ingested_at IS NOT NULL FROM scan_staging.uploads
                 WHERE batch_id = \(job.batchID) AND customer_id = \(customerID) AND host_id = \(hostID) FOR UPDATE
@@ -115,7 +114,7 @@ struct BatchIngester: Sendable {
     /// it is reported and not retried forever; the inventory is untouched.
     private func recordUnusable(_ job: IngestJob, customerID: UUID, reason: String, logger: Logger) async throws {
         logger.warning("batch cannot be read; nothing of it is kept", metadata: ["reason": "\(reason)"])
-        try await postgres.withTransaction(logger: logger) { connection in
+        try await postgres.withTenant(customerID, logger: logger) { connection in
             try await connection.query("""
                 INSERT INTO scan_staging.rejects (batch_id, customer_id, line, reason)
                 SELECT batch_id, customer_id, 0, \(reason) FROM scan_staging.uploads

@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// planner triggers, and `/healthz` and `/metrics`.
 func buildIngest(settings: ServiceSettings) async throws -> ServiceGroup {
     let (logger, registry) = ServiceBootstrap.bootstrap(label: settings.serviceName, level: settings.logLevel)
-    try await settings.postgres.migrate(logger: logger)
+    try await settings.prepareDatabase(logger: logger)
     let postgres = settings.postgres.makeClient(logger: logger)
     let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
     let ingester = BatchIngester(postgres: postgres, logger: logger)

@@ -40,61 +40,64 @@ struct StagingLoader: Sendable {
         var outcome = Outcome()
         let decompressor = try Decompressor(compression)
         let keptRejects = self.keptRejects
-        let chunks = try await postgres.query(
-            "SELECT data FROM scan_staging.upload_chunks WHERE batch_id = \(batchID) ORDER BY seq", logger: logger)
         try await connection.query("SET LOCAL search_path TO scan_staging, public", logger: logger)
-        try await connection.copyFrom(table: partition, columns: Self.columns, logger: logger) { writer in
-            var reader = ScanCSVReader()
-            var rows = CopyTextWriter()
-            var csv: [UInt8] = []
-            csv.reserveCapacity(1 << 21)
-            let constantColumns = Array([customerID.uuidString.lowercased(), scanDate, batchID.uuidString.lowercased(),
-                                         hostID.uuidString.lowercased()].joined(separator: "\t").utf8)
-            let write = { (row: ScanCSVReader.Row) in
-                switch ScanRowNormalizer.normalize(row) {
-                case .success(let file):
-                    rows.fields(verbatim: constantColumns, count: 4)
-                    rows.field(Int64(row.line))
-                    rows.field(file.path)
-                    rows.field(file.size)
-                    rows.timestamp(seconds: file.modified.seconds, microseconds: file.modified.microseconds)
-                    if let accessed = file.accessed {
-                        rows.timestamp(seconds: accessed.seconds, microseconds: accessed.microseconds)
-                    } else {
-                        rows.null()
-                    }
-                    rows.field(file.fileExtension)
-                    rows.field(file.permissions)
-                    rows.field(file.owner)
-                    if let hash = file.hash { rows.field(hash) } else { rows.null() }
-                    rows.endRow()
-                    outcome.accepted += 1
-                case .failure(let error):
-                    outcome.rejected += 1
-                    if outcome.rejects.count < keptRejects {
-                        let path = row.fieldCount > 1 ? String(validating: row.field(0), as: UTF8.self) : nil
-                        outcome.rejects.append(Reject(line: row.line, reason: error.message,
-                                                      filePath: path.flatMap { $0.contains("\0") ? nil : $0 },
-                                                      rowText: String(String(decoding: row.text.utf8.prefix(2000), as: UTF8.self)
-                                                                        .filter { $0 != "\0" })))
+        // The chunks stream from a second connection, bound to the same tenant, while the first one copies.
+        try await postgres.withTenant(customerID, logger: logger) { chunkReader in
+            let chunks = try await chunkReader.query(
+                "SELECT data FROM scan_staging.upload_chunks WHERE batch_id = \(batchID) ORDER BY seq", logger: logger)
+            try await connection.copyFrom(table: partition, columns: Self.columns, logger: logger) { writer in
+                var reader = ScanCSVReader()
+                var rows = CopyTextWriter()
+                var csv: [UInt8] = []
+                csv.reserveCapacity(1 << 21)
+                let constantColumns = Array([customerID.uuidString.lowercased(), scanDate, batchID.uuidString.lowercased(),
+                                             hostID.uuidString.lowercased()].joined(separator: "\t").utf8)
+                let write = { (row: ScanCSVReader.Row) in
+                    switch ScanRowNormalizer.normalize(row) {
+                    case .success(let file):
+                        rows.fields(verbatim: constantColumns, count: 4)
+                        rows.field(Int64(row.line))
+                        rows.field(file.path)
+                        rows.field(file.size)
+                        rows.timestamp(seconds: file.modified.seconds, microseconds: file.modified.microseconds)
+                        if let accessed = file.accessed {
+                            rows.timestamp(seconds: accessed.seconds, microseconds: accessed.microseconds)
+                        } else {
+                            rows.null()
+                        }
+                        rows.field(file.fileExtension)
+                        rows.field(file.permissions)
+                        rows.field(file.owner)
+                        if let hash = file.hash { rows.field(hash) } else { rows.null() }
+                        rows.endRow()
+                        outcome.accepted += 1
+                    case .failure(let error):
+                        outcome.rejected += 1
+                        if outcome.rejects.count < keptRejects {
+                            let path = row.fieldCount > 1 ? String(validating: row.field(0), as: UTF8.self) : nil
+                            outcome.rejects.append(Reject(line: row.line, reason: error.message,
+                                                          filePath: path.flatMap { $0.contains("\0") ? nil : $0 },
+                                                          rowText: String(String(decoding: row.text.utf8.prefix(2000), as: UTF8.self)
+                                                                            .filter { $0 != "\0" })))
+                        }
                     }
                 }
-            }
-            do {
-                for try await data in chunks.decode(ByteBuffer.self) {
-                    csv.removeAll(keepingCapacity: true)
-                    try data.withUnsafeReadableBytes { try decompressor.decompress($0, into: &csv) }
-                    try reader.read(csv, write)
-                    if rows.bytes.count >= 1 << 20 { try await writer.write(rows.take()) }
+                do {
+                    for try await data in chunks.decode(ByteBuffer.self) {
+                        csv.removeAll(keepingCapacity: true)
+                        try data.withUnsafeReadableBytes { try decompressor.decompress($0, into: &csv) }
+                        try reader.read(csv, write)
+                        if rows.bytes.count >= 1 << 20 { try await writer.write(rows.take()) }
+                    }
+                    try decompressor.finish()
+                    try reader.finish(write)
+                } catch let error as ScanCSV.FormatError {
+                    throw UnusableBatch(description: error.message)
+                } catch let error as CompressionError {
+                    throw UnusableBatch(description: error.description)
                 }
-                try decompressor.finish()
-                try reader.finish(write)
-            } catch let error as ScanCSV.FormatError {
-                throw UnusableBatch(description: error.message)
-            } catch let error as CompressionError {
-                throw UnusableBatch(description: error.description)
+                if !rows.bytes.isEmpty { try await writer.write(rows.take()) }
             }
-            if !rows.bytes.isEmpty { try await writer.write(rows.take()) }
         }
         try await connection.query("SET LOCAL search_path TO public", logger: logger)
         return outcome

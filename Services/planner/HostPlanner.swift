@@ -42,7 +42,7 @@ struct HostPlanner: Sendable {
     private func plan(_ envelope: Envelope<PlannerTrigger>, hostID: UUID, logger: Logger) async throws {
         let started = ContinuousClock.now
         let trigger = envelope.payload
-        try await postgres.withTransaction(logger: logger) { connection in
+        try await postgres.withTenant(envelope.customerID, logger: logger) { connection in
             guard try await Outbox.markProcessed(consumer: "planner", messageID: envelope.id, on: connection, logger: logger) else {
                 return
             }

@@ -32,7 +32,7 @@ struct PlanScheduler: Service {
     /// Queues a planner trigger for each host with enabled rules not planned for `interval`; returns how many.
     func triggerDueHosts() async throws -> Int {
         let seconds = Double(interval.components.seconds)
-        return try await postgres.withTransaction(logger: logger) { connection in
+        return try await postgres.acrossTenants(logger: logger) { connection in
             let rows = try await connection.query("""
                 SELECT hosts.id, hosts.customer_id FROM hosts
                 WHERE (hosts.last_planned_at IS NULL OR hosts.last_planned_at < now() - \(seconds) * interval '1 second')

@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// for `tiering.jobs`, and `/healthz` and `/metrics`.
 func buildPlanner(settings: ServiceSettings) async throws -> ServiceGroup {
     let (logger, registry) = ServiceBootstrap.bootstrap(label: settings.serviceName, level: settings.logLevel)
-    try await settings.postgres.migrate(logger: logger)
+    try await settings.prepareDatabase(logger: logger)
     let postgres = settings.postgres.makeClient(logger: logger)
     let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
     let planner = HostPlanner(

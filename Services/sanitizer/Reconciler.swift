@@ -1,3 +1,4 @@
+import AltoStore
 import Foundation
 import Glibc
 import Logging
@@ -12,13 +13,15 @@ struct Reconciler: Service {
     let postgres: PostgresClient
     let interval: Duration
     let stagingRetentionDays: Int
+    let auditTrail: AuditTrail
     let logger: Logger
     private let missingCopies = Gauge(label: "alto_sanitizer_missing_copies")
 
-    init(postgres: PostgresClient, interval: Duration, stagingRetentionDays: Int, logger: Logger) {
+    init(postgres: PostgresClient, interval: Duration, stagingRetentionDays: Int, auditTrail: AuditTrail, logger: Logger) {
         self.postgres = postgres
         self.interval = interval
         self.stagingRetentionDays = stagingRetentionDays
+        self.auditTrail = auditTrail
         self.logger = logger
     }
 
@@ -34,35 +37,42 @@ struct Reconciler: Service {
     }
 
     func reconcile() async throws {
-        var missing = 0
-        let rows = try await postgres.query("""
-            SELECT registry.id, registry.customer_id, registry.file_path, registry.tiered_location, registry.size
-            FROM stub_registry AS registry JOIN storage_targets AS target ON target.id = registry.target_id
-            WHERE registry.state = 'active' AND target.kind = 'filesystem'
-            """, logger: logger)
-        var findings: [(UUID, String, String)] = []
-        for try await (_, customerID, path, location, size) in rows.decode((Int64, UUID, String, String, Int64).self) {
-            var info = stat()
-            if stat(location, &info) != 0 || Int64(info.st_size) != size {
-                missing += 1
-                findings.append((customerID, path, location))
+        // Every tenant's stubs are checked; what is found is recorded in each tenant's own trail.
+        let findings = try await postgres.acrossTenants(logger: logger) { connection in
+            let rows = try await connection.query("""
+                SELECT registry.customer_id, registry.file_path, registry.tiered_location, registry.size
+                FROM stub_registry AS registry JOIN storage_targets AS target ON target.id = registry.target_id
+                WHERE registry.state = 'active' AND target.kind = 'filesystem'
+                """, logger: logger)
+            var findings: [(UUID, String, String)] = []
+            for try await (customerID, path, location, size) in rows.decode((UUID, String, String, Int64).self) {
+                var info = stat()
+                if stat(location, &info) != 0 || Int64(info.st_size) != size {
+                    findings.append((customerID, path, location))
+                }
+            }
+            return findings
+        }
+        for (customerID, copies) in Dictionary(grouping: findings, by: \.0) {
+            for (_, path, location) in copies {
+                logger.error("tier-2 copy missing or wrong size", metadata: ["tenant": "\(customerID)", "path": "\(path)", "location": "\(location)"])
+            }
+            try await postgres.withTenant(customerID, logger: logger) { connection in
+                try await auditTrail.append(copies.map { _, path, location in
+                    AuditRecord(actor: "sanitizer", action: "stub.verify", target: path, result: "missing_copy", details: ["location": location])
+                }, customerID: customerID, on: connection, logger: logger)
             }
         }
-        for (customerID, path, location) in findings {
-            logger.error("tier-2 copy missing or wrong size", metadata: ["tenant": "\(customerID)", "path": "\(path)", "location": "\(location)"])
-            try await postgres.query("""
-                INSERT INTO audit_log (customer_id, actor, action, target, result, details)
-                VALUES (\(customerID), 'sanitizer', 'stub.verify', \(path), 'missing_copy', jsonb_build_object('location', \(location)::text))
-                """, logger: logger)
-        }
-        missingCopies.record(missing)
+        missingCopies.record(findings.count)
         let cutoff = Calendar(identifier: .gregorian).date(byAdding: .day, value: -stagingRetentionDays, to: Date()) ?? Date()
         try await postgres.query("SELECT scan_staging.drop_partitions_before(\(cutoff)::date)", logger: logger)
         // Ingested uploads are kept as long as their staged rows, for a batch's report and for idempotency.
-        try await postgres.query("""
-            DELETE FROM scan_staging.rejects WHERE batch_id IN (
-                SELECT batch_id FROM scan_staging.uploads WHERE ingested_at < \(cutoff))
-            """, logger: logger)
-        try await postgres.query("DELETE FROM scan_staging.uploads WHERE ingested_at < \(cutoff)", logger: logger)
+        try await postgres.acrossTenants(logger: logger) { connection in
+            try await connection.query("""
+                DELETE FROM scan_staging.rejects WHERE batch_id IN (
+                    SELECT batch_id FROM scan_staging.uploads WHERE ingested_at < \(cutoff))
+                """, logger: logger)
+            try await connection.query("DELETE FROM scan_staging.uploads WHERE ingested_at < \(cutoff)", logger: logger)
+        }
     }
 }

@@ -5,13 +5,13 @@ import ServiceLifecycle
 /// Builds what `alto-sanitizer` runs: the reconciliation schedule and `/healthz` and `/metrics`.
 func buildSanitizer(settings: ServiceSettings) async throws -> ServiceGroup {
     let (logger, registry) = ServiceBootstrap.bootstrap(label: settings.serviceName, level: settings.logLevel)
-    try await settings.postgres.migrate(logger: logger)
+    try await settings.prepareDatabase(logger: logger)
     let postgres = settings.postgres.makeClient(logger: logger)
     let reconciler = Reconciler(
         postgres: postgres,
         interval: .seconds(settings.reader.int(forKey: "alto.sanitizer.interval.seconds", default: 300)),
         stagingRetentionDays: settings.reader.int(forKey: "alto.staging.retention.days", default: 7),
-        logger: logger)
+        auditTrail: settings.audit, logger: logger)
     return AltoServiceGroup.make(settings: settings, logger: logger, registry: registry, postgres: postgres,
                                  publisher: nil, workers: [reconciler])
 }

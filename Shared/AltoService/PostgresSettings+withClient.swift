@@ -14,11 +14,17 @@ extension PostgresSettings {
             return try await body(client)
         }
     }
+}
 
-    /// Applies pending migrations; every service calls this before it serves.
-    public func migrate(logger: Logger) async throws {
-        try await withClient(logger: logger) { client in
+extension ServiceSettings {
+    /// Applies pending migrations as the schema's owner, then checks that the services' own login is held by
+    /// row-level security; every service calls this before it serves.
+    public func prepareDatabase(logger: Logger) async throws {
+        try await migrationPostgres.withClient(logger: logger) { client in
             try await Migrator().migrate(client: client, logger: logger)
+        }
+        try await postgres.withClient(logger: logger) { client in
+            try await DatabaseRole.requireRowLevelSecurity(client: client, logger: logger)
         }
     }
 }

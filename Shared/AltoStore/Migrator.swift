@@ -77,6 +77,7 @@ public struct Migrator: Sendable {
                 continue
             }
             try await connection.withTransaction(logger: logger) { transaction in
+                try await transaction.query("SELECT set_config('alto.tenant_scope', 'all', true)", logger: logger)
                 for statement in SQLScript.statements(migration.sql) {
                     try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }

@@ -5,8 +5,16 @@ import PostgresNIO
 
 /// The real servers the integration and end-to-end tests use, found the way the services find them.
 public enum TestServers {
+    /// The schema owner's URL: it creates the tests' databases and migrates them.
     public static var postgresURL: String {
-        ProcessInfo.processInfo.environment["ALTO_POSTGRES_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto"
+        ProcessInfo.processInfo.environment["ALTO_POSTGRES_MIGRATION_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto"
+    }
+
+    /// The URL the services use for the same database as `databaseURL`: their own login, under row-level security.
+    public static func serviceURL(for databaseURL: String) throws -> String {
+        let service = try PostgresSettings(url: ProcessInfo.processInfo.environment["ALTO_POSTGRES_URL"]
+                                               ?? "postgres://alto_app:alto_app@127.0.0.1:55432/alto")
+        return service.database(try PostgresSettings(url: databaseURL).database).url
     }
 
     public static var amqpURL: String {
