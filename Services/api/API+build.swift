@@ -5,6 +5,8 @@ import Crypto
 import Foundation
 import Hummingbird
 import Logging
+import PostgresNIO
+import Prometheus
 import ServiceLifecycle
 
 /// Builds what `alto-api` runs, so tests run the same thing: migrations first, then the HTTP server, the
@@ -14,6 +16,26 @@ func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
     try await settings.prepareDatabase(logger: logger)
     let postgres = settings.postgres.makeClient(logger: logger)
     let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
+    let reader = settings.reader
+    let router = await makeRouter(settings: settings, postgres: postgres, publisher: publisher, registry: registry, logger: logger)
+    let app = Application(
+        router: router,
+        configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: settings.serviceName),
+        logger: logger
+    )
+    // As in every central service, ALTO_OUTBOX_RELAY=false leaves publishing to other replicas.
+    let relay: [any Service] = reader.bool(forKey: "alto.outbox.relay", default: true)
+        ? [OutboxRelay(client: postgres, publisher: publisher, logger: logger)] : []
+    return ServiceGroup(configuration: .init(
+        services: [postgres, publisher] + relay + [app],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger
+    ))
+}
+
+/// Every route of the API behind the access middleware; `alto-api routes` lists what it built.
+func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: AMQPPublisher, registry: PrometheusCollectorRegistry,
+                logger: Logger) async -> Router<AltoRequestContext> {
     let reader = settings.reader
     let limits = APILimits(
         maximumUploadBytes: reader.int(forKey: "alto.api.max.upload.bytes", default: 64 << 20),
@@ -55,19 +77,7 @@ func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
     RecallController(scope: scope).add(to: router)
     PlanController(scope: scope, minimumFileBytes: Int64(reader.int(forKey: "alto.planner.min.file.bytes", default: 8192)))
         .add(to: router)
-    let app = Application(
-        router: router,
-        configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: settings.serviceName),
-        logger: logger
-    )
-    // As in every central service, ALTO_OUTBOX_RELAY=false leaves publishing to other replicas.
-    let relay: [any Service] = reader.bool(forKey: "alto.outbox.relay", default: true)
-        ? [OutboxRelay(client: postgres, publisher: publisher, logger: logger)] : []
-    return ServiceGroup(configuration: .init(
-        services: [postgres, publisher] + relay + [app],
-        gracefulShutdownSignals: [.sigterm, .sigint],
-        logger: logger
-    ))
+    return router
 }
 
 /// Limits the API enforces on uploads.

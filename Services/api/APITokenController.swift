@@ -1,3 +1,4 @@
+import AltoModels
 import AltoService
 import Foundation
 import Hummingbird

@@ -1,3 +1,4 @@
+import AltoModels
 import AltoStore
 import Foundation
 import HTTPTypes
@@ -20,7 +21,7 @@ struct AccessMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = context.endpointPath ?? request.uri.path
-        guard let requirement = AccessPolicy.requirement(method: request.method, path: path) else {
+        guard let requirement = AccessPolicy.requirement(method: request.method.rawValue, path: path) else {
             throw APIError(.notFound, "not_found", "no route \(request.method.rawValue) \(request.uri.path)")
         }
         guard case .permission(let permission) = requirement else { return try await next(request, context) }

@@ -1,3 +1,4 @@
+import AltoModels
 import AltoStore
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+import AltoModels
 import Foundation
 
 /// Who made a request, as the access middleware established it.

@@ -1,3 +1,4 @@
+import AltoModels
 import AltoService
 import AltoStore
 import Foundation

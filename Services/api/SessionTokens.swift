@@ -1,3 +1,4 @@
+import AltoModels
 import Crypto
 import Foundation
 import JWTKit

@@ -117,8 +117,13 @@ public final class RunningSuite: @unchecked Sendable {
     /// Sends a request (POST with a body, GET without) and returns the status and the body; a body is sent as
     /// `text/csv` unless the headers say otherwise.
     public func send(_ url: String, body: Data?, headers: [String: String]) async throws -> (Int, String) {
+        try await send(body == nil ? "GET" : "POST", url, body: body, headers: headers)
+    }
+
+    /// Sends a request with any method and returns the status and the body.
+    public func send(_ method: String, _ url: String, body: Data?, headers: [String: String]) async throws -> (Int, String) {
         var request = URLRequest(url: URL(string: url)!)
-        request.httpMethod = body == nil ? "GET" : "POST"
+        request.httpMethod = method
         request.httpBody = body
         if body != nil { request.setValue("text/csv", forHTTPHeaderField: "Content-Type") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }

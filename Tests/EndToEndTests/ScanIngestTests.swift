@@ -85,9 +85,10 @@ import Testing
                 let refusals: [(String, (Int, String), Int, String)] = [
                     ("no token", try await upload(suite, baseline, customer: customer, host: host, token: nil), 401, "unauthorized"),
                     ("wrong token", try await upload(suite, baseline, customer: customer, host: host, token: "nope"), 401, "unauthorized"),
+                    // Another tenant's ids answer 404, as if they did not exist: a token learns nothing about other tenants.
                     ("another customer's host", try await upload(suite, baseline, customer: customer, host: otherHost, token: otherToken),
-                     403, "forbidden"),
-                    ("unknown host", try await upload(suite, baseline, customer: customer, host: UUID(), token: token), 400, "unknown_host"),
+                     404, "not_found"),
+                    ("another host's id", try await upload(suite, baseline, customer: customer, host: UUID(), token: token), 404, "not_found"),
                     ("wrong header", try await upload(suite, "path,size\n/x,1\n", customer: customer, host: host, token: token),
                      400, "invalid_csv"),
                     ("truncated zstd", try await upload(suite, baseline, customer: customer, host: host, token: token,

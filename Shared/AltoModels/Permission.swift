@@ -1,5 +1,5 @@
 /// What a route needs. Which role has which permission is `AccessPolicy.grants`, and nowhere else.
-enum Permission: String, CaseIterable, Sendable {
+public enum Permission: String, CaseIterable, Sendable {
     /// Create and list tenants.
     case tenantsManage = "tenants.manage"
     /// Read a tenant's configuration, inventory, jobs and reports.

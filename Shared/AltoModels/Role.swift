@@ -1,5 +1,5 @@
 /// What a caller may be. Users and API tokens hold one of the first five; an agent's token is always `agent`.
-enum Role: String, CaseIterable, Codable, Sendable {
+public enum Role: String, CaseIterable, Codable, Sendable {
     /// The service provider's administrator: creates tenants and may act inside any of them.
     case superAdmin = "super_admin"
     /// Everything inside its tenant.
@@ -14,5 +14,5 @@ enum Role: String, CaseIterable, Codable, Sendable {
     case agent
 
     /// The roles a user or an API token may be given.
-    static let assignable: [Role] = [.superAdmin, .admin, .operator, .support, .viewer]
+    public static let assignable: [Role] = [.superAdmin, .admin, .operator, .support, .viewer]
 }

@@ -1,0 +1,241 @@
+import AltoModels
+import AltoTestSupport
+import Foundation
+
+/// Two tenants set up through the API as a provider would (a host with its agent and a scanned file, a storage
+/// target, a rule, a user of each role), a super admin, and for any route a request that names the objects of
+/// one side: the caller's own tenant, another tenant, or ids that exist nowhere. Objects a request changes or
+/// deletes are made fresh for it, so the order of the cells does not matter.
+final class AccessWorld: @unchecked Sendable {
+    enum Side: CustomStringConvertible {
+        case own, other, nowhere
+        var description: String {
+            switch self {
+            case .own: "own tenant"
+            case .other: "another tenant"
+            case .nowhere: "unknown ids"
+            }
+        }
+    }
+
+    struct Tenant {
+        var id: UUID
+        var host: UUID
+        var agentToken: String
+        var target: UUID
+        var rule: UUID
+        var batch: UUID
+        var filePath: String
+    }
+
+    struct Request {
+        var method: String
+        var path: String
+        var body: Data?
+        var contentType = "application/json"
+        var headers: [String: String] = [:]
+        /// The tenant the request is about.
+        var tenant: UUID
+        var side: Side
+        /// Whether the path or body names the tenant's objects; when not, only a header can name another tenant.
+        var namesObjects: Bool
+    }
+
+    static let password = "correct horse battery staple"
+
+    let suite: RunningSuite
+    private(set) var own: Tenant!
+    private(set) var other: Tenant!
+    private var serial = 0
+
+    init(_ suite: RunningSuite) async throws {
+        self.suite = suite
+        own = try await makeTenant("own")
+        other = try await makeTenant("other")
+        for role in Role.assignable where role != .superAdmin {
+            _ = try await admin("POST", "/api/v1/users", tenant: own.id,
+                                ["email": email(role), "password": Self.password, "role": role.rawValue])
+        }
+        _ = try await admin("POST", "/api/v1/users", tenant: nil,
+                            ["email": email(.superAdmin), "password": Self.password, "role": Role.superAdmin.rawValue])
+    }
+
+    func email(_ role: Role) -> String { "\(role.rawValue)-\(suite.run)@own.example" }
+
+    /// A bearer token for `role`: the own tenant's agent, or a new session of the role's user.
+    func credential(_ role: Role) async throws -> String {
+        if role == .agent { return own.agentToken }
+        let answer = try await call("POST", "/api/v1/sessions", headers: [:], ["email": email(role), "password": Self.password])
+        guard let token = answer["token"] as? String else { throw TestFailure("no session for \(role): \(answer)") }
+        return token
+    }
+
+    func send(_ request: Request, as role: Role) async throws -> (Int, String) {
+        var headers = request.headers.merging(["Authorization": "Bearer \(try await credential(role))"]) { _, new in new }
+        if request.body != nil { headers["Content-Type"] = request.contentType }
+        // A super admin always says which tenant it acts for; anyone else can only try naming another one.
+        if role == .superAdmin || (request.side != .own && !request.namesObjects) {
+            headers["X-Alto-Customer-Id"] = request.tenant.uuidString
+        }
+        return try await suite.send(request.method, suite.apiURL + request.path, body: request.body, headers: headers)
+    }
+
+    /// A request for `route` about the objects of `side`.
+    func request(_ route: AccessPolicy.Route, side: Side) async throws -> Request {
+        let tenant: Tenant = switch side {
+        case .own: own
+        case .other: other
+        case .nowhere: Tenant(id: UUID(), host: UUID(), agentToken: "", target: UUID(), rule: UUID(), batch: UUID(), filePath: "/nowhere")
+        }
+        serial += 1
+        let unique = "\(suite.run)-\(serial)"
+        func fresh(_ make: () async throws -> UUID) async throws -> UUID { side == .nowhere ? UUID() : try await make() }
+        func json(_ body: [String: any Sendable]) throws -> Data { try JSONSerialization.data(withJSONObject: body) }
+        var request = Request(method: route.method, path: route.path, body: nil, tenant: tenant.id, side: side, namesObjects: true)
+        func path(_ name: String, _ id: UUID) { request.path = request.path.replacingOccurrences(of: "{\(name)}", with: id.uuidString) }
+
+        switch route.description {
+        case "POST /api/v1/sessions":
+            request.body = try json(["email": email(.viewer), "password": Self.password])
+        case "POST /api/v1/customers":
+            request.body = try json(["name": "customer \(unique)"])
+        case "POST /api/v1/customers/{customerID}/hosts":
+            path("customerID", tenant.id)
+            request.body = try json(["hostname": "fs-\(unique)"])
+        case "GET /api/v1/customers/{customerID}/report":
+            path("customerID", tenant.id)
+        case "GET /api/v1/hosts/{hostID}":
+            path("hostID", tenant.host)
+        case "POST /api/v1/hosts/{hostID}/agent-token":
+            path("hostID", try await fresh { try await makeHost(tenant.id, unique) })
+            request.body = try json(["grace_seconds": 60])
+        case "DELETE /api/v1/hosts/{hostID}/agent-token":
+            path("hostID", try await fresh { try await makeHost(tenant.id, unique) })
+        case "POST /api/v1/hosts/{hostID}/heartbeat":
+            path("hostID", tenant.host)
+            request.body = try AltoJSON.encoder().encode(AgentHeartbeat(agentVersion: "matrix", volumes: [
+                ManagedVolume(mountPoint: "/srv/share", totalBytes: 100 << 20, usedBytes: 10 << 20),
+            ]))
+        case "POST /api/v1/scan-results":
+            request.headers = ["X-Alto-Host-Id": tenant.host.uuidString, "X-Alto-Batch-Id": UUID().uuidString,
+                               "X-Alto-Full-Scan": "false"]
+            request.contentType = "text/csv"
+            request.body = Data(Self.csv(path: "/srv/share/\(unique).txt").utf8)
+        case "GET /api/v1/scan-results/{batchID}":
+            path("batchID", tenant.batch)
+        case "POST /api/v1/rules":
+            request.body = try json(["name": "rule \(unique)", "priority": 1000 + serial, "target_id": tenant.target.uuidString])
+            request.namesObjects = false
+        case "GET /api/v1/rules/{ruleID}":
+            path("ruleID", tenant.rule)
+        case "PUT /api/v1/rules/{ruleID}", "DELETE /api/v1/rules/{ruleID}", "POST /api/v1/rules/{ruleID}/enable",
+             "POST /api/v1/rules/{ruleID}/disable":
+            path("ruleID", try await fresh { try await makeRule(tenant, unique) })
+            if route.method == "PUT" {
+                request.body = try json(["name": "rule \(unique) changed", "priority": 5000 + serial, "target_id": tenant.target.uuidString])
+            }
+        case "POST /api/v1/storage-targets":
+            request.body = try json(["name": "target \(unique)", "kind": "filesystem", "location": "/srv/tier2/\(unique)"])
+            request.namesObjects = false
+        case "GET /api/v1/storage-targets/{targetID}":
+            path("targetID", tenant.target)
+        case "PUT /api/v1/storage-targets/{targetID}", "DELETE /api/v1/storage-targets/{targetID}":
+            path("targetID", try await fresh { try await makeTarget(tenant.id, unique) })
+            if route.method == "PUT" {
+                request.body = try json(["name": "target \(unique) changed", "kind": "filesystem", "location": "/srv/tier2/\(unique)"])
+            }
+        case "POST /api/v1/plans":
+            request.body = try json([:])
+            request.namesObjects = false
+        case "POST /api/v1/plans/explain":
+            request.body = try json(["host_id": tenant.host.uuidString, "file_path": tenant.filePath])
+        case "POST /api/v1/recalls":
+            request.body = try json(["rule_id": tenant.rule.uuidString])
+        case "POST /api/v1/users":
+            request.body = try json(["email": "new-\(unique)@example.com", "password": Self.password, "role": "viewer"])
+            request.namesObjects = false
+        case "GET /api/v1/users/{userID}", "PATCH /api/v1/users/{userID}", "DELETE /api/v1/users/{userID}":
+            path("userID", try await fresh { try await makeUser(tenant.id, unique) })
+            if route.method == "PATCH" { request.body = try json(["display_name": "Renamed"]) }
+        case "POST /api/v1/api-tokens":
+            request.body = try json(["name": "token \(unique)", "role": "viewer"])
+            request.namesObjects = false
+        case "DELETE /api/v1/api-tokens/{tokenID}":
+            path("tokenID", try await fresh { try await makeToken(tenant.id, unique) })
+        default:
+            guard !route.path.contains("{") else { throw TestFailure("the matrix does not know how to call \(route)") }
+            request.namesObjects = false
+        }
+        return request
+    }
+
+    static func csv(path: String) -> String {
+        "file_path,file_size,last_modified,last_accessed,file_extension,permissions,owner,hash\n\(path),100000,2020-01-01T00:00:00Z,2020-01-01T00:00:00Z,txt,0644,alice,\n"
+    }
+
+    // MARK: - Making objects as the provider
+
+    private func makeTenant(_ name: String) async throws -> Tenant {
+        let customer = try await id(admin("POST", "/api/v1/customers", tenant: nil, ["name": "\(name) \(suite.run)"]))
+        let enrolled = try await admin("POST", "/api/v1/customers/\(customer)/hosts", tenant: customer, ["hostname": "fs-\(name)"])
+        let host = try id(enrolled)
+        guard let token = enrolled["agent_token"] as? String else { throw TestFailure("no agent token") }
+        let target = try await makeTarget(customer, name)
+        let rule = try await id(admin("POST", "/api/v1/rules", tenant: customer,
+                                      ["name": "rule \(name)", "priority": 1, "target_id": target.uuidString]))
+        let filePath = "/srv/share/\(name)/report.pdf"
+        let batch = UUID()
+        let (status, text) = try await suite.send("POST", suite.apiURL + "/api/v1/scan-results", body: Data(Self.csv(path: filePath).utf8), headers: [
+            "Authorization": "Bearer \(token)", "X-Alto-Host-Id": host.uuidString, "X-Alto-Batch-Id": batch.uuidString,
+            "X-Alto-Full-Scan": "true", "X-Alto-Final-Batch": "true", "Content-Type": "text/csv",
+        ])
+        guard status == 202 else { throw TestFailure("scan upload answered \(status): \(text)") }
+        try await RunningSuite.waitUntil("the \(name) tenant's scan is ingested", timeout: .seconds(60)) {
+            let (_, answer) = try await suite.send("GET", suite.apiURL + "/api/v1/scan-results/\(batch)", body: nil,
+                                                   headers: ["Authorization": "Bearer \(token)"])
+            return answer.contains("\"status\":\"ingested\"")
+        }
+        return Tenant(id: customer, host: host, agentToken: token, target: target, rule: rule, batch: batch, filePath: filePath)
+    }
+
+    private func makeHost(_ customer: UUID, _ unique: String) async throws -> UUID {
+        try id(await admin("POST", "/api/v1/customers/\(customer)/hosts", tenant: customer, ["hostname": "fs-\(unique)"]))
+    }
+
+    private func makeTarget(_ customer: UUID, _ unique: String) async throws -> UUID {
+        try id(await admin("POST", "/api/v1/storage-targets", tenant: customer,
+                           ["name": "target \(unique)", "kind": "filesystem", "location": "/srv/tier2/\(unique)"]))
+    }
+
+    private func makeRule(_ tenant: Tenant, _ unique: String) async throws -> UUID {
+        try id(await admin("POST", "/api/v1/rules", tenant: tenant.id,
+                           ["name": "fixture \(unique)", "priority": 100_000 + serial, "target_id": tenant.target.uuidString]))
+    }
+
+    private func makeUser(_ customer: UUID, _ unique: String) async throws -> UUID {
+        try id(await admin("POST", "/api/v1/users", tenant: customer,
+                           ["email": "fixture-\(unique)@example.com", "password": Self.password, "role": "viewer"]))
+    }
+
+    private func makeToken(_ customer: UUID, _ unique: String) async throws -> UUID {
+        try id(await admin("POST", "/api/v1/api-tokens", tenant: customer, ["name": "fixture \(unique)", "role": "viewer"]))
+    }
+
+    private func admin(_ method: String, _ path: String, tenant: UUID?, _ body: [String: any Sendable]) async throws -> [String: Any] {
+        var headers = RunningSuite.adminHeaders
+        if let tenant { headers["X-Alto-Customer-Id"] = tenant.uuidString }
+        return try await call(method, path, headers: headers, body)
+    }
+
+    private func call(_ method: String, _ path: String, headers: [String: String], _ body: [String: any Sendable]) async throws -> [String: Any] {
+        let (status, text) = try await suite.send(method, suite.apiURL + path, body: try JSONSerialization.data(withJSONObject: body),
+                                                  headers: headers.merging(["Content-Type": "application/json"]) { _, new in new })
+        guard (200..<300).contains(status) else { throw TestFailure("\(method) \(path) answered \(status): \(text)") }
+        return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    private func id(_ answer: [String: Any]) throws -> UUID {
+        guard let text = answer["id"] as? String, let id = UUID(uuidString: text) else { throw TestFailure("no id in \(answer)") }
+        return id
+    }
+}
