@@ -32,7 +32,7 @@ as_user() {
 
 install_missing() {
     local wanted=(postgresql-15 postgresql-client-15 rabbitmq-server librabbitmq-dev libpq-dev libssl-dev libzstd-dev zlib1g-dev libpcre2-dev
-                  libsmbclient-dev samba smbclient pkgconf)
+                  libsmbclient-dev samba smbclient rsyslog pkgconf)
     local missing=()
     for package in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

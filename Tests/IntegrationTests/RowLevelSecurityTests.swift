@@ -1,0 +1,137 @@
+import AltoStore
+import AltoTestSupport
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+/// Row-level security on its own, as the services' login sees the database: a query that forgets its tenant
+/// filter still reaches only the tenant its transaction is bound to, and the audit trail only grows.
+@Suite(.timeLimit(.minutes(1))) struct RowLevelSecurityTests {
+    struct Tenants {
+        var mine: UUID
+        var theirs: UUID
+        var serviceURL: String
+        var ownerURL: String
+    }
+
+    /// Two tenants with a host, a target and a rule each, written by the schema's owner.
+    func twoTenants() async throws -> Tenants {
+        let ownerURL = try await TestServers.freshDatabase()
+        let (mine, theirs) = (UUID(), UUID())
+        try await TestServers.withPostgres(ownerURL) { client in
+            try await Migrator().migrate(client: client, logger: TestServers.logger)
+            for (customer, name) in [(mine, "mine"), (theirs, "theirs")] {
+                let (host, target) = (UUID(), UUID())
+                try await client.query("INSERT INTO customers (id, name) VALUES (\(customer), \(name))")
+                try await client.query("INSERT INTO hosts (id, customer_id, hostname) VALUES (\(host), \(customer), 'fs')")
+                try await client.query("""
+                    INSERT INTO storage_targets (id, customer_id, name, kind, location) VALUES (\(target), \(customer), 't', 'filesystem', '/t')
+                    """)
+                try await client.query("""
+                    INSERT INTO rules (id, customer_id, name, priority, target_id) VALUES (\(UUID()), \(customer), \(name + " rule"), 1, \(target))
+                    """)
+            }
+        }
+        return Tenants(mine: mine, theirs: theirs, serviceURL: try TestServers.serviceURL(for: ownerURL), ownerURL: ownerURL)
+    }
+
+    @Test func aQueryThatForgetsItsTenantFilterSeesAndChangesOnlyItsTenant() async throws {
+        let tenants = try await twoTenants()
+        let logger = TestServers.logger
+        try await TestServers.withPostgres(tenants.serviceURL) { client in
+            try await client.withTenant(tenants.mine, logger: logger) { connection in
+                // No WHERE customer_id = ... anywhere below: the policy alone keeps the other tenant out.
+                let names = try await connection.query("SELECT name FROM rules ORDER BY name", logger: logger).collect().map { try $0.decode(String.self) }
+                #expect(names == ["mine rule"])
+                let hosts = try await connection.query("SELECT count(*) FROM hosts", logger: logger).collect().first?.decode(Int.self)
+                #expect(hosts == 1)
+                let renamed = try await connection.query("UPDATE rules SET name = name || ' renamed' RETURNING customer_id", logger: logger)
+                    .collect().map { try $0.decode(UUID.self) }
+                #expect(renamed == [tenants.mine])
+                let customers = try await connection.query("SELECT id FROM customers", logger: logger).collect().map { try $0.decode(UUID.self) }
+                #expect(customers == [tenants.mine])
+            }
+            // Writing a row for another tenant is refused by the policy's check.
+            await #expect(throws: PSQLError.self) {
+                try await client.withTenant(tenants.mine, logger: logger) { connection in
+                    try await connection.query("""
+                        INSERT INTO storage_targets (id, customer_id, name, kind, location)
+                        VALUES (\(UUID()), \(tenants.theirs), 'planted', 'filesystem', '/planted')
+                        """, logger: logger)
+                }
+            }
+            // A query outside any tenant transaction sees no tenant's rows at all.
+            let unbound = try await client.query("SELECT count(*) FROM rules", logger: logger).collect().first?.decode(Int.self)
+            #expect(unbound == 0)
+        }
+        try await TestServers.withPostgres(tenants.ownerURL) { owner in
+            let theirs = try await owner.query("SELECT name FROM rules WHERE customer_id = \(tenants.theirs)").collect().map { try $0.decode(String.self) }
+            #expect(theirs == ["theirs rule"], "the other tenant's rule is untouched")
+            let planted = try await owner.query("SELECT count(*) FROM storage_targets WHERE name = 'planted'").collect().first?.decode(Int.self)
+            #expect(planted == 0)
+        }
+    }
+
+    @Test func theServicesLoginCannotBypassRowLevelSecurityAndAServiceRefusesOneThatCan() async throws {
+        let tenants = try await twoTenants()
+        try await TestServers.withPostgres(tenants.serviceURL) { client in
+            try await DatabaseRole.requireRowLevelSecurity(client: client, logger: TestServers.logger)
+            await #expect(throws: PSQLError.self) {
+                try await client.query("ALTER TABLE rules DISABLE ROW LEVEL SECURITY")
+            }
+            await #expect(throws: PSQLError.self) {
+                try await client.query("SET ROLE alto")
+            }
+        }
+        try await TestServers.withPostgres(tenants.ownerURL) { owner in
+            await #expect(throws: StoreError.self) {
+                try await DatabaseRole.requireRowLevelSecurity(client: owner, logger: TestServers.logger)
+            }
+        }
+    }
+
+    @Test func theAuditTrailOnlyGrowsAndVerifyFindsARowChangedBehindItsBack() async throws {
+        let tenants = try await twoTenants()
+        let logger = TestServers.logger
+        let trail = AuditTrail(secret: "test audit key")
+        try await TestServers.withPostgres(tenants.serviceURL) { client in
+            for index in 0..<5 {
+                try await client.withTenant(tenants.mine, logger: logger) { connection in
+                    try await trail.append([AuditRecord(actor: "user:a@example.com", action: "rule.update", target: "rule/\(index)",
+                                                        details: ["name": "ü \"quoted\"", "n": String(index)])],
+                                           customerID: tenants.mine, on: connection, logger: logger)
+                }
+            }
+            try await client.withTenant(tenants.theirs, logger: logger) { connection in
+                try await trail.append([AuditRecord(actor: "user:b@example.com", action: "rule.create", target: "rule/b")],
+                                       customerID: tenants.theirs, on: connection, logger: logger)
+            }
+            let intact = try await client.acrossTenants(logger: logger) { try await trail.verify(allChains: true, on: $0, logger: logger) }
+            #expect(intact.isIntact, "\(intact.problems)")
+            #expect(intact.checkedRows == 6)
+            #expect(intact.heads[tenants.mine.uuidString.lowercased()]?.seq == 5)
+            // The services' login may append, never change or remove.
+            for statement in ["UPDATE audit_log SET result = 'forged'", "DELETE FROM audit_log", "TRUNCATE audit_log"] {
+                await #expect(throws: PSQLError.self, "\(statement)") {
+                    try await client.acrossTenants(logger: logger) { connection in
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                }
+            }
+            // A key that is not the chain's finds every row wrong.
+            let forger = AuditTrail(secret: "another key")
+            let forged = try await client.acrossTenants(logger: logger) { try await forger.verify(allChains: true, on: $0, logger: logger) }
+            #expect(forged.problems.count == 6, "no row checks out under another key")
+        }
+        // A superuser can edit and delete behind the trigger's back; the chain shows where.
+        try await TestServers.withPostgres(tenants.ownerURL) { owner in
+            try await owner.query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+            try await owner.query("UPDATE audit_log SET result = 'denied' WHERE customer_id = \(tenants.mine) AND seq = 2")
+            try await owner.query("DELETE FROM audit_log WHERE customer_id = \(tenants.mine) AND seq = 4")
+            let report = try await owner.withConnection { try await trail.verify(allChains: true, on: $0, logger: logger) }
+            let problems = report.problems.map { "\($0.seq ?? -1): \($0.problem)" }
+            #expect(problems == ["2: its fields were changed after it was written", "5: rows 4...4 are missing"], "\(problems)")
+        }
+    }
+}
