@@ -246,6 +246,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "AltoModels", "AltoTiering", "AltoTestSupport", "AltoAMQP", "AltoCompression",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
