@@ -124,6 +124,10 @@ public struct AuditVerification: Sendable, Encodable {
         public var rowID: Int64
         public var seq: Int64?
         public var problem: String
+        enum CodingKeys: String, CodingKey {
+            case chain, seq, problem
+            case rowID = "row_id"
+        }
     }
 
     /// The last row of each chain: keep it elsewhere (the SIEM has it too) to notice rows cut from a chain's end.
@@ -139,4 +143,9 @@ public struct AuditVerification: Sendable, Encodable {
     public var heads: [String: Head] = [:]
 
     public var isIntact: Bool { problems.isEmpty }
+
+    enum CodingKeys: String, CodingKey {
+        case problems, heads
+        case checkedRows = "checked_rows", unchainedRows = "unchained_rows"
+    }
 }
