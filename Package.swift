@@ -140,7 +140,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         service("alto-api", folder: "api", extra: [
-            "AltoCompression", "AltoPlanning",
+            "AltoCompression", "AltoPlanning", "AltoKeys",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -166,7 +166,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         service("alto-agent", folder: "agent", extra: [
-            "AltoTiering", "AltoCompression", "CAltoLinux",
+            "AltoTiering", "AltoCompression", "CAltoLinux", "AltoKeys",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
@@ -181,6 +181,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "CAltoLinux", path: "Shared/CAltoLinux"),
+        .target(
+            name: "AltoKeys",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Shared/AltoKeys",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "AltoTiering",
             dependencies: [
@@ -245,7 +254,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "AltoModels", "AltoTiering", "AltoTestSupport", "AltoAMQP", "AltoCompression",
+                "AltoModels", "AltoTiering", "AltoTestSupport", "AltoAMQP", "AltoCompression", "AltoKeys",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),

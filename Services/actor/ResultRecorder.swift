@@ -120,12 +120,13 @@ struct ResultRecorder: Sendable {
                               connection: PostgresConnection, logger: Logger) async throws {
         guard let location = file.tieredLocation, let hash = file.hash else { return }
         try await connection.query("""
-            INSERT INTO stub_registry (customer_id, host_id, file_id, file_path, target_id, tiered_location, hash, size, job_id)
+            INSERT INTO stub_registry (customer_id, host_id, file_id, file_path, target_id, tiered_location, hash, size, job_id,
+                                       wrapped_key)
             VALUES (\(customerID), \(hostID), \(file.fileID), \(file.filePath), \(result.targetID), \(location), \(hash),
-                    \(file.size), \(result.jobID))
+                    \(file.size), \(result.jobID), \(file.wrappedKey))
             ON CONFLICT (host_id, file_path) WHERE state = 'active' DO UPDATE SET
                 tiered_location = EXCLUDED.tiered_location, hash = EXCLUDED.hash, size = EXCLUDED.size,
-                job_id = EXCLUDED.job_id, created_at = now()
+                job_id = EXCLUDED.job_id, wrapped_key = EXCLUDED.wrapped_key, created_at = now()
             """, logger: logger)
         try await connection.query("""
             UPDATE file_inventory SET is_stubbed = true, stub_created_at = \(result.finishedAt), tiered_location = \(location),

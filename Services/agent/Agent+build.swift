@@ -1,4 +1,5 @@
 import AltoAMQP
+import AltoKeys
 import AltoService
 import Foundation
 import Logging
@@ -12,7 +13,7 @@ func buildAgent(settings: AgentSettings) async throws -> ServiceGroup {
     let publisher = AMQPPublisher(configuration: settings.service.amqp, logger: logger)
     let queue = AMQPTopology.agentQueue(hostID: settings.hostID.uuidString)
     let configurationStore = AgentConfigurationStore(folder: settings.stateFolder)
-    let catalog = TargetCatalog(folder: settings.stateFolder)
+    let catalog = TargetCatalog(folder: settings.stateFolder, keys: try KeyProviders.make(), customerID: settings.customerID)
     let reporter = ResultReporter(publisher: publisher, customerID: settings.customerID, hostID: settings.hostID, logger: logger)
     let coordinator = RecallCoordinator(catalog: catalog, throttle: RecallThrottle(concurrency: settings.recallConcurrency,
                                                                                   perSecond: settings.recallsPerSecond),

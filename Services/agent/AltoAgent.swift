@@ -1,4 +1,5 @@
 import AltoAMQP
+import AltoKeys
 import AltoModels
 import AltoService
 import AltoTiering
@@ -127,7 +128,9 @@ struct AltoAgent: AsyncParsableCommand {
             let settings = try? AgentSettings()
             let stateFolder = settings?.stateFolder
                 ?? ProcessInfo.processInfo.environment["ALTO_AGENT_STATE_DIR"] ?? "/var/lib/alto-agent"
-            let catalog = TargetCatalog(folder: stateFolder)
+            let customerID = settings?.customerID ?? ProcessInfo.processInfo.environment["ALTO_CUSTOMER_ID"].flatMap(UUID.init(uuidString:))
+            guard let customerID else { throw ValidationError("ALTO_CUSTOMER_ID must name the tenant whose stubs these are") }
+            let catalog = TargetCatalog(folder: stateFolder, keys: try KeyProviders.make(), customerID: customerID)
             var outcomes: [AgentResult.File] = []
             for path in StubWalk.stubs(under: paths) {
                 let outcome: Result<StubRecord, TieringError>

@@ -37,11 +37,17 @@ struct TieringExecutor: Sendable {
         let configuration = try? configurationStore.load()
         let store: any TierStore
         do {
-            store = try catalog.store(for: job.target)
+            store = try await catalog.store(for: job.target)
         } catch {
-            return finished(job, job.files.map { failure($0, .failed, error.message) })
+            return finished(job, job.files.map { failure($0, error.code == .storageUnavailable ? .deferred : .failed, error.message) })
         }
         var options = FileTierer.Options()
+        do {
+            // One data key per job: every copy it makes is sealed with it, each with a nonce of its own.
+            options.sealing = try await catalog.sealing()
+        } catch {
+            return finished(job, job.files.map { failure($0, error.code == .storageUnavailable ? .deferred : .failed, error.message) })
+        }
         options.compress = job.target.compression == "zstd"
         options.previewBytes = settings.previewBytes
         let tierer = FileTierer(store: store, target: job.target, customerID: settings.customerID, hostID: settings.hostID,

@@ -1,4 +1,5 @@
 import AltoAMQP
+import AltoKeys
 import AltoService
 import AltoStore
 import Crypto
@@ -17,7 +18,7 @@ func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
     let postgres = settings.postgres.makeClient(logger: logger)
     let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
     let reader = settings.reader
-    let router = await makeRouter(settings: settings, postgres: postgres, publisher: publisher, registry: registry, logger: logger)
+    let router = try await makeRouter(settings: settings, postgres: postgres, publisher: publisher, registry: registry, logger: logger)
     let app = Application(
         router: router,
         configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: settings.serviceName),
@@ -35,7 +36,7 @@ func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
 
 /// Every route of the API behind the access middleware; `alto-api routes` lists what it built.
 func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: AMQPPublisher, registry: PrometheusCollectorRegistry,
-                logger: Logger) async -> Router<AltoRequestContext> {
+                logger: Logger) async throws -> Router<AltoRequestContext> {
     let reader = settings.reader
     let limits = APILimits(
         maximumUploadBytes: reader.int(forKey: "alto.api.max.upload.bytes", default: 64 << 20),
@@ -53,6 +54,7 @@ func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: 
                                       logger: logger)
     let passwords = PasswordHasher(cost: UInt8(clamping: max(4, reader.int(forKey: "alto.bcrypt.cost", default: 12))))
     let scope = TenantScope(postgres: postgres, auditTrail: settings.audit, logger: logger)
+    let keys = try KeyProviders.make()
 
     let router = Router(context: AltoRequestContext.self)
     router.middlewares.add(LogRequestsMiddleware(.debug))
@@ -73,7 +75,8 @@ func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: 
     APITokenController(scope: scope).add(to: router)
     AuditController(scope: scope).add(to: router)
     RuleController(scope: scope).add(to: router)
-    StorageTargetController(scope: scope).add(to: router)
+    StorageTargetController(scope: scope, keys: keys).add(to: router)
+    KeyController(scope: scope, keys: keys).add(to: router)
     RecallController(scope: scope).add(to: router)
     PlanController(scope: scope, minimumFileBytes: Int64(reader.int(forKey: "alto.planner.min.file.bytes", default: 8192)))
         .add(to: router)

@@ -42,7 +42,7 @@ struct AltoAPI: AsyncParsableCommand {
             let settings = try ServiceSettings(serviceName: "alto-api", defaultPort: 8080)
             var logger = Logger(label: "alto-api")
             logger.logLevel = .error
-            let router = await makeRouter(settings: settings, postgres: settings.postgres.makeClient(logger: logger),
+            let router = try await makeRouter(settings: settings, postgres: settings.postgres.makeClient(logger: logger),
                                           publisher: AMQPPublisher(configuration: settings.amqp, logger: logger),
                                           registry: PrometheusCollectorRegistry(), logger: logger)
             for route in router.routes.map({ "\($0.method.rawValue) \($0.path)" }).sorted() { print(route) }

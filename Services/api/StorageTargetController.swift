@@ -1,3 +1,4 @@
+import AltoKeys
 import AltoModels
 import AltoService
 import Foundation
@@ -6,10 +7,12 @@ import Logging
 import PostgresNIO
 
 /// `/api/v1/storage-targets`: where a tenant's tier-2 copies go, with the bandwidth and concurrency limits that plan
-/// estimates use. Credentials are accepted in `settings` like any other setting, stored apart, and never returned:
-/// an answer lists only the names of the secrets that are set.
+/// estimates use. Credentials are accepted in `settings` like any other setting, stored apart, each encrypted with
+/// the tenant's key (only the agent opens them), and never returned: an answer lists only the names that are set.
 struct StorageTargetController: Sendable {
     let scope: TenantScope
+    /// Encrypts each credential with the tenant's key before it is stored; nil keeps them as given.
+    let keys: (any KeyProvider)?
 
     /// Setting names that hold credentials, per kind.
     static let secretNames: [StorageTargetReference.Kind: Set<String>] = [
@@ -68,7 +71,7 @@ struct StorageTargetController: Sendable {
         let targetID = id ?? UUID()
         let secretNames = Self.secretNames[body.kind] ?? []
         let settings = (body.settings ?? [:]).filter { !secretNames.contains($0.key) }
-        let secrets = (body.settings ?? [:]).filter { secretNames.contains($0.key) }
+        let secrets = try await encrypted((body.settings ?? [:]).filter { secretNames.contains($0.key) }, tenant: customerID)
         let settingsJSON = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
         let secretsJSON = String(decoding: try JSONEncoder().encode(secrets), as: UTF8.self)
         do {
@@ -162,6 +165,17 @@ struct StorageTargetController: Sendable {
 
     private func load(_ id: UUID, customerID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Target? {
         try await targets(customerID: customerID, only: id, on: connection, logger: logger).first
+    }
+
+    private func encrypted(_ secrets: [String: String], tenant: UUID) async throws -> [String: String] {
+        guard let keys, !secrets.isEmpty else { return secrets }
+        var sealed: [String: String] = [:]
+        do {
+            for (name, value) in secrets { sealed[name] = try await keys.encrypt(Array(value.utf8), tenant: tenant) }
+        } catch {
+            throw APIError(.serviceUnavailable, "key_provider_unavailable", "the tenant's key provider cannot encrypt the credentials now")
+        }
+        return sealed
     }
 
     static func validate(_ body: TargetBody) throws {

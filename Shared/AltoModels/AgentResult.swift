@@ -26,6 +26,8 @@ public struct AgentResult: EnvelopePayload {
         /// Bytes the file occupied on disk before and after, so saved space is measured, not estimated.
         public var allocatedBefore: Int64?
         public var allocatedAfter: Int64?
+        /// The copy's data key, wrapped by the tenant's key; nil for a copy stored in the clear.
+        public var wrappedKey: String?
 
         public init(fileID: Int64?, filePath: String, outcome: Outcome, reason: String? = nil, hash: String? = nil,
                     size: Int64, tieredLocation: String? = nil, allocatedBefore: Int64? = nil, allocatedAfter: Int64? = nil) {
@@ -47,6 +49,7 @@ public struct AgentResult: EnvelopePayload {
             case tieredLocation = "tiered_location"
             case allocatedBefore = "allocated_before"
             case allocatedAfter = "allocated_after"
+            case wrappedKey = "wrapped_key"
         }
     }
 

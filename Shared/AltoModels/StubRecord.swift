@@ -17,9 +17,32 @@ public struct StubRecord: Codable, Sendable, Equatable {
     public var compression: String?
     /// Leading bytes left on disk (the preview), so header sniffers and thumbnailers read them without a recall.
     public var residentBytes: Int64
+    /// How the copy is encrypted; nil for a copy stored in the clear.
+    public var encryption: Encryption?
+
+    /// A copy sealed with a data key of the tenant (envelope encryption): the key, wrapped by the tenant's key at
+    /// its key provider, travels with the stub, so a recall needs the provider and nothing else.
+    public struct Encryption: Codable, Sendable, Equatable {
+        /// The stream format: `aes-256-gcm-chunked`.
+        public var cipher: String
+        /// The key provider that wrapped the data key: `local` or `vault`.
+        public var provider: String
+        public var wrappedKey: String
+
+        public init(cipher: String = "aes-256-gcm-chunked", provider: String, wrappedKey: String) {
+            self.cipher = cipher
+            self.provider = provider
+            self.wrappedKey = wrappedKey
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case cipher, provider
+            case wrappedKey = "wrapped_key"
+        }
+    }
 
     public init(location: String, hash: String, size: Int64, targetID: UUID?, tieredAt: Date, compression: String? = nil,
-                residentBytes: Int64 = 0) {
+                residentBytes: Int64 = 0, encryption: Encryption? = nil) {
         self.version = Self.currentVersion
         self.location = location
         self.hash = hash
@@ -28,6 +51,7 @@ public struct StubRecord: Codable, Sendable, Equatable {
         self.tieredAt = tieredAt
         self.compression = compression
         self.residentBytes = residentBytes
+        self.encryption = encryption
     }
 
     public init(from decoder: any Decoder) throws {
@@ -40,10 +64,11 @@ public struct StubRecord: Codable, Sendable, Equatable {
         tieredAt = try container.decode(Date.self, forKey: .tieredAt)
         compression = try container.decodeIfPresent(String.self, forKey: .compression)
         residentBytes = try container.decodeIfPresent(Int64.self, forKey: .residentBytes) ?? 0
+        encryption = try container.decodeIfPresent(Encryption.self, forKey: .encryption)
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, location, hash, size, compression
+        case version, location, hash, size, compression, encryption
         case targetID = "target_id"
         case tieredAt = "tiered_at"
         case residentBytes = "resident_bytes"

@@ -1,5 +1,6 @@
 import AltoModels
 import CAltoLinux
+import Crypto
 import Foundation
 import Glibc
 
@@ -17,8 +18,21 @@ public struct FileTierer: Sendable {
         public var attempts = 3
         /// Pause before the second try; doubled before each further one.
         public var firstRetryDelay: Duration = .milliseconds(500)
+        /// The data key that encrypts the copies, with what the stub records of it; nil stores them in the clear.
+        public var sealing: Sealing?
 
         public init() {}
+    }
+
+    /// A data key to encrypt copies with, and how the stubs describe it.
+    public struct Sealing: Sendable {
+        public var key: SymmetricKey
+        public var encryption: StubRecord.Encryption
+
+        public init(key: SymmetricKey, encryption: StubRecord.Encryption) {
+            self.key = key
+            self.encryption = encryption
+        }
     }
 
     public let store: any TierStore
@@ -85,7 +99,8 @@ public struct FileTierer: Sendable {
 
         let object = TierObject(customerID: customerID, hostID: hostID, fileID: file.fileID, originalPath: file.filePath,
                                 tieredAt: now, compressed: options.compress)
-        let (copy, sent) = try await storeWithRetries(TierSource(file: original!, compressed: options.compress, limiter: limiter),
+        let (copy, sent) = try await storeWithRetries(TierSource(file: original!, compressed: options.compress, sealingKey: options.sealing?.key,
+                                                                 limiter: limiter),
                                                       as: object)
         do throws(TieringError) {
             guard copy.verifiedHash == sent.payloadHash, copy.storedBytes == sent.payloadBytes else {
@@ -107,13 +122,15 @@ public struct FileTierer: Sendable {
             guard Self.sameVersion(copied, current) else { throw TieringError(.changedSinceScan, "modified before it could become a stub") }
             let record = StubRecord(location: copy.location, hash: sent.contentHash, size: Int64(current.st_size),
                                     targetID: target.id, tieredAt: now, compression: options.compress ? "zstd" : nil,
-                                    residentBytes: resident)
+                                    residentBytes: resident, encryption: options.sealing?.encryption)
             try driver.makeStub(descriptor: writable.descriptor, path: file.filePath, record: record,
                                 times: (current.st_atim, current.st_mtim))
             let allocatedAfter = (try? writable.status()).map { Int64($0.st_blocks) * 512 }
-            return AgentResult.File(fileID: file.fileID, filePath: file.filePath, outcome: .tiered, hash: sent.contentHash,
-                                    size: record.size, tieredLocation: copy.location,
-                                    allocatedBefore: Int64(current.st_blocks) * 512, allocatedAfter: allocatedAfter)
+            var tiered = AgentResult.File(fileID: file.fileID, filePath: file.filePath, outcome: .tiered, hash: sent.contentHash,
+                                          size: record.size, tieredLocation: copy.location,
+                                          allocatedBefore: Int64(current.st_blocks) * 512, allocatedAfter: allocatedAfter)
+            tiered.wrappedKey = record.encryption?.wrappedKey
+            return tiered
         } catch {
             await store.remove(copy.location)
             throw error
@@ -126,8 +143,10 @@ public struct FileTierer: Sendable {
         guard record.size == file.fileSize, record.targetID == target.id else {
             throw TieringError(.changedSinceScan, "already a stub of another copy")
         }
-        return AgentResult.File(fileID: file.fileID, filePath: file.filePath, outcome: .tiered, hash: record.hash,
-                                size: record.size, tieredLocation: record.location)
+        var tiered = AgentResult.File(fileID: file.fileID, filePath: file.filePath, outcome: .tiered, hash: record.hash,
+                                      size: record.size, tieredLocation: record.location)
+        tiered.wrappedKey = record.encryption?.wrappedKey
+        return tiered
     }
 
     /// What the source read and sent, kept once the source (and its descriptor) is gone.

@@ -38,8 +38,9 @@ public enum StubRecall {
     /// attribute removed. On a mismatch the blocks are released again, so the file stays a valid stub.
     static func fill(_ file: PosixFile, record: StubRecord, stores: any TierStoreProvider, driver: any StubDriver) async throws(TieringError) {
         let info = try file.status()
-        let store = try stores.store(for: record)
-        let writer = try RecallWriter(file: file, compressed: record.compression == "zstd")
+        let store = try await stores.store(for: record)
+        let key: SymmetricKey? = if let encryption = record.encryption { try await stores.dataKey(for: encryption) } else { nil }
+        let writer = try RecallWriter(file: file, compressed: record.compression == "zstd", key: key)
         do throws(TieringError) {
             try await store.retrieve(record.location, into: writer)
             let (written, hash) = try writer.finish()
@@ -56,17 +57,19 @@ public enum StubRecall {
     }
 }
 
-/// Writes a copy's bytes back into the stub at their offsets, decompressing when the copy is compressed, and
-/// hashes the content it wrote.
+/// Writes a copy's bytes back into the stub at their offsets, opening them when the copy is encrypted (a chunk is
+/// written only once it authenticated) and decompressing when it is compressed, and hashes the content it wrote.
 final class RecallWriter: TierSink, @unchecked Sendable {
     private let file: PosixFile
+    private let opener: StreamOpener?
     private let decompressor: Decompressor?
     private var hasher = SHA256()
     private var offset: Int64 = 0
     private var decompressed: [UInt8] = []
 
-    init(file: PosixFile, compressed: Bool) throws(TieringError) {
+    init(file: PosixFile, compressed: Bool, key: SymmetricKey? = nil) throws(TieringError) {
         self.file = file
+        self.opener = key.map(StreamOpener.init)
         do {
             decompressor = compressed ? try Decompressor(.zstd) : nil
         } catch {
@@ -75,6 +78,11 @@ final class RecallWriter: TierSink, @unchecked Sendable {
     }
 
     func receive(_ bytes: UnsafeRawBufferPointer) throws(TieringError) {
+        guard let opener else { return try receivePlain(bytes) }
+        try opener.open(bytes) { plaintext throws(TieringError) in try receivePlain(plaintext) }
+    }
+
+    private func receivePlain(_ bytes: UnsafeRawBufferPointer) throws(TieringError) {
         guard let decompressor else { return try write(bytes) }
         decompressed.removeAll(keepingCapacity: true)
         do { try decompressor.decompress(bytes, into: &decompressed) } catch {
@@ -94,6 +102,7 @@ final class RecallWriter: TierSink, @unchecked Sendable {
     }
 
     func finish() throws(TieringError) -> (bytes: Int64, hash: String) {
+        try opener?.finish()
         if let decompressor {
             do { try decompressor.finish() } catch { throw TieringError(.hashMismatch, "the tier-2 copy is truncated: \(error)") }
         }

@@ -2,18 +2,21 @@ import AltoCompression
 import Crypto
 import Glibc
 
-/// Reads an original file exactly once, front to back, hashing what it reads and, when asked, compressing it:
-/// the hash that later decides whether the copy is good is the hash of the very bytes that were sent.
+/// Reads an original file exactly once, front to back, hashing what it reads and, when asked, compressing and then
+/// encrypting it: the hash that later decides whether the copy is good is the hash of the very bytes that were sent.
 public final class TierSource: @unchecked Sendable {
     static let chunkBytes = 1 << 20
 
     private let file: PosixFile
     private let limiter: BandwidthLimiter?
     private let compressed: Bool
+    private let sealingKey: SymmetricKey?
+    private var sealer: StreamSealer?
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TierSource.chunkBytes, alignment: 4096)
     private var compressor: Compressor?
     private var compressedChunk: [UInt8] = []
-    /// Where a compressed chunk is handed out from; grows to the largest chunk seen.
+    private var sealedChunk: [UInt8] = []
+    /// Where a compressed or sealed chunk is handed out from; grows to the largest chunk seen.
     private var compressedBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 16)
     private var contentHasher = SHA256()
     private var payloadHasher = SHA256()
@@ -24,12 +27,15 @@ public final class TierSource: @unchecked Sendable {
     public private(set) var payloadBytes: Int64 = 0
     /// `sha256:<hex>` of the original content, once `next()` returned nil.
     public private(set) var contentHash = ""
-    /// `sha256:<hex>` of the bytes handed to the store (the content itself unless compressed).
+    /// `sha256:<hex>` of the bytes handed to the store (the content itself unless compressed or encrypted).
     public private(set) var payloadHash = ""
 
-    init(file: PosixFile, compressed: Bool, limiter: BandwidthLimiter?) {
+    /// - Parameter sealingKey: the data key that encrypts the copy (`SealedStream`); nil stores it as it is.
+    init(file: PosixFile, compressed: Bool, sealingKey: SymmetricKey? = nil, limiter: BandwidthLimiter?) {
         self.file = file
         self.compressed = compressed
+        self.sealingKey = sealingKey
+        self.sealer = sealingKey.map(StreamSealer.init)
         self.limiter = limiter
     }
 
@@ -65,24 +71,49 @@ public final class TierSource: @unchecked Sendable {
             if count < buffer.count { finished = true }
             guard compressed else {
                 if count == 0 { break }
-                payloadBytes += Int64(count)
-                return chunk
+                return try hand(chunk)
             }
             try compress(chunk, finishing: finished)
             if !compressedChunk.isEmpty {
-                if compressedChunk.count > compressedBuffer.count {
-                    compressedBuffer.deallocate()
-                    compressedBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: compressedChunk.count, alignment: 16)
-                }
-                compressedChunk.withUnsafeBytes { compressedBuffer.copyMemory(from: $0) }
-                let bytes = UnsafeRawBufferPointer(rebasing: compressedBuffer[0..<compressedChunk.count])
-                payloadHasher.update(bufferPointer: bytes)
-                payloadBytes += Int64(bytes.count)
-                return bytes
+                let handed = compressedChunk.withUnsafeBytes { piece in Result { () throws(TieringError) in try hand(piece) } }
+                return try handed.get()
             }
+        }
+        if let sealer {
+            self.sealer = nil
+            sealedChunk.removeAll(keepingCapacity: true)
+            try sealer.finish(into: &sealedChunk)
+            return sealedChunk.withUnsafeBytes { handOut($0) }
         }
         finishHashes()
         return nil
+    }
+
+    /// Hands a piece of payload to the store: as it is, or sealed into one chunk of the encrypted stream.
+    private func hand(_ piece: UnsafeRawBufferPointer) throws(TieringError) -> UnsafeRawBufferPointer {
+        guard let sealer else {
+            guard compressed else {
+                payloadBytes += Int64(piece.count)
+                return piece
+            }
+            return handOut(piece)
+        }
+        sealedChunk.removeAll(keepingCapacity: true)
+        try sealer.seal(piece, into: &sealedChunk)
+        return sealedChunk.withUnsafeBytes { handOut($0) }
+    }
+
+    /// Copies transformed bytes where they stay valid until the next call, and counts and hashes them.
+    private func handOut(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        if bytes.count > compressedBuffer.count {
+            compressedBuffer.deallocate()
+            compressedBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 16)
+        }
+        compressedBuffer.copyMemory(from: bytes)
+        let out = UnsafeRawBufferPointer(rebasing: compressedBuffer[0..<bytes.count])
+        payloadHasher.update(bufferPointer: out)
+        payloadBytes += Int64(out.count)
+        return out
     }
 
     /// Up to `limit` bytes of what is left, read on a blocking thread: one part or block of an object-store upload.
@@ -107,6 +138,7 @@ public final class TierSource: @unchecked Sendable {
         contentHasher = SHA256()
         payloadHasher = SHA256()
         compressor = nil
+        sealer = sealingKey.map(StreamSealer.init)
         contentHash = ""
         payloadHash = ""
     }
@@ -123,6 +155,6 @@ public final class TierSource: @unchecked Sendable {
     private func finishHashes() {
         guard contentHash.isEmpty else { return }
         contentHash = ContentHash.format(contentHasher.finalize())
-        payloadHash = compressed ? ContentHash.format(payloadHasher.finalize()) : contentHash
+        payloadHash = compressed || sealingKey != nil ? ContentHash.format(payloadHasher.finalize()) : contentHash
     }
 }

@@ -32,7 +32,8 @@ public final class RunningSuite: @unchecked Sendable {
         amqpURL = TestServers.amqpURL.replacingOccurrences(of: "%2f", with: vhost)
         basePort = Int.random(in: 20_000...40_000)
         environment = ["ALTO_POSTGRES_URL": try TestServers.serviceURL(for: databaseURL), "ALTO_POSTGRES_MIGRATION_URL": databaseURL,
-                       "ALTO_AMQP_URL": amqpURL, "ALTO_LOG_LEVEL": "info", "ALTO_BCRYPT_COST": "4"].merging(extra) { _, new in new }
+                       "ALTO_AMQP_URL": amqpURL, "ALTO_LOG_LEVEL": "info", "ALTO_BCRYPT_COST": "4",
+                       "ALTO_KEY_DIR": work.appendingPathComponent("keys").path].merging(extra) { _, new in new }
         let (status, output) = try ServiceProcess.run("alto-api", arguments: ["migrate"], environment: environment)
         guard status == 0 else { throw TestFailure("migrate failed: \(output)") }
         do {

@@ -22,11 +22,11 @@ import Testing
                 try TestServers.rabbitmqctl("stop_app")
                 try await Task.sleep(for: .seconds(3))
                 try TestServers.rabbitmqctl("start_app")
-                try faults.expectNothingLost(originals)
+                try await faults.expectNothingLost(originals, of: tenant)
                 try await RunningSuite.waitUntil("the job finishes after the broker is back", timeout: .seconds(90)) {
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'done'") == 1
                 }
-                #expect(try faults.expectNothingLost(originals).count == 6)
+                #expect(try await faults.expectNothingLost(originals, of: tenant).count == 6)
                 try await faults.expectRecallsGiveOriginals(suite, tenant, originals, postgres: postgres)
             }
         }

@@ -84,12 +84,13 @@ import Testing
 
     /// Every original is untouched or a stub whose copy hashes to the original's hash; returns the stubs.
     @discardableResult
-    func expectNothingLost(_ originals: [String: Data], copyPath: (String) -> String = { $0 }) throws -> [String] {
+    func expectNothingLost(_ originals: [String: Data], of tenant: Tenant, copyPath: (String) -> String = { $0 }) async throws -> [String] {
         var stubs: [String] = []
         for (path, content) in originals.sorted(by: { $0.key < $1.key }) {
             if let record = try StubFile.record(at: path) {
                 #expect(record.hash == ContentHash.of(content), "the stub of \(path) names the original's hash")
-                #expect(try ContentHash.ofFile(copyPath(record.location)) == record.hash, "the tier-2 copy of \(path) hashes right")
+                let copy = try await TierTestKeys.content(of: copyPath(record.location), record: record, environment: tenant.agentEnvironment)
+                #expect(ContentHash.of(copy) == record.hash, "the tier-2 copy of \(path) opens with the tenant's key and hashes right")
                 stubs.append(path)
             } else {
                 #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == content, "\(path) is untouched")
@@ -103,7 +104,7 @@ import Testing
                                     postgres: PostgresClient, copyPath: (String) -> String = { $0 }) async throws {
         let recalls: Recalls = try await suite.post("/api/v1/recalls", ["rule_id": tenant.rule.uuidString], customer: tenant.customer,
                                                     expecting: 202)
-        #expect(recalls.recalls.map(\.files).reduce(0, +) == (try expectNothingLost(originals, copyPath: copyPath)).count)
+        #expect(recalls.recalls.map(\.files).reduce(0, +) == (try await expectNothingLost(originals, of: tenant, copyPath: copyPath)).count)
         try await RunningSuite.waitUntil("the recalls are done", timeout: .seconds(60)) {
             try await RunningSuite.count(postgres, "SELECT count(*) FROM recall_jobs WHERE state <> 'done'") == 0
         }
@@ -128,14 +129,14 @@ import Testing
                           AND dispatch_count >= 1
                         """) == 1
                 }
-                try expectNothingLost(originals)
+                try await expectNothingLost(originals, of: tenant)
                 #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_job_files WHERE state = 'pending'") == 5)
 
                 try FileManager.default.createDirectory(at: tier2, withIntermediateDirectories: true)
                 try await RunningSuite.waitUntil("the job is done once the tier is back", timeout: .seconds(30)) {
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'done'") == 1
                 }
-                #expect(try expectNothingLost(originals).count == 5)
+                #expect(try await expectNothingLost(originals, of: tenant).count == 5)
                 #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM stub_registry WHERE state = 'active'") == 5)
 
                 let (wrong, _) = try await suite.send(suite.apiURL + "/api/v1/recalls", body: Data(#"{"host_id":"\#(tenant.host)","paths":["/nowhere"]}"#.utf8),
@@ -159,7 +160,7 @@ import Testing
                     return partials.contains { $0.hasSuffix(".partial") }
                 }
                 await agent.crash()
-                try expectNothingLost(originals)
+                try await expectNothingLost(originals, of: tenant)
                 try await RunningSuite.waitUntil("the silent agent's job is held", timeout: .seconds(30)) {
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'held'") == 1
                 }
@@ -169,7 +170,7 @@ import Testing
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'done'") == 1
                 }
                 #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM stub_registry") == 6, "each file tiered once")
-                #expect(try expectNothingLost(originals).count == 6)
+                #expect(try await expectNothingLost(originals, of: tenant).count == 6)
                 #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE is_stubbed") == 6)
                 try await expectRecallsGiveOriginals(suite, tenant, originals, postgres: postgres)
             }
@@ -185,7 +186,8 @@ import Testing
                 try await RunningSuite.waitUntil("the files are stubs", timeout: .seconds(30)) {
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE is_stubbed") == 3
                 }
-                let victim = try #require(try expectNothingLost(originals).first)
+                let stubs = try await expectNothingLost(originals, of: tenant)
+                let victim = try #require(stubs.first)
                 let copy = try #require(try StubFile.record(at: victim)).location
                 let handle = try FileHandle(forUpdating: URL(fileURLWithPath: copy))
                 try handle.seek(toOffset: 4096)
@@ -224,7 +226,7 @@ import Testing
                     return try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'done'") == 3
                 }
                 #expect(most == 1, "at most one job of the host was in flight at a time")
-                #expect(try expectNothingLost(originals).count == 6)
+                #expect(try await expectNothingLost(originals, of: tenant).count == 6)
             }
         }
     }
@@ -259,13 +261,13 @@ import Testing
                 try await RunningSuite.waitUntil("the job is put back", timeout: .seconds(30)) {
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'queued' AND dispatch_count >= 1") == 1
                 }
-                try expectNothingLost(originals, copyPath: onServer)
+                try await expectNothingLost(originals, of: tenant, copyPath: onServer)
                 let restarted = try await SambaServer.start(in: suite.work, port: port)
                 defer { restarted.stop() }
                 try await RunningSuite.waitUntil("the job finishes once the NAS is back", timeout: .seconds(60)) {
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'done'") == 1
                 }
-                #expect(try expectNothingLost(originals, copyPath: onServer).count == 6)
+                #expect(try await expectNothingLost(originals, of: tenant, copyPath: onServer).count == 6)
                 try await expectRecallsGiveOriginals(suite, tenant, originals, postgres: postgres, copyPath: onServer)
             }
         }

@@ -22,7 +22,8 @@ import Testing
                                                   customer: customer)
 
             func get(_ path: String, _ token: String) async throws -> Int {
-                try await suite.send("GET", suite.apiURL + path, body: nil, headers: ["Authorization": "Bearer \(token)"]).0
+                let (status, _) = try await suite.send("GET", suite.apiURL + path, body: nil, headers: ["Authorization": "Bearer \(token)"])
+                return status
             }
             func login(_ password: String) async throws -> (Int, [String: Any]) {
                 let (status, text) = try await suite.send("POST", suite.apiURL + "/api/v1/sessions",
@@ -68,11 +69,11 @@ import Testing
             let apiTokenID = try #require((try JSONSerialization.jsonObject(with: Data(created.1.utf8)) as? [String: Any])?["id"] as? String)
             #expect(try await get("/api/v1/rules", apiToken) == 200)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
-                try await postgres.query("UPDATE api_tokens SET expires_at = now() - interval '1 minute' WHERE id = \(UUID(uuidString: apiTokenID)!)")
+                _ = try await postgres.query("UPDATE api_tokens SET expires_at = now() - interval '1 minute' WHERE id = \(UUID(uuidString: apiTokenID)!)")
             }
             #expect(try await get("/api/v1/rules", apiToken) == 401, "expired")
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
-                try await postgres.query("UPDATE api_tokens SET expires_at = NULL WHERE id = \(UUID(uuidString: apiTokenID)!)")
+                _ = try await postgres.query("UPDATE api_tokens SET expires_at = NULL WHERE id = \(UUID(uuidString: apiTokenID)!)")
             }
             #expect(try await get("/api/v1/rules", apiToken) == 200)
             #expect(try await suite.send("DELETE", suite.apiURL + "/api/v1/api-tokens/\(apiTokenID)", body: nil, headers: RunningSuite.adminHeaders.merging(
@@ -81,9 +82,10 @@ import Testing
 
             // Agent tokens: only for the agent's own host; rotation keeps the old one for its grace; revocation ends both.
             func heartbeat(_ hostID: UUID, _ token: String) async throws -> Int {
-                try await suite.send("POST", suite.apiURL + "/api/v1/hosts/\(hostID)/heartbeat",
-                                     body: try AltoJSON.encoder().encode(AgentHeartbeat(agentVersion: "t", volumes: [])),
-                                     headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"]).0
+                let (status, _) = try await suite.send("POST", suite.apiURL + "/api/v1/hosts/\(hostID)/heartbeat",
+                                                       body: try AltoJSON.encoder().encode(AgentHeartbeat(agentVersion: "t", volumes: [])),
+                                                       headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"])
+                return status
             }
             #expect(try await heartbeat(host, agentToken) == 200)
             #expect(try await heartbeat(otherHost, agentToken) == 404, "another tenant's host")
@@ -95,7 +97,8 @@ import Testing
                                                           headers: RunningSuite.adminHeaders.merging(["Content-Type": "application/json",
                                                                                                       "X-Alto-Customer-Id": customer.uuidString]) { _, n in n })
                 #expect(status == 201, "\(text)")
-                return try #require((try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["agent_token"] as? String)
+                let answer = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+                return try #require(answer?["agent_token"] as? String)
             }
             let second = try await rotate(grace: 600)
             #expect(try await heartbeat(host, agentToken) == 200, "the replaced token works during its grace")

@@ -80,7 +80,13 @@ import Testing
                 for path in cold {
                     let (location, hash) = try #require(registry[path])
                     #expect(hash == ContentHash.of(originals[path]!), "registry hash of \(path)")
-                    #expect(try ContentHash.ofFile(location) == hash, "tier-2 copy of \(path)")
+                    // The copy is sealed with a data key of the tenant's: only the tenant's key opens it.
+                    let record = try #require(try StubFile.record(at: path))
+                    #expect(record.encryption?.provider == "local")
+                    let copy = try Data(contentsOf: URL(fileURLWithPath: location))
+                    #expect(copy.prefix(8) == Data("ALTOGCM1".utf8) && copy.range(of: originals[path]!.prefix(64)) == nil, "tier-2 copy of \(path) is encrypted")
+                    #expect(ContentHash.of(try await TierTestKeys.content(of: location, record: record, environment: agentEnvironment)) == hash,
+                            "tier-2 copy of \(path) opens with the tenant's key")
                     #expect(location.hasPrefix(tier2.path + "/" + customer.id.uuidString.lowercased()))
                     #expect(try StubFile.allocatedBytes(path) < Int64(originals[path]!.count) / 10, "blocks of \(path) were released")
                     #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == originals[path]!.count)
