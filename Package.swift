@@ -226,7 +226,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AltoTieringTests",
-            dependencies: ["AltoTiering", "AltoModels", "AltoStore"],
+            dependencies: ["AltoTiering", "AltoModels", "AltoStore", "AltoKeys", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/AltoTieringTests",
             swiftSettings: swiftSettings
         ),
