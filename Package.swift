@@ -243,7 +243,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "AltoAMQP", "AltoStore", "AltoModels", "AltoTestSupport", "AltoTiering",
+                "AltoAMQP", "AltoStore", "AltoModels", "AltoTestSupport", "AltoTiering", "AltoKeys",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

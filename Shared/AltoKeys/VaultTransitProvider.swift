@@ -17,6 +17,7 @@ public final class VaultTransitProvider: KeyProvider {
     let mount: String
     let namespace: String?
     let keyPrefix: String
+    let timeout: TimeAmount
     let client: HTTPClient
     private let ensured = NIOLockedValueBox<Set<UUID>>([])
 
@@ -24,13 +25,15 @@ public final class VaultTransitProvider: KeyProvider {
     ///   - address: `https://vault.example:8200`.
     ///   - mount: where the Transit engine is mounted (`transit`).
     ///   - namespace: the Vault Enterprise namespace, if any.
+    ///   - timeout: how long one request may take, connecting included; a Vault out of reach fails within it.
     public init(address: String, token: String, mount: String = "transit", namespace: String? = nil, keyPrefix: String = "alto-",
-                client: HTTPClient = .shared) {
+                timeout: TimeAmount = .seconds(10), client: HTTPClient = .shared) {
         self.address = address.hasSuffix("/") ? String(address.dropLast()) : address
         self.token = token
         self.mount = mount.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         self.namespace = namespace
         self.keyPrefix = keyPrefix
+        self.timeout = timeout
         self.client = client
     }
 
@@ -96,7 +99,7 @@ public final class VaultTransitProvider: KeyProvider {
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {
-            response = try await client.execute(request, timeout: .seconds(30))
+            response = try await client.execute(request, timeout: timeout)
             bytes = try await response.body.collect(upTo: 1 << 20)
         } catch {
             throw KeyError(.unavailable, "Vault at \(address) cannot be reached: \(error)")

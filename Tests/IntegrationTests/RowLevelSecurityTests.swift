@@ -85,9 +85,10 @@ import Testing
             }
         }
         try await TestServers.withPostgres(tenants.ownerURL) { owner in
-            await #expect(throws: StoreError.self) {
+            let refusal = await #expect(throws: StoreError.self) {
                 try await DatabaseRole.requireRowLevelSecurity(client: owner, logger: TestServers.logger)
             }
+            #expect(refusal?.description.contains("bypasses row-level security") == true)
         }
     }
 
