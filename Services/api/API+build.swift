@@ -58,6 +58,7 @@ func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: 
 
     let router = Router(context: AltoRequestContext.self)
     router.middlewares.add(LogRequestsMiddleware(.debug))
+    router.middlewares.add(ErrorMiddleware())
     router.middlewares.add(AccessMiddleware(authenticator: authenticator, auditTrail: settings.audit))
     OperationsRoutes(registry: registry, checks: [OperationsRoutes.postgresCheck(postgres), OperationsRoutes.brokerCheck(publisher)])
         .add(to: router)

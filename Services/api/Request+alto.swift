@@ -2,6 +2,7 @@ import AltoModels
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 extension Request {
     /// A header that must hold a UUID: missing or malformed is a 400 naming it.
@@ -39,12 +40,36 @@ extension Request {
     /// Like `decodeJSON`, except that an empty body is nil: for requests whose every field has a default.
     func decodeJSON<T: Decodable>(_ type: T.Type, allowEmpty: Bool, limit: Int = 1 << 20) async throws -> T? {
         let buffer = try await collectBody(limit: limit)
+        if Self.containsNUL(buffer.readableBytesView) {
+            throw APIError.badRequest("invalid_body", "text in the body must not contain NUL characters")
+        }
         if allowEmpty, buffer.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return nil }
         do {
             return try AltoJSON.decoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {
             throw APIError.badRequest("invalid_body", AltoJSON.describe(error))
         }
+    }
+
+    /// A raw NUL byte, or the escape `\u0000` (not itself escaped): PostgreSQL's text has no place for either.
+    static func containsNUL(_ bytes: ByteBufferView) -> Bool {
+        var backslashes = 0
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if byte == 0 { return true }
+            if byte == UInt8(ascii: "\\") {
+                backslashes += 1
+            } else {
+                if byte == UInt8(ascii: "u"), backslashes % 2 == 1, bytes.distance(from: index, to: bytes.endIndex) >= 5,
+                   bytes[bytes.index(index, offsetBy: 1)..<bytes.index(index, offsetBy: 5)].elementsEqual("0000".utf8) {
+                    return true
+                }
+                backslashes = 0
+            }
+            index = bytes.index(after: index)
+        }
+        return false
     }
 
     private func collectBody(limit: Int) async throws -> ByteBuffer {
