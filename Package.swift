@@ -143,6 +143,7 @@ let package = Package(
             "AltoCompression", "AltoPlanning", "AltoKeys",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -257,6 +258,7 @@ let package = Package(
             dependencies: [
                 "AltoModels", "AltoTiering", "AltoTestSupport", "AltoAMQP", "AltoCompression", "AltoKeys",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -4,7 +4,11 @@ import AltoService
 import AltoStore
 import Crypto
 import Foundation
+import Configuration
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import HummingbirdWebSocket
 import Logging
 import PostgresNIO
 import Prometheus
@@ -18,9 +22,12 @@ func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
     let postgres = settings.postgres.makeClient(logger: logger)
     let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
     let reader = settings.reader
-    let router = try await makeRouter(settings: settings, postgres: postgres, publisher: publisher, registry: registry, logger: logger)
+    let hub = NotificationHub()
+    let router = try await makeRouter(settings: settings, postgres: postgres, publisher: publisher, registry: registry, hub: hub, logger: logger)
+    let follower = NotificationController.follower(settings: settings.amqp, publisher: publisher, hub: hub, logger: logger)
     let app = Application(
         router: router,
+        server: try serverBuilder(router: router, reader: reader, logger: logger),
         configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: settings.serviceName),
         logger: logger
     )
@@ -28,7 +35,7 @@ func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
     let relay: [any Service] = reader.bool(forKey: "alto.outbox.relay", default: true)
         ? [OutboxRelay(client: postgres, publisher: publisher, logger: logger)] : []
     return ServiceGroup(configuration: .init(
-        services: [postgres, publisher] + relay + [app],
+        services: [postgres, publisher] + relay + [follower, app],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger
     ))
@@ -36,7 +43,7 @@ func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
 
 /// Every route of the API behind the access middleware; `alto-api routes` lists what it built.
 func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: AMQPPublisher, registry: PrometheusCollectorRegistry,
-                logger: Logger) async throws -> Router<AltoRequestContext> {
+                hub: NotificationHub, logger: Logger) async throws -> Router<AltoRequestContext> {
     let reader = settings.reader
     let limits = APILimits(
         maximumUploadBytes: reader.int(forKey: "alto.api.max.upload.bytes", default: 64 << 20),
@@ -79,9 +86,34 @@ func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: 
     StorageTargetController(scope: scope, keys: keys).add(to: router)
     KeyController(scope: scope, keys: keys).add(to: router)
     RecallController(scope: scope).add(to: router)
+    NotificationController(hub: hub).add(to: router)
     PlanController(scope: scope, minimumFileBytes: Int64(reader.int(forKey: "alto.planner.min.file.bytes", default: 8192)))
         .add(to: router)
     return router
+}
+
+/// HTTP/1.1 with the WebSocket upgrade, behind TLS when `ALTO_TLS_CERTIFICATE` and `ALTO_TLS_KEY` name a PEM
+/// certificate chain and its private key.
+func serverBuilder(router: Router<AltoRequestContext>, reader: ConfigReader, logger: Logger) throws -> HTTPServerBuilder {
+    let plain = HTTPServerBuilder.http1WebSocketUpgrade(webSocketRouter: router)
+    let certificate = reader.string(forKey: "alto.tls.certificate", default: "")
+    let key = reader.string(forKey: "alto.tls.key", default: "")
+    guard !certificate.isEmpty || !key.isEmpty else { return plain }
+    guard !certificate.isEmpty, !key.isEmpty else {
+        throw ValidationFailure("ALTO_TLS_CERTIFICATE and ALTO_TLS_KEY go together: give both, or neither for plain HTTP")
+    }
+    let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+    var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
+                                                       privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+    tls.minimumTLSVersion = .tlsv12
+    logger.info("serving HTTPS", metadata: ["certificate": "\(certificate)"])
+    return try .tls(plain, tlsConfiguration: tls)
+}
+
+/// A configuration that cannot work, said at start-up.
+struct ValidationFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Limits the API enforces on uploads.

@@ -44,7 +44,7 @@ struct AltoAPI: AsyncParsableCommand {
             logger.logLevel = .error
             let router = try await makeRouter(settings: settings, postgres: settings.postgres.makeClient(logger: logger),
                                           publisher: AMQPPublisher(configuration: settings.amqp, logger: logger),
-                                          registry: PrometheusCollectorRegistry(), logger: logger)
+                                          registry: PrometheusCollectorRegistry(), hub: NotificationHub(), logger: logger)
             for route in router.routes.map({ "\($0.method.rawValue) \($0.path)" }).sorted() { print(route) }
         }
     }

@@ -6,6 +6,9 @@ public enum AMQPDeclaration: Sendable, Equatable {
     case exchange(String, type: String)
     /// A durable queue bound to an exchange, for example a notifications follower.
     case boundQueue(String, exchange: String, routingKey: String)
+    /// A queue of one process's own, bound to an exchange, that the broker deletes once nobody has consumed it
+    /// for `expiresAfter`: an API replica following the notifications, gone soon after the replica is.
+    case followerQueue(String, exchange: String, expiresAfter: Duration)
     /// Removes a queue and its messages (tests and host decommissioning).
     case deleteQueue(String)
     /// Drops every ready message of a queue.
@@ -35,6 +38,10 @@ extension AMQPSession {
         case .boundQueue(let name, let exchange, let routingKey):
             try declareQueue(name)
             try bindQueue(name, exchange: exchange, routingKey: routingKey)
+        case .followerQueue(let name, let exchange, let expiresAfter):
+            let milliseconds = expiresAfter.components.seconds * 1000 + expiresAfter.components.attoseconds / 1_000_000_000_000_000
+            try declareQueue(name, arguments: ["x-expires": .int(max(1000, milliseconds))])
+            try bindQueue(name, exchange: exchange, routingKey: "")
         case .deleteQueue(let name):
             try deleteQueue(name)
         case .purgeQueue(let name):

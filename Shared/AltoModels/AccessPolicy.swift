@@ -83,6 +83,7 @@ public enum AccessPolicy {
         Route("DELETE", "/api/v1/api-tokens/{tokenID}"): .permission(.tokensManage),
 
         Route("GET", "/api/v1/audit"): .permission(.auditRead),
+        Route("GET", "/api/v1/notifications"): .permission(.notificationsFollow),
         Route("POST", "/api/v1/keys/rotate"): .permission(.keysManage),
     ]
 

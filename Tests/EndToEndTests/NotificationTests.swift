@@ -1,0 +1,91 @@
+import AltoAMQP
+import AltoModels
+import AltoTestSupport
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOConcurrencyHelpers
+import Testing
+
+/// The notifications WebSocket: a tenant's user follows what happens in their tenant and nothing of another's,
+/// and an upgrade without a valid token, or for another tenant, is refused before any frame is sent.
+@Suite(.timeLimit(.minutes(3))) struct NotificationTests {
+    @Test func eachTenantHearsOnlyItsOwnNotifications() async throws {
+        let suite = try await RunningSuite(["alto-api"])
+        try await suite.whileRunning {
+            let mine = try await suite.enrol("mine-\(suite.run)")
+            let theirs = try await suite.enrol("theirs-\(suite.run)")
+            let myToken = try await session(suite, customer: mine.customer, email: "mine-\(suite.run)@example.com")
+            let theirToken = try await session(suite, customer: theirs.customer, email: "theirs-\(suite.run)@example.com")
+            let socket = suite.apiURL.replacingOccurrences(of: "http://", with: "ws://") + "/api/v1/notifications"
+
+            let mineHeard = NIOLockedValueBox<[String]>([])
+            let theirsHeard = NIOLockedValueBox<[String]>([])
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (token, heard) in [(myToken, mineHeard), (theirToken, theirsHeard)] {
+                    group.addTask { try await listen(socket, token: token, into: heard, for: .seconds(8)) }
+                }
+                // Give both connections a moment to subscribe, then publish as the actor does.
+                try await Task.sleep(for: .seconds(2))
+                let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: suite.amqpURL), logger: TestServers.logger)
+                for (tenant, host, event) in [(theirs.customer, theirs.host, "their.event"), (mine.customer, mine.host, "my.event")] {
+                    let envelope = Envelope(customerID: tenant, hostID: host,
+                                            payload: AltoNotification(event: event, jobID: UUID(), summary: "for \(event)"))
+                    try await publisher.publish(AMQPMessage(body: try envelope.encoded()), exchange: AMQPTopology.notificationsExchange, routingKey: "")
+                }
+                await publisher.shutdown()
+                try await group.waitForAll()
+            }
+            let mineEvents = mineHeard.withLockedValue { $0 }
+            let theirsEvents = theirsHeard.withLockedValue { $0 }
+            #expect(mineEvents.count == 1 && mineEvents.first?.contains("my.event") == true, "\(mineEvents)")
+            #expect(theirsEvents.count == 1 && theirsEvents.first?.contains("their.event") == true, "\(theirsEvents)")
+
+            // No token, a forged one, or a header naming the other tenant: the access middleware refuses the request
+            // (401, 404), and the WebSocket upgrade of the same request is refused (no 101, no frame).
+            for (headers, status) in [([String](), "401"), (["Authorization: Bearer forged"], "401"),
+                                      (["Authorization: Bearer \(myToken)", "X-Alto-Customer-Id: \(theirs.customer)"], "404")] {
+                let upgrade = ["Connection: Upgrade", "Upgrade: websocket", "Sec-WebSocket-Version: 13", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="]
+                for (asked, expected) in [([String](), [status]), (upgrade, ["400", status])] {
+                    let outcome = try Command.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"]
+                                                  + (asked + headers).flatMap { ["-H", $0] } + [suite.apiURL + "/api/v1/notifications"])
+                    let answer = String(decoding: outcome.output, as: UTF8.self)
+                    #expect(expected.contains(answer), "\(headers), upgrade asked: \(!asked.isEmpty): \(answer)")
+                }
+            }
+        }
+    }
+
+    /// Collects the text frames a connection receives for `duration`.
+    func listen(_ url: String, token: String, into heard: NIOLockedValueBox<[String]>, for duration: Duration) async throws {
+        var settings = WebSocketClientConfiguration()
+        settings.additionalHeaders = [.authorization: "Bearer \(token)"]
+        let configuration = settings
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await WebSocketClient.connect(url: url, configuration: configuration, logger: TestServers.logger) { inbound, _, _ in
+                    for try await message in inbound.messages(maxSize: 1 << 20) {
+                        if case .text(let text) = message { heard.withLockedValue { $0.append(text) } }
+                    }
+                }
+            }
+            group.addTask { try await Task.sleep(for: duration) }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// A viewer of `customer`, signed in.
+    func session(_ suite: RunningSuite, customer: UUID, email: String) async throws -> String {
+        struct Created: Decodable { var id: UUID }
+        let _: Created = try await suite.post("/api/v1/users", ["email": email, "password": "a long enough password", "role": "viewer"],
+                                              customer: customer)
+        let (status, text) = try await suite.send("POST", suite.apiURL + "/api/v1/sessions",
+                                                  body: try JSONSerialization.data(withJSONObject: ["email": email, "password": "a long enough password"]),
+                                                  headers: ["Content-Type": "application/json"])
+        guard status == 201, let token = (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["token"] as? String else {
+            throw TestFailure("login answered \(status): \(text)")
+        }
+        return token
+    }
+}
