@@ -15,7 +15,7 @@ swift build 2>&1 | tail -1
 trap '"$root/scripts/run-suite.sh" stop' EXIT
 "$root/scripts/run-suite.sh" start
 eval "$("$root/scripts/local-servers.sh" env)"
-export ALTO_POSTGRES_URL ALTO_POSTGRES_MIGRATION_URL ALTO_AMQP_URL
+export ALTO_POSTGRES_URL ALTO_POSTGRES_MIGRATION_URL ALTO_AMQP_URL ALTO_KEY_DIR
 
 echo "== generating a sample tree"
 demo="$state/demo"
@@ -63,6 +63,7 @@ for s in r["stubs"]:
 print("files in inventory: %d, stubbed: %d, bytes tiered: %d, disk bytes saved: %d"
       % (r["files"], r["stubbed_files"], r["tiered_bytes"], r["bytes_saved"]))
 '
+echo "each tier-2 copy is sealed with a data key of the tenant's (AES-256-GCM), wrapped by the tenant's key in $ALTO_KEY_DIR"
 du_after=$(du -sk "$demo/data" | cut -f1)
 echo "disk used by the sample tree: ${du_before} KiB before, ${du_after} KiB after"
 [ "$(echo "$report" | json "['stubbed_files']")" -ge 4 ] || { echo "the cold files were not tiered; see $state/logs" >&2; exit 1; }
@@ -74,3 +75,11 @@ if [ "$(sha256sum "$demo/data/media/old, \"quoted\" video.mp4" | cut -d' ' -f1)"
 else
     echo "the recalled file does not match its original" >&2; exit 1
 fi
+
+echo "== checking the audit trail's hash chains"
+.build/debug/alto-api audit verify | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print("audit trail intact: %d records checked, %d problems" % (r["checked_rows"], len(r["problems"])))
+sys.exit(1 if r["problems"] else 0)
+'

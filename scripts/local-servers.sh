@@ -129,6 +129,7 @@ print_env() {
     cat <<ENV
 export ALTO_POSTGRES_URL=postgres://alto_app:alto_app@127.0.0.1:$pg_port/alto
 export ALTO_POSTGRES_MIGRATION_URL=postgres://alto:alto@127.0.0.1:$pg_port/alto
+export ALTO_KEY_DIR="$state/keys"
 export ALTO_AMQP_URL=amqp://guest:guest@127.0.0.1:$amqp_port/%2f
 export ALTO_RABBITMQCTL="$root/scripts/local-servers.sh rabbitmqctl"
 ENV
