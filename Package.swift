@@ -174,7 +174,7 @@ let package = Package(
         .executableTarget(
             name: "alto-bench",
             dependencies: [
-                "AltoModels", "AltoCompression", "AltoTiering",
+                "AltoModels", "AltoCompression", "AltoTiering", "AltoKeys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

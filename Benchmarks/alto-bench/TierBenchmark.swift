@@ -1,9 +1,11 @@
+import AltoKeys
 import AltoModels
 import AltoTiering
 import Foundation
 
 /// Tiering to the filesystem target through the agent's own engine (`FileTierer`: checks, one read while hashing,
-/// fsync of copy and folder, read-back from the device, stub), files in parallel as the agent runs them, against
+/// sealing with a tenant data key from the local key provider as the agent does by default, fsync of copy and
+/// folder, read-back from the device, stub), files in parallel as the agent runs them, against
 /// the same data copied and hashed by `tee >(openssl dgst -sha256)` and copied alone by `cp` (the disk's ceiling),
 /// each followed by `sync`. Caches are dropped before each side, where the kernel allows it.
 struct TierBenchmark {
@@ -38,9 +40,14 @@ struct TierBenchmark {
 
         let tier2 = work + "/\(name)-tier2"
         try FileManager.default.createDirectory(atPath: tier2, withIntermediateDirectories: true)
+        let tenant = UUID()
+        let keys = try LocalKeyProvider(folder: URL(fileURLWithPath: work + "/keys"))
+        let dataKey = try await keys.generateDataKey(tenant: tenant)
+        var options = FileTierer.Options()
+        options.sealing = FileTierer.Sealing(key: dataKey.key, encryption: StubRecord.Encryption(provider: keys.name, wrappedKey: dataKey.wrapped))
         let tierer = FileTierer(store: FilesystemStore(root: tier2),
                                 target: StorageTargetReference(id: UUID(), kind: .filesystem, location: tier2),
-                                customerID: UUID(), hostID: UUID())
+                                customerID: tenant, hostID: UUID(), options: options)
         Self.dropCaches()
         let started = ContinuousClock.now
         var tiered = 0
@@ -64,7 +71,7 @@ struct TierBenchmark {
                 + String(format: "%7.2f s  %8.1f MB/s  %9.0f files/s", seconds, total / seconds / 1e6, Double(files) / seconds)
         }
         print("\(name) files, \(String(format: "%.2f", total / 1e9)) GB:")
-        print(line("alto (verify, fsync, stub)", alto))
+        print(line("alto (encrypt, verify, fsync, stub)", alto))
         print(line("tee >(openssl dgst -sha256) + sync", tee))
         print(line("cp + sync (disk ceiling)", cp))
         print(String(format: "  ratio: %.2f× the tee+openssl pipeline, %.2f× cp", tee / alto, cp / alto))
