@@ -7,7 +7,7 @@ import ServiceLifecycle
 struct AltoActor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alto-actor",
-        abstract: "Consume tiering.jobs and agent.results: route jobs to agent.<host_id> and record outcomes."
+        abstract: "Consume tiering.jobs and agent.results: route jobs to agent.<customer_id>.<host_id> and record outcomes."
     )
 
     func run() async throws {

@@ -41,7 +41,7 @@ struct JobDispatcher: Sendable {
     /// Recalls have no per-host or per-target limit: a user is waiting, and the agent runs them beside tiering.
     private func dispatchRecall(_ delivery: AMQPDelivery) async -> AMQPSettlement {
         await HostMessage.handle(delivery, as: RecallJob.self, logger: logger) { envelope, hostID, logger in
-            let queue = AMQPTopology.agentQueue(hostID: hostID.uuidString)
+            let queue = AMQPTopology.agentQueue(customerID: envelope.customerID.uuidString, hostID: hostID.uuidString)
             try await publisher.declare([.workQueue(queue)])
             try await postgres.withTenant(envelope.customerID, logger: logger) { connection in
                 let rows = try await connection.query("""
@@ -61,7 +61,7 @@ struct JobDispatcher: Sendable {
 
     private func dispatchTiering(_ delivery: AMQPDelivery) async -> AMQPSettlement {
         await HostMessage.handle(delivery, as: TieringJob.self, logger: logger) { envelope, hostID, logger in
-            let queue = AMQPTopology.agentQueue(hostID: hostID.uuidString)
+            let queue = AMQPTopology.agentQueue(customerID: envelope.customerID.uuidString, hostID: hostID.uuidString)
             try await publisher.declare([.workQueue(queue)])
             let outcome = try await postgres.withTenant(envelope.customerID, logger: logger) { connection -> Outcome in
                 guard try await gate.admits(hostID: hostID, targetID: envelope.payload.target.id, on: connection, logger: logger) else {

@@ -119,7 +119,7 @@ struct JobSweeper: Service {
                                  estimatedDurationSeconds: duration, bandwidthBytesPerSecond: bandwidth,
                                  target: StorageTargetReference(id: targetID, kind: targetKind, location: location,
                                                                 settingsJSON: settings, secretsJSON: secrets))
-            let queue = AMQPTopology.agentQueue(hostID: hostID.uuidString)
+            let queue = AMQPTopology.agentQueue(customerID: customerID.uuidString, hostID: hostID.uuidString)
             try await Outbox.enqueue(Envelope(customerID: customerID, hostID: hostID, payload: job), queue: queue,
                                      on: connection, logger: logger)
             try await connection.query("""

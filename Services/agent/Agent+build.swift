@@ -5,13 +5,13 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Builds what `alto-agent run` runs: a worker on the host's own `agent.<host_id>` queue (tiering jobs one at a
+/// Builds what `alto-agent run` runs: a worker on the host's own `agent.<customer_id>.<host_id>` queue (tiering jobs one at a
 /// time beside recall jobs, which never wait behind them), on-access recall through the stub guard, scheduled
 /// scans with their uploads, heartbeats, and `/healthz` and `/metrics`. The agent needs no database.
 func buildAgent(settings: AgentSettings) async throws -> ServiceGroup {
     let (logger, registry) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.service.logLevel)
     let publisher = AMQPPublisher(configuration: settings.service.amqp, logger: logger)
-    let queue = AMQPTopology.agentQueue(hostID: settings.hostID.uuidString)
+    let queue = AMQPTopology.agentQueue(customerID: settings.customerID.uuidString, hostID: settings.hostID.uuidString)
     let configurationStore = AgentConfigurationStore(folder: settings.stateFolder)
     let catalog = TargetCatalog(folder: settings.stateFolder, keys: try KeyProviders.make(), customerID: settings.customerID)
     let reporter = ResultReporter(publisher: publisher, customerID: settings.customerID, hostID: settings.hostID, logger: logger)

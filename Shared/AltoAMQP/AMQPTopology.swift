@@ -15,9 +15,10 @@ public enum AMQPTopology {
     /// The central work queues, declared at start-up by every service.
     public static let workQueues = [ingestJobs, plannerJobs, tieringJobs, agentResults]
 
-    /// The one queue an agent follows; named by host so a host never sees another's commands.
-    public static func agentQueue(hostID: String) -> String {
-        "agent.\(hostID.lowercased())"
+    /// The one queue an agent follows: `agent.<tenant>.<host>`, named by tenant and host so a host never sees
+    /// another's commands and a broker policy can grant a tenant's agents `^agent\.<tenant>\.` and nothing more.
+    public static func agentQueue(customerID: String, hostID: String) -> String {
+        "agent.\(customerID.lowercased()).\(hostID.lowercased())"
     }
 
     public static func deadLetterQueue(for queue: String) -> String {

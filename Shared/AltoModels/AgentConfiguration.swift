@@ -1,6 +1,6 @@
 import Foundation
 
-/// Settings the central suite pushes to one agent (`agent.<host_id>`): what to scan, when, and within which limits.
+/// Settings the central suite pushes to one agent (`agent.<customer_id>.<host_id>`): what to scan, when, and within which limits.
 /// The agent keeps the newest one it received, so it applies after a restart too.
 public struct AgentConfiguration: EnvelopePayload {
     public static let messageType = "agent.configuration"

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Asks an agent to bring stubbed files back from tier-2 (`agent.<host_id>`); recalls go ahead of tiering work.
+/// Asks an agent to bring stubbed files back from tier-2 (`agent.<customer_id>.<host_id>`); recalls go ahead of tiering work.
 public struct RecallJob: EnvelopePayload {
     public static let messageType = "recall.job"
 

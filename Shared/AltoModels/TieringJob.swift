@@ -1,6 +1,6 @@
 import Foundation
 
-/// Files of one host that one rule sends to one target (`tiering.jobs`, then the host's `agent.<host_id>`).
+/// Files of one host that one rule sends to one target (`tiering.jobs`, then the host's `agent.<customer_id>.<host_id>`).
 public struct TieringJob: EnvelopePayload {
     public static let messageType = "tiering.job"
 

@@ -109,7 +109,7 @@ import Testing
                 #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE is_stubbed") == cold.count - 1)
 
                 let commands = AMQPPublisher(configuration: amqp, logger: TestServers.logger)
-                let agentQueue = AMQPTopology.agentQueue(hostID: host.id.uuidString)
+                let agentQueue = AMQPTopology.agentQueue(customerID: customer.id.uuidString, hostID: host.id.uuidString)
                 let recallJob = Envelope(customerID: customer.id, hostID: host.id, payload: RecallJob(
                     jobID: UUID(), files: [RecallJob.File(fileID: nil, filePath: cold[1])], requestedBy: "e2e"))
                 let configuration = Envelope(customerID: customer.id, hostID: host.id, payload: AgentConfiguration(
