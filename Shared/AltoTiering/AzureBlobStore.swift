@@ -68,7 +68,7 @@ public struct AzureBlobStore: TierStore {
             let list = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>\(blocks.joined())</BlockList>"
             _ = try await send("PUT", name: name, query: [("comp", "blocklist")], body: Array(list.utf8), after: metadata)
         }
-        return try await readBack(location(of: name))
+        return try await readBack(location(of: name), for: source)
     }
 
     public func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError) {

@@ -45,7 +45,7 @@ public struct FilesystemStore: TierStore {
                 throw error
             }
         }
-        return try await readBack(destination)
+        return try await readBack(destination, for: source)
     }
 
     public func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError) {

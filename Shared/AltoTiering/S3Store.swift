@@ -62,7 +62,7 @@ public struct S3Store: TierStore {
             await remove(location(of: key))
             throw error
         }
-        return try await readBack(location(of: key))
+        return try await readBack(location(of: key), for: source)
     }
 
     public func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError) {

@@ -48,7 +48,7 @@ public struct SMBStore: TierStore {
                 }
             }
         }
-        return try await readBack(destination)
+        return try await readBack(destination, for: source)
     }
 
     /// libsmbclient reports a server that went away with many errnos; an I/O error while the server no longer

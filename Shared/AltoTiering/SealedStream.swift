@@ -49,6 +49,7 @@ final class StreamSealer {
     private let header: [UInt8]
     private var counter: UInt32 = 0
     private var wroteHeader = false
+    private var tags = SHA256()
 
     init(key: SymmetricKey) {
         self.key = key
@@ -81,10 +82,19 @@ final class StreamSealer {
             output.append(final ? 1 : 0)
             output.append(contentsOf: sealed.ciphertext)
             output.append(contentsOf: sealed.tag)
+            tags.update(data: sealed.tag)
         } catch {
             throw TieringError(.io, "AES-GCM could not seal a chunk: \(error)")
         }
         counter += 1
+    }
+
+    /// `sealed:<hex>`: a digest of the header and every chunk's tag, in order, which is what a read-back that
+    /// authenticates the copy must find again.
+    func tagDigest() -> String {
+        var digest = tags
+        digest.update(data: header)
+        return "sealed:" + digest.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }
 
@@ -95,6 +105,7 @@ final class StreamOpener {
     private var pending: [UInt8] = []
     private var counter: UInt32 = 0
     private var ended = false
+    private var tags = SHA256()
 
     init(key: SymmetricKey) {
         self.key = key
@@ -132,6 +143,7 @@ final class StreamOpener {
             } catch {
                 throw TieringError(.hashMismatch, "the tier-2 copy's chunk \(counter) does not authenticate: it was changed, or another key sealed it")
             }
+            tags.update(data: pending[start + length..<start + length + SealedStream.tagBytes])
             consumed += total
             counter += 1
             if final { ended = true }
@@ -146,5 +158,12 @@ final class StreamOpener {
     /// The stream must have ended with its final chunk and nothing after it.
     func finish() throws(TieringError) {
         guard ended, pending.isEmpty else { throw TieringError(.hashMismatch, "the tier-2 copy is truncated") }
+    }
+
+    /// The `StreamSealer.tagDigest` of the stream opened so far.
+    func tagDigest() -> String {
+        var digest = tags
+        digest.update(data: header)
+        return "sealed:" + digest.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -12,6 +12,8 @@ public final class TierSource: @unchecked Sendable {
     private let compressed: Bool
     private let sealingKey: SymmetricKey?
     private var sealer: StreamSealer?
+    /// The sealed stream's tag digest, once sealed: what the read-back must authenticate to.
+    private var sealedDigest: String?
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TierSource.chunkBytes, alignment: 4096)
     private var compressor: Compressor?
     private var compressedChunk: [UInt8] = []
@@ -27,7 +29,8 @@ public final class TierSource: @unchecked Sendable {
     public private(set) var payloadBytes: Int64 = 0
     /// `sha256:<hex>` of the original content, once `next()` returned nil.
     public private(set) var contentHash = ""
-    /// `sha256:<hex>` of the bytes handed to the store (the content itself unless compressed or encrypted).
+    /// `sha256:<hex>` of the bytes handed to the store (the content itself unless compressed); for a sealed copy,
+    /// `sealed:<hex>`, the digest of its chunks' tags.
     public private(set) var payloadHash = ""
 
     /// - Parameter sealingKey: the data key that encrypts the copy (`SealedStream`); nil stores it as it is.
@@ -83,6 +86,7 @@ public final class TierSource: @unchecked Sendable {
             self.sealer = nil
             sealedChunk.removeAll(keepingCapacity: true)
             try sealer.finish(into: &sealedChunk)
+            sealedDigest = sealer.tagDigest()
             return sealedChunk.withUnsafeBytes { handOut($0) }
         }
         finishHashes()
@@ -111,7 +115,7 @@ public final class TierSource: @unchecked Sendable {
         }
         compressedBuffer.copyMemory(from: bytes)
         let out = UnsafeRawBufferPointer(rebasing: compressedBuffer[0..<bytes.count])
-        payloadHasher.update(bufferPointer: out)
+        if sealingKey == nil { payloadHasher.update(bufferPointer: out) }
         payloadBytes += Int64(out.count)
         return out
     }
@@ -129,6 +133,12 @@ public final class TierSource: @unchecked Sendable {
         }
     }
 
+    /// What vouches for the copy when it is read back: its SHA-256, or, for a sealed copy, the authentication of
+    /// every chunk under the data key.
+    func makeVerifier() -> any CopyVerifier {
+        sealingKey.map { SealedVerifier(key: $0) } ?? HashingSink()
+    }
+
     /// Starts over from the first byte, for another attempt after a failed upload.
     public func rewind() {
         leftover = nil
@@ -139,6 +149,7 @@ public final class TierSource: @unchecked Sendable {
         payloadHasher = SHA256()
         compressor = nil
         sealer = sealingKey.map(StreamSealer.init)
+        sealedDigest = nil
         contentHash = ""
         payloadHash = ""
     }
@@ -155,6 +166,6 @@ public final class TierSource: @unchecked Sendable {
     private func finishHashes() {
         guard contentHash.isEmpty else { return }
         contentHash = ContentHash.format(contentHasher.finalize())
-        payloadHash = compressed || sealingKey != nil ? ContentHash.format(payloadHasher.finalize()) : contentHash
+        payloadHash = sealedDigest ?? (compressed ? ContentHash.format(payloadHasher.finalize()) : contentHash)
     }
 }

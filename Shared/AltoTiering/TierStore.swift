@@ -21,8 +21,8 @@ public protocol TierSink: AnyObject, Sendable {
 extension TierStore {
     /// Vouches for a copy just written by reading it back through `retrieve` and hashing what arrives; a copy that
     /// cannot be read back is removed, so no unverified copy is left behind.
-    func readBack(_ location: String) async throws(TieringError) -> StoredCopy {
-        let sink = HashingSink()
+    func readBack(_ location: String, for source: TierSource) async throws(TieringError) -> StoredCopy {
+        let sink = source.makeVerifier()
         do {
             try await retrieve(location, into: sink)
         } catch {

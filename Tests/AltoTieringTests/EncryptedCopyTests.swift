@@ -112,6 +112,18 @@ struct KeyedStore: TierStoreProvider {
         #expect(try StubFile.allocatedBytes(path) < 64 << 10, "no recalled bytes were left in the file")
     }
 
+    @Test func aSealedCopyDamagedOnTheWayIsDiscardedAndTheOriginalKept() async throws {
+        let (path, content, file) = try tiering.makeFile("damaged on the way.bin", bytes: 1 << 20)
+        let dataKey = try await keys.generateDataKey(tenant: tenant)
+        var options = FileTierer.Options()
+        options.sealing = FileTierer.Sealing(key: dataKey.key, encryption: StubRecord.Encryption(provider: keys.name, wrappedKey: dataKey.wrapped))
+        let result = await FileTierer(store: CorruptingStore(inner: tiering.store), target: tiering.target, customerID: tenant,
+                                      hostID: tiering.host, options: options).tier(file)
+        #expect(result.outcome == .failed)
+        #expect(try StubFile.record(at: path) == nil)
+        #expect(try tiering.contents(path) == content)
+    }
+
     @Test func aTruncatedCopyDoesNotOpen() async throws {
         let (_, _, file) = try tiering.makeFile("cut.bin", bytes: 1 << 20)
         let result = try await sealedTierer().tier(file)
