@@ -60,7 +60,7 @@ func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: 
                                       bootstrapToken: reader.string(forKey: "alto.admin.token", isSecret: true, default: "alto-dev-admin"),
                                       logger: logger)
     let passwords = PasswordHasher(cost: UInt8(clamping: max(4, reader.int(forKey: "alto.bcrypt.cost", default: 12))))
-    let scope = TenantScope(postgres: postgres, auditTrail: settings.audit, logger: logger)
+    let scope = TenantScope(postgres: postgres, auditTrail: settings.audit)
     let keys = try KeyProviders.make()
 
     let router = Router(context: AltoRequestContext.self)
@@ -73,10 +73,9 @@ func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: 
                       throttle: LoginThrottle(limit: max(1, reader.int(forKey: "alto.login.max.failures", default: 10)),
                                               window: .seconds(max(1, reader.int(forKey: "alto.login.window.seconds", default: 300)))),
                       auditTrail: settings.audit).add(to: router)
-    ScanUploadController(postgres: postgres, limits: limits, logger: logger).add(to: router)
+    ScanUploadController(postgres: postgres, limits: limits).add(to: router)
     HeartbeatController(postgres: postgres,
-                        intervalSeconds: max(5, reader.int(forKey: "alto.agent.heartbeat.seconds", default: 60)),
-                        logger: logger).add(to: router)
+                        intervalSeconds: max(5, reader.int(forKey: "alto.agent.heartbeat.seconds", default: 60))).add(to: router)
     AdminController(scope: scope).add(to: router)
     HostController(scope: scope).add(to: router)
     UserController(scope: scope, passwords: passwords).add(to: router)

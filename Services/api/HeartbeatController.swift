@@ -17,7 +17,6 @@ struct HeartbeatController: Sendable {
     let postgres: PostgresClient
     /// Told to the agent, so the interval is set in one place.
     let intervalSeconds: Int
-    let logger: Logger
     private let heartbeats = Counter(label: "alto_api_heartbeats_total")
     private let watermarkPlans = Counter(label: "alto_api_watermark_plans_total")
 

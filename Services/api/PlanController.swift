@@ -15,7 +15,6 @@ struct PlanController: Sendable {
     let scope: TenantScope
     /// What the planner is configured with, so a what-if answers what the planner would do.
     let minimumFileBytes: Int64
-    var logger: Logger { scope.logger }
 
     struct PlanRequest: Codable {
         var hostID: UUID?
@@ -44,6 +43,7 @@ struct PlanController: Sendable {
 
     func plan(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
         let customerID = try context.tenant()
+        let logger = context.logger
         let body = try await request.decodeJSON(PlanRequest.self)
         if let maxFiles = body.maxFiles, maxFiles <= 0 { throw APIError.invalid("max_files", "must be above 0, got \(maxFiles)") }
         if let maxBytes = body.maxBytes, maxBytes <= 0 { throw APIError.invalid("max_bytes", "must be above 0, got \(maxBytes)") }
@@ -105,6 +105,7 @@ struct PlanController: Sendable {
 
     func explain(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
         let customerID = try context.tenant()
+        let logger = context.logger
         let body = try await request.decodeJSON(ExplainRequest.self)
         _ = try await hosts(context, only: body.hostID)
         let explanation = try await scope.run(context) { connection -> Explanation? in
@@ -132,6 +133,7 @@ struct PlanController: Sendable {
     /// The tenant's hosts, or the one named (404 when it is not the tenant's).
     private func hosts(_ context: AltoRequestContext, only hostID: UUID?) async throws -> [UUID] {
         let customerID = try context.tenant()
+        let logger = context.logger
         let hosts = try await scope.run(context) { connection in
             var hosts: [UUID] = []
             for try await id in try await connection.query("""

@@ -13,7 +13,6 @@ import PostgresNIO
 struct RecallController: Sendable {
     let scope: TenantScope
     static let maxFilesPerJob = 1000
-    var logger: Logger { scope.logger }
 
     struct RecallRequest: Codable {
         var hostID: UUID?

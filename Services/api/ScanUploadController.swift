@@ -14,7 +14,6 @@ import PostgresNIO
 struct ScanUploadController: Sendable {
     let postgres: PostgresClient
     let limits: APILimits
-    let logger: Logger
 
     func add(to router: Router<AltoRequestContext>) {
         router.post("/api/v1/scan-results") { request, context in

@@ -10,7 +10,6 @@ import PostgresNIO
 struct TenantScope: Sendable {
     let postgres: PostgresClient
     let auditTrail: AuditTrail
-    let logger: Logger
 
     /// Reads (or writes nothing worth auditing) as the request's tenant.
     func run<Result>(_ context: AltoRequestContext, isolation: isolated (any Actor)? = #isolation,
