@@ -29,4 +29,15 @@ struct APIError: Error, HTTPResponseError {
         APIError(.badRequest, "invalid_field", "\(field): \(message)", field: field)
     }
     static let unauthorized = APIError(.unauthorized, "unauthorized", "missing or invalid bearer token")
+
+    /// Runs a call to the tenant's key provider; a provider that fails is a 503 naming what could not be done, and
+    /// nothing of its own error (which may name the provider's address) reaches the client.
+    static func keyProvider<Result>(_ doing: String, advice: String? = nil, _ call: () async throws -> Result) async throws -> Result {
+        do {
+            return try await call()
+        } catch {
+            throw APIError(.serviceUnavailable, "key_provider_unavailable",
+                           "the tenant's key provider cannot \(doing) now" + (advice.map { "; \($0)" } ?? ""))
+        }
+    }
 }

@@ -85,17 +85,9 @@ struct AccessMiddleware: RouterMiddleware {
         guard request.method != .get, request.method != .head else { return }
         let record = AuditRecord(actor: principal.auditName, action: "\(request.method.rawValue) \(path)", target: request.uri.path,
                                  result: status.code == 403 ? "denied" : "failed", details: ["status": String(status.code)])
-        let customerID = context.customerID ?? principal.customerID
         do {
-            if let customerID {
-                try await postgres.withTenant(customerID, logger: context.logger) { connection in
-                    try await auditTrail.append([record], customerID: customerID, on: connection, logger: context.logger)
-                }
-            } else {
-                try await postgres.acrossTenants(logger: context.logger) { connection in
-                    try await auditTrail.append([record], customerID: nil, on: connection, logger: context.logger)
-                }
-            }
+            try await auditTrail.record([record], customerID: context.customerID ?? principal.customerID, client: postgres,
+                                        logger: context.logger)
         } catch {
             context.logger.error("a refused request could not be audited", metadata: ["error": "\(String(reflecting: error))"])
         }

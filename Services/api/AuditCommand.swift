@@ -69,7 +69,7 @@ struct Audit: AsyncParsableCommand {
             let customer = customerID.flatMap(UUID.init(uuidString:))
             let rows = try await settings.postgres.withClient(logger: logger) { client in
                 try await client.acrossTenants(logger: logger) { connection in
-                    try await AuditExportRow.load(customerID: customer, after: after, on: connection, logger: logger)
+                    try await AuditRow.load(customerID: customer, after: after, on: connection, logger: logger)
                 }
             }
             if format == "jsonl" {

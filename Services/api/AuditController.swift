@@ -15,6 +15,7 @@ struct AuditController: Sendable {
         router.get("/api/v1/audit") { request, context in try await list(request, context) }
     }
 
+    /// A row as this route shows it: its details as an object.
     struct Entry: Encodable {
         var seq: Int64?
         var at: Date
@@ -24,6 +25,12 @@ struct AuditController: Sendable {
         var result: String
         var details: [String: String]
         var hash: String?
+
+        init(_ row: AuditRow) {
+            let values = (try? JSONSerialization.jsonObject(with: Data(row.details.utf8)) as? [String: Any]) ?? [:]
+            (seq, at, actor, action, target, result, hash) = (row.seq, row.at, row.actor, row.action, row.target, row.result, row.hash)
+            details = values.mapValues { "\($0)" }
+        }
     }
 
     func list(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
@@ -34,21 +41,12 @@ struct AuditController: Sendable {
         let format = query.get("format") ?? "json"
         guard ["json", "jsonl"].contains(format) else { throw APIError.invalid("format", "must be json or jsonl") }
         let entries = try await scope.run(context) { connection in
-            var entries: [Entry] = []
-            let rows = try await connection.query("""
-                SELECT seq, at, actor, action, target, result, details::text, row_hash FROM audit_log
+            try await AuditRow.decode(connection.query("""
+                SELECT \(unescaped: AuditRow.columns) FROM audit_log
                 WHERE customer_id = \(customerID) AND coalesce(seq, 0) < \(Int64(before))
                 ORDER BY seq DESC NULLS LAST, id DESC LIMIT \(limit)
-                """, logger: context.logger)
-            for try await (seq, at, actor, action, target, result, details, hash) in rows.decode(
-                (Int64?, Date, String, String, String, String, String, ByteBuffer?).self) {
-                let values = (try? JSONSerialization.jsonObject(with: Data(details.utf8)) as? [String: Any]) ?? [:]
-                entries.append(Entry(seq: seq, at: at, actor: actor, action: action, target: target, result: result,
-                                     details: values.mapValues { "\($0)" },
-                                     hash: hash.map { Data(Array(buffer: $0)).base64EncodedString() }))
-            }
-            return entries
-        }
+                """, logger: context.logger))
+        }.map(Entry.init)
         guard format == "jsonl" else { return try JSONResponse.make(status: .ok, ["entries": entries]) }
         let encoder = AltoJSON.encoder()
         var body = ByteBuffer()

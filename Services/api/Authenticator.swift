@@ -22,18 +22,18 @@ struct Authenticator: Sendable {
     }
 
     func principal(for token: String) async throws -> Principal? {
-        if let bootstrapDigest, SecretToken.constantTimeEqual(SecretToken.digest(token), bootstrapDigest) {
+        let digest = SecretToken.digest(token)
+        if let bootstrapDigest, SecretToken.constantTimeEqual(digest, bootstrapDigest) {
             return Principal(kind: .bootstrapToken, id: nil, customerID: nil, role: .superAdmin, auditName: "admin-token")
         }
-        if token.hasPrefix(SecretToken.agentPrefix) { return try await agent(token) }
-        if token.hasPrefix(SecretToken.apiPrefix) { return try await apiToken(token) }
+        if token.hasPrefix(SecretToken.agentPrefix) { return try await agent(digest: digest) }
+        if token.hasPrefix(SecretToken.apiPrefix) { return try await apiToken(digest: digest) }
         if SessionTokens.looksLikeSession(token), let claims = await sessions.verify(token) { return try await user(claims) }
         return nil
     }
 
-    private func agent(_ token: String) async throws -> Principal? {
-        let digest = SecretToken.digest(token)
-        return try await postgres.acrossTenants(logger: logger) { connection in
+    private func agent(digest: [UInt8]) async throws -> Principal? {
+        try await postgres.acrossTenants(logger: logger) { connection in
             let rows = try await connection.query("""
                 SELECT id, customer_id, agent_token_hash, previous_agent_token_hash FROM hosts
                 WHERE agent_token_hash = \(ByteBuffer(bytes: digest))
@@ -49,9 +49,8 @@ struct Authenticator: Sendable {
         }
     }
 
-    private func apiToken(_ token: String) async throws -> Principal? {
-        let digest = SecretToken.digest(token)
-        return try await postgres.acrossTenants(logger: logger) { connection in
+    private func apiToken(digest: [UInt8]) async throws -> Principal? {
+        try await postgres.acrossTenants(logger: logger) { connection in
             let rows = try await connection.query("""
                 UPDATE api_tokens SET last_used_at = now()
                 WHERE token_hash = \(ByteBuffer(bytes: digest)) AND revoked_at IS NULL

@@ -14,6 +14,7 @@ struct KeyController: Sendable {
     let keys: (any KeyProvider)?
     /// Rows rewrapped per transaction.
     static let batch = 500
+    static let again = "the rotation can be run again"
 
     func add(to router: Router<AltoRequestContext>) {
         router.post("/api/v1/keys/rotate") { _, context in try await rotate(context) }
@@ -33,10 +34,7 @@ struct KeyController: Sendable {
         guard let keys else {
             throw APIError(.conflict, "no_key_provider", "this API runs without a key provider (ALTO_KEY_PROVIDER=none)")
         }
-        let version: Int
-        do { version = try await keys.rotate(tenant: customerID) } catch {
-            throw APIError(.serviceUnavailable, "key_provider_unavailable", "the tenant's key provider cannot rotate the key now")
-        }
+        let version = try await APIError.keyProvider("rotate the key") { try await keys.rotate(tenant: customerID) }
         var result = Rotated(keyVersion: version, rewrappedSecrets: 0, rewrappedDataKeys: 0)
         result.rewrappedSecrets = try await rewrapSecrets(customerID, keys: keys, context: context)
         result.rewrappedDataKeys = try await rewrapDataKeys(customerID, keys: keys, context: context)
@@ -62,8 +60,10 @@ struct KeyController: Sendable {
             for (name, value) in secrets {
                 // A credential stored before encryption at rest is encrypted now.
                 rewrapped[name] = LocalKeyProvider.isWrapped(value)
-                    ? try await rewrap(value, keys: keys, tenant: customerID)
-                    : try await encrypt(value, keys: keys, tenant: customerID)
+                    ? try await APIError.keyProvider("rewrap", advice: Self.again) { try await keys.rewrap(value, tenant: customerID) }
+                    : try await APIError.keyProvider("encrypt", advice: Self.again) {
+                        try await keys.encrypt(Array(value.utf8), tenant: customerID)
+                    }
                 count += 1
             }
             let json = String(decoding: try JSONEncoder().encode(rewrapped), as: UTF8.self)
@@ -94,7 +94,9 @@ struct KeyController: Sendable {
             var ids: [Int64] = [], rewrapped: [String] = []
             for (id, wrapped) in rows {
                 ids.append(id)
-                rewrapped.append(try await rewrap(wrapped, keys: keys, tenant: customerID))
+                rewrapped.append(try await APIError.keyProvider("rewrap", advice: Self.again) {
+                    try await keys.rewrap(wrapped, tenant: customerID)
+                })
             }
             let (batchIDs, batchKeys) = (ids, rewrapped)
             try await scope.run(context) { connection in
@@ -106,18 +108,6 @@ struct KeyController: Sendable {
             }
             count += rows.count
             after = last.0
-        }
-    }
-
-    private func rewrap(_ ciphertext: String, keys: any KeyProvider, tenant: UUID) async throws -> String {
-        do { return try await keys.rewrap(ciphertext, tenant: tenant) } catch {
-            throw APIError(.serviceUnavailable, "key_provider_unavailable", "the tenant's key provider cannot rewrap now; the rotation can be run again")
-        }
-    }
-
-    private func encrypt(_ value: String, keys: any KeyProvider, tenant: UUID) async throws -> String {
-        do { return try await keys.encrypt(Array(value.utf8), tenant: tenant) } catch {
-            throw APIError(.serviceUnavailable, "key_provider_unavailable", "the tenant's key provider cannot encrypt now; the rotation can be run again")
         }
     }
 }

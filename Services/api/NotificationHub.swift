@@ -27,6 +27,4 @@ final class NotificationHub: Sendable {
             continuation.yield(text)
         }
     }
-
-    var subscriberCount: Int { subscribers.withLockedValue { $0.values.map(\.count).reduce(0, +) } }
 }

@@ -107,8 +107,6 @@ struct SessionController: Sendable {
     private func audit(email: String, customerID: UUID?, result: String, context: AltoRequestContext) async throws {
         let record = AuditRecord(actor: "user:\(email)", action: "session.login", target: "user:\(email)", result: result,
                                  details: ["address": context.remoteAddress?.ipAddress])
-        try await postgres.acrossTenants(logger: context.logger) { connection in
-            try await auditTrail.append([record], customerID: customerID, on: connection, logger: context.logger)
-        }
+        try await auditTrail.record([record], customerID: customerID, client: postgres, logger: context.logger)
     }
 }

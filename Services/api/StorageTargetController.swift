@@ -169,13 +169,11 @@ struct StorageTargetController: Sendable {
 
     private func encrypted(_ secrets: [String: String], tenant: UUID) async throws -> [String: String] {
         guard let keys, !secrets.isEmpty else { return secrets }
-        var sealed: [String: String] = [:]
-        do {
+        return try await APIError.keyProvider("encrypt the credentials") {
+            var sealed: [String: String] = [:]
             for (name, value) in secrets { sealed[name] = try await keys.encrypt(Array(value.utf8), tenant: tenant) }
-        } catch {
-            throw APIError(.serviceUnavailable, "key_provider_unavailable", "the tenant's key provider cannot encrypt the credentials now")
+            return sealed
         }
-        return sealed
     }
 
     static func validate(_ body: TargetBody) throws {

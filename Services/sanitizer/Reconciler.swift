@@ -57,11 +57,9 @@ struct Reconciler: Service {
             for (_, path, location) in copies {
                 logger.error("tier-2 copy missing or wrong size", metadata: ["tenant": "\(customerID)", "path": "\(path)", "location": "\(location)"])
             }
-            try await postgres.withTenant(customerID, logger: logger) { connection in
-                try await auditTrail.append(copies.map { _, path, location in
-                    AuditRecord(actor: "sanitizer", action: "stub.verify", target: path, result: "missing_copy", details: ["location": location])
-                }, customerID: customerID, on: connection, logger: logger)
-            }
+            try await auditTrail.record(copies.map { _, path, location in
+                AuditRecord(actor: "sanitizer", action: "stub.verify", target: path, result: "missing_copy", details: ["location": location])
+            }, customerID: customerID, client: postgres, logger: logger)
         }
         missingCopies.record(findings.count)
         let cutoff = Calendar(identifier: .gregorian).date(byAdding: .day, value: -stagingRetentionDays, to: Date()) ?? Date()

@@ -56,6 +56,15 @@ public struct AuditTrail: Sendable {
             """, logger: logger)
     }
 
+    /// Appends `records` in a transaction of their own, bound to their tenant (the provider's chain: across
+    /// tenants), for records that go with no other change: a login, a refused request, a finding.
+    public func record(_ records: [AuditRecord], customerID: UUID?, client: PostgresClient, logger: Logger) async throws {
+        guard let customerID else {
+            return try await client.acrossTenants(logger: logger) { try await append(records, customerID: nil, on: $0, logger: logger) }
+        }
+        try await client.withTenant(customerID, logger: logger) { try await append(records, customerID: customerID, on: $0, logger: logger) }
+    }
+
     /// Walks every chain (or one tenant's) and reports each row that does not follow from the one before it.
     public func verify(customerID: UUID? = nil, allChains: Bool, on connection: PostgresConnection, logger: Logger) async throws -> AuditVerification {
         var verification = AuditVerification()

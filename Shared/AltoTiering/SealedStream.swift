@@ -28,6 +28,14 @@ public enum SealedStream {
         return plaintext
     }
 
+    /// `sealed:<hex>`: a digest of every chunk's tag, in order, and the stream's header. The sealer and a
+    /// read-back that authenticates the copy each take it; equal digests mean the very stream that was sealed.
+    static func tagDigest(_ tags: SHA256, header: [UInt8]) -> String {
+        var digest = tags
+        digest.update(data: header)
+        return "sealed:" + digest.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
     static func nonce(prefix: ArraySlice<UInt8>, counter: UInt32) throws -> AES.GCM.Nonce {
         var bytes = Array(prefix)
         withUnsafeBytes(of: counter.bigEndian) { bytes.append(contentsOf: $0) }
@@ -89,13 +97,8 @@ final class StreamSealer {
         counter += 1
     }
 
-    /// `sealed:<hex>`: a digest of the header and every chunk's tag, in order, which is what a read-back that
-    /// authenticates the copy must find again.
-    func tagDigest() -> String {
-        var digest = tags
-        digest.update(data: header)
-        return "sealed:" + digest.finalize().map { String(format: "%02x", $0) }.joined()
-    }
+    /// What a read-back that authenticates the copy must find again (`SealedStream.tagDigest`).
+    func tagDigest() -> String { SealedStream.tagDigest(tags, header: header) }
 }
 
 /// Opens a sealed copy as its bytes arrive, handing out each chunk's plaintext only once its tag checked out.
@@ -160,10 +163,6 @@ final class StreamOpener {
         guard ended, pending.isEmpty else { throw TieringError(.hashMismatch, "the tier-2 copy is truncated") }
     }
 
-    /// The `StreamSealer.tagDigest` of the stream opened so far.
-    func tagDigest() -> String {
-        var digest = tags
-        digest.update(data: header)
-        return "sealed:" + digest.finalize().map { String(format: "%02x", $0) }.joined()
-    }
+    /// The `SealedStream.tagDigest` of the stream opened so far.
+    func tagDigest() -> String { SealedStream.tagDigest(tags, header: header) }
 }

@@ -115,6 +115,15 @@ public final class RunningSuite: @unchecked Sendable {
         return try JSONDecoder().decode(Response.self, from: Data(text.utf8))
     }
 
+    /// Signs a user in through `POST /api/v1/sessions`: the status, and the session token when there is one.
+    public func signIn(email: String, password: String) async throws -> (status: Int, token: String?) {
+        let (status, text) = try await send("POST", apiURL + "/api/v1/sessions",
+                                            body: try JSONSerialization.data(withJSONObject: ["email": email, "password": password]),
+                                            headers: ["Content-Type": "application/json"])
+        let answer = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        return (status, answer?["token"] as? String)
+    }
+
     /// Sends a request (POST with a body, GET without) and returns the status and the body; a body is sent as
     /// `text/csv` unless the headers say otherwise.
     public func send(_ url: String, body: Data?, headers: [String: String]) async throws -> (Int, String) {

@@ -65,8 +65,8 @@ final class AccessWorld: @unchecked Sendable {
     /// A bearer token for `role`: the own tenant's agent, or a new session of the role's user.
     func credential(_ role: Role) async throws -> String {
         if role == .agent { return own.agentToken }
-        let answer = try await call("POST", "/api/v1/sessions", headers: [:], ["email": email(role), "password": Self.password])
-        guard let token = answer["token"] as? String else { throw TestFailure("no session for \(role): \(answer)") }
+        let (status, token) = try await suite.signIn(email: email(role), password: Self.password)
+        guard let token else { throw TestFailure("no session for \(role): \(status)") }
         return token
     }
 

@@ -80,12 +80,8 @@ import Testing
         struct Created: Decodable { var id: UUID }
         let _: Created = try await suite.post("/api/v1/users", ["email": email, "password": "a long enough password", "role": "viewer"],
                                               customer: customer)
-        let (status, text) = try await suite.send("POST", suite.apiURL + "/api/v1/sessions",
-                                                  body: try JSONSerialization.data(withJSONObject: ["email": email, "password": "a long enough password"]),
-                                                  headers: ["Content-Type": "application/json"])
-        guard status == 201, let token = (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["token"] as? String else {
-            throw TestFailure("login answered \(status): \(text)")
-        }
+        let (status, token) = try await suite.signIn(email: email, password: "a long enough password")
+        guard status == 201, let token else { throw TestFailure("login answered \(status)") }
         return token
     }
 }

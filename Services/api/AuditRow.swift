@@ -3,9 +3,10 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// One audit row as it leaves Alto: as a JSON line, or as an RFC 5424 syslog message whose structured data
-/// carries the fields and the row's chain hash, so the SIEM holds what `audit verify` checks.
-struct AuditExportRow: Encodable {
+/// One row of the audit trail as it leaves Alto: through `GET /api/v1/audit`, as a JSON line, or as an RFC 5424
+/// syslog message whose structured data carries the fields and the row's chain hash, so the SIEM holds what
+/// `audit verify` checks.
+struct AuditRow: Encodable {
     var id: Int64
     var customerID: UUID?
     var seq: Int64?
@@ -22,18 +23,25 @@ struct AuditExportRow: Encodable {
         case customerID = "customer_id"
     }
 
-    static func load(customerID: UUID?, after: Int64, on connection: PostgresConnection, logger: Logger) async throws -> [AuditExportRow] {
-        var rows: [AuditExportRow] = []
-        let result = try await connection.query("""
-            SELECT id, customer_id, seq, at, actor, action, target, result, details::text, row_hash FROM audit_log
+    /// The columns `decode` reads, for a query's select list.
+    static let columns = "id, customer_id, seq, at, actor, action, target, result, details::text, row_hash"
+
+    /// Rows after `after` (by id), of one tenant or of all, in the order they were written: what an export sends.
+    static func load(customerID: UUID?, after: Int64, on connection: PostgresConnection, logger: Logger) async throws -> [AuditRow] {
+        try await decode(connection.query("""
+            SELECT \(unescaped: columns) FROM audit_log
             WHERE id > \(after) AND (\(customerID)::uuid IS NULL OR customer_id = \(customerID))
             ORDER BY id
-            """, logger: logger)
+            """, logger: logger))
+    }
+
+    static func decode(_ result: PostgresRowSequence) async throws -> [AuditRow] {
+        var rows: [AuditRow] = []
         for try await (id, customer, seq, at, actor, action, target, outcome, details, hash) in result.decode(
             (Int64, UUID?, Int64?, Date, String, String, String, String, String, ByteBuffer?).self) {
-            rows.append(AuditExportRow(id: id, customerID: customer, seq: seq, at: at, actor: actor, action: action, target: target,
-                                       result: outcome, details: details,
-                                       hash: hash.map { Data(Array(buffer: $0)).base64EncodedString() }))
+            rows.append(AuditRow(id: id, customerID: customer, seq: seq, at: at, actor: actor, action: action, target: target,
+                                 result: outcome, details: details,
+                                 hash: hash.map { Data(Array(buffer: $0)).base64EncodedString() }))
         }
         return rows
     }
