@@ -10,7 +10,7 @@ public final class PeerServer: @unchecked Sendable {
 
     /// Starts `arguments` (with `{port}` replaced by `port`, by default a random one) and waits until the port
     /// accepts connections.
-    public init(_ arguments: [String], name: String, logFolder: URL, port: Int = PeerServer.randomPort()) async throws {
+    public init(_ arguments: [String], name: String, logFolder: URL, port: Int = PeerServer.freePort()) async throws {
         self.port = port
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -67,8 +67,23 @@ public final class PeerServer: @unchecked Sendable {
         return String(decoding: outcome.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// A port in the range the tests' peers use; a server that finds it taken fails to start and says so.
-    public static func randomPort() -> Int { Int.random(in: 41_000...59_000) }
+    /// A loopback port the kernel has just found free (bound to port 0, read back, let go). A port picked at random
+    /// from the ephemeral range could be one an outgoing connection holds, and the peer then fails to bind.
+    public static func freePort() -> Int {
+        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(probe) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let found = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(probe, socketAddress, length) == 0 && getsockname(probe, socketAddress, &length) == 0
+            }
+        }
+        return found ? Int(UInt16(bigEndian: address.sin_port)) : Int.random(in: 41_000...59_000)
+    }
 
     private static func accepts(_ port: Int) -> Bool {
         let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -5,7 +5,7 @@ public enum SambaServer {
     /// Starts a Samba server of the test's own on `port` (a random one by default), sharing `<work>/samba/share`
     /// as `tier2` to user root with password `secret`; starting it again on the same folder and port brings the
     /// same share back.
-    public static func start(in work: URL, port: Int = PeerServer.randomPort()) async throws -> PeerServer {
+    public static func start(in work: URL, port: Int = PeerServer.freePort()) async throws -> PeerServer {
         for folder in ["run", "lock", "state", "cache", "private", "share", "log"] {
             try FileManager.default.createDirectory(at: work.appendingPathComponent("samba/\(folder)"), withIntermediateDirectories: true)
         }

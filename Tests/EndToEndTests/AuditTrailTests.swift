@@ -31,7 +31,7 @@ import Testing
             // The collector: rsyslog listening on loopback, writing each message as received.
             let received = suite.work.appendingPathComponent("received.log")
             let config = suite.work.appendingPathComponent("rsyslog.conf")
-            let port = PeerServer.randomPort()
+            let port = PeerServer.freePort()
             try """
                 global(workDirectory="\(suite.work.path)")
                 module(load="imtcp")

@@ -149,7 +149,7 @@ ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Transit).serve_forever()
             #expect(refused?.message.contains("permission denied") == true)
             #expect(refused?.message.contains("guessed") == false, "no token in an error")
         }
-        let gone = VaultTransitProvider(address: "http://127.0.0.1:\(PeerServer.randomPort())", token: Self.token, timeout: .seconds(2))
+        let gone = VaultTransitProvider(address: "http://127.0.0.1:\(PeerServer.freePort())", token: Self.token, timeout: .seconds(2))
         let unavailable = await #expect(throws: KeyError.self) { _ = try await gone.encrypt([1, 2, 3], tenant: UUID()) }
         #expect(unavailable?.code == .unavailable)
     }
