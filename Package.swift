@@ -5,19 +5,41 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
-/// Declares one service executable under `Services/<folder>` with the shared libraries every service uses.
-func service(_ name: String, folder: String, extra: [Target.Dependency] = []) -> Target {
-    .executableTarget(
-        name: name,
-        dependencies: [
-            "AltoModels", "AltoService", "AltoStore", "AltoAMQP",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ] + extra,
-        path: "Services/\(folder)",
-        swiftSettings: swiftSettings
-    )
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let postgresNIO = Target.Dependency.product(name: "PostgresNIO", package: "postgres-nio")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let asyncHTTPClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
+
+/// What every central service's library builds on: the database, the broker, the shared runtime.
+let centralService: [Target.Dependency] = [
+    "AltoModels", "AltoAMQP", "AltoRuntime", "AltoCentral", "AltoStore", logging, metrics, postgresNIO, serviceLifecycle,
+]
+
+/// One service of the design card: its logic in the library `library` (`Services/<folder>/<library>`), which the
+/// tests import, and the executable `alto-<folder>` (`Services/<folder>/alto-<folder>`), which only reads its
+/// configuration and runs what the library builds.
+func service(_ folder: String, library: String, dependencies: [Target.Dependency], executable: [Target.Dependency]) -> [Target] {
+    [
+        .target(name: library, dependencies: dependencies, path: "Services/\(folder)/\(library)", swiftSettings: swiftSettings),
+        .executableTarget(name: "alto-\(folder)", dependencies: [.target(name: library), argumentParser, serviceLifecycle] + executable,
+                          path: "Services/\(folder)/alto-\(folder)", swiftSettings: swiftSettings),
+    ]
+}
+
+/// A C library from Debian's -dev package, wrapped by exactly one Swift target.
+func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, path: "Shared/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+func library(_ name: String, _ dependencies: [Target.Dependency], resources: [Resource]? = nil) -> Target {
+    .target(name: name, dependencies: dependencies, path: "Shared/\(name)", resources: resources, swiftSettings: swiftSettings)
+}
+
+func tests(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .testTarget(name: name, dependencies: dependencies, path: "Tests/\(name)", swiftSettings: swiftSettings)
 }
 
 let package = Package(
@@ -49,221 +71,90 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: [
-        .systemLibrary(
-            name: "CAMQP",
-            path: "Shared/CAMQP",
-            pkgConfig: "librabbitmq",
-            providers: [.apt(["librabbitmq-dev"])]
-        ),
-        .systemLibrary(
-            name: "CZstd",
-            path: "Shared/CZstd",
-            pkgConfig: "libzstd",
-            providers: [.apt(["libzstd-dev"])]
-        ),
-        .systemLibrary(
-            name: "CPCRE2",
-            path: "Shared/CPCRE2",
-            pkgConfig: "libpcre2-8",
-            providers: [.apt(["libpcre2-dev"])]
-        ),
-        .systemLibrary(
-            name: "CSMBClient",
-            path: "Shared/CSMBClient",
-            pkgConfig: "smbclient",
-            providers: [.apt(["libsmbclient-dev"])]
-        ),
-        .systemLibrary(
-            name: "CZlib",
-            path: "Shared/CZlib",
-            pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"])]
-        ),
-        .target(
-            name: "AltoCompression",
-            dependencies: ["AltoModels", "CZstd", "CZlib"],
-            path: "Shared/AltoCompression",
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "AltoModels",
-            dependencies: ["CPCRE2"],
-            path: "Shared/AltoModels",
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "AltoPlanning",
-            dependencies: [
-                "AltoModels",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ],
-            path: "Shared/AltoPlanning",
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "AltoAMQP",
-            dependencies: [
-                "CAMQP",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            path: "Shared/AltoAMQP",
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "AltoStore",
-            dependencies: [
-                "AltoModels",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            path: "Shared/AltoStore",
-            resources: [.copy("Migrations")],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "AltoService",
-            dependencies: [
-                "AltoModels", "AltoAMQP", "AltoStore",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Configuration", package: "swift-configuration"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ],
-            path: "Shared/AltoService",
-            swiftSettings: swiftSettings
-        ),
-        service("alto-api", folder: "api", extra: [
-            "AltoCompression", "AltoPlanning", "AltoKeys",
+        systemLibrary("CAMQP", pkgConfig: "librabbitmq", apt: "librabbitmq-dev"),
+        systemLibrary("CZstd", pkgConfig: "libzstd", apt: "libzstd-dev"),
+        systemLibrary("CPCRE2", pkgConfig: "libpcre2-8", apt: "libpcre2-dev"),
+        systemLibrary("CSMBClient", pkgConfig: "smbclient", apt: "libsmbclient-dev"),
+        systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
+        .target(name: "CAltoLinux", path: "Shared/CAltoLinux"),
+
+        // Libraries every process may use, the agent on a file server included.
+        library("AltoModels", ["CPCRE2"]),
+        library("AltoCompression", ["AltoModels", "CZstd", "CZlib"]),
+        library("AltoAMQP", ["CAMQP", logging, serviceLifecycle]),
+        library("AltoKeys", [crypto, asyncHTTPClient]),
+        library("AltoTiering", ["AltoModels", "AltoCompression", "CAltoLinux", "CSMBClient", crypto, asyncHTTPClient]),
+        library("AltoRuntime", [
+            "AltoModels", "AltoAMQP", logging, metrics, serviceLifecycle,
             .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdTLS", package: "hummingbird"),
-            .product(name: "HummingbirdCore", package: "hummingbird"),
-            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "JWTKit", package: "jwt-kit"),
-            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Configuration", package: "swift-configuration"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
-        service("alto-ingest", folder: "ingest", extra: [
-            "AltoCompression",
-            .product(name: "PostgresNIO", package: "postgres-nio"),
+
+        // Libraries of the central services only: PostgreSQL and what is kept there.
+        library("AltoStore", ["AltoModels", crypto, postgresNIO, logging], resources: [.copy("Migrations")]),
+        library("AltoPlanning", ["AltoModels", logging, postgresNIO]),
+        library("AltoCentral", [
+            "AltoRuntime", "AltoAMQP", "AltoStore", logging, metrics, postgresNIO, serviceLifecycle,
+            .product(name: "Configuration", package: "swift-configuration"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
-        service("alto-planner", folder: "planner", extra: [
-            "AltoPlanning",
-            .product(name: "PostgresNIO", package: "postgres-nio"),
-        ]),
-        service("alto-actor", folder: "actor", extra: [
-            .product(name: "PostgresNIO", package: "postgres-nio"),
-        ]),
-        service("alto-sanitizer", folder: "sanitizer", extra: [
-            .product(name: "PostgresNIO", package: "postgres-nio"),
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
-        service("alto-agent", folder: "agent", extra: [
-            "AltoTiering", "AltoCompression", "CAltoLinux", "AltoKeys",
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-        ]),
+    ]
+    + service("api", library: "AltoAPI", dependencies: centralService + [
+        "AltoCompression", "AltoPlanning", "AltoKeys", crypto,
+        .product(name: "Configuration", package: "swift-configuration"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdTLS", package: "hummingbird"),
+        .product(name: "HummingbirdCore", package: "hummingbird"),
+        .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+        .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+        .product(name: "JWTKit", package: "jwt-kit"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+    ], executable: ["AltoCentral", "AltoModels"])
+    + service("ingest", library: "AltoIngest", dependencies: centralService + ["AltoCompression"], executable: ["AltoCentral"])
+    + service("planner", library: "AltoPlanner", dependencies: centralService + ["AltoPlanning"], executable: ["AltoCentral"])
+    + service("actor", library: "AltoActor", dependencies: centralService, executable: ["AltoCentral"])
+    + service("sanitizer", library: "AltoSanitizer", dependencies: centralService, executable: ["AltoCentral"])
+    // The one program installed on customers' file servers: nothing of PostgreSQL or the migrations.
+    + service("agent", library: "AltoAgent", dependencies: [
+        "AltoModels", "AltoAMQP", "AltoRuntime", "AltoTiering", "AltoCompression", "CAltoLinux", "AltoKeys",
+        crypto, asyncHTTPClient, logging, metrics, serviceLifecycle,
+    ], executable: ["AltoRuntime", "AltoModels"])
+    + [
         .executableTarget(
             name: "alto-bench",
-            dependencies: [
-                "AltoModels", "AltoCompression", "AltoTiering", "AltoKeys",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ],
+            dependencies: ["AltoModels", "AltoCompression", "AltoTiering", "AltoKeys", argumentParser, asyncHTTPClient],
             path: "Benchmarks/alto-bench",
             swiftSettings: swiftSettings
         ),
-        .target(name: "CAltoLinux", path: "Shared/CAltoLinux"),
-        .target(
-            name: "AltoKeys",
-            dependencies: [
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ],
-            path: "Shared/AltoKeys",
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "AltoTiering",
-            dependencies: [
-                "AltoModels", "AltoCompression", "CAltoLinux", "CSMBClient",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ],
-            path: "Shared/AltoTiering",
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "AltoPlanningTests",
-            dependencies: ["AltoPlanning", "AltoModels"],
-            path: "Tests/AltoPlanningTests",
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "AltoModelsTests",
-            dependencies: ["AltoModels"],
-            path: "Tests/AltoModelsTests",
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "AltoCompressionTests",
-            dependencies: ["AltoCompression", "AltoModels"],
-            path: "Tests/AltoCompressionTests",
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "AltoServiceTests",
-            dependencies: ["AltoService", "AltoAMQP", "AltoModels", .product(name: "Logging", package: "swift-log")],
-            path: "Tests/AltoServiceTests",
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "AltoTieringTests",
-            dependencies: ["AltoTiering", "AltoModels", "AltoStore", "AltoKeys", .product(name: "Crypto", package: "swift-crypto")],
-            path: "Tests/AltoTieringTests",
-            swiftSettings: swiftSettings
-        ),
+
+        // Unit tests: pure logic, no servers.
+        tests("AltoModelsTests", ["AltoModels"]),
+        tests("AltoCompressionTests", ["AltoCompression", "AltoModels"]),
+        tests("AltoPlanningTests", ["AltoPlanning", "AltoModels"]),
+        tests("AltoRuntimeTests", ["AltoRuntime", "AltoAMQP", "AltoModels", logging]),
+        tests("AltoStoreTests", ["AltoStore"]),
+        tests("AltoTieringTests", ["AltoTiering", "AltoModels", "AltoKeys", crypto]),
+        tests("AltoAgentTests", ["AltoAgent", "AltoModels"]),
+
+        // What the integration and end-to-end tests share: the real servers, the suite as processes, fixtures.
         .target(
             name: "AltoTestSupport",
-            dependencies: [
-                "AltoStore", "AltoAMQP",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["AltoStore", "AltoAMQP", "AltoModels", postgresNIO, logging],
             path: "Tests/AltoTestSupport",
             swiftSettings: swiftSettings
         ),
-        .testTarget(
-            name: "IntegrationTests",
-            dependencies: [
-                "AltoAMQP", "AltoStore", "AltoModels", "AltoTestSupport", "AltoTiering", "AltoKeys",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            path: "Tests/IntegrationTests",
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "EndToEndTests",
-            dependencies: [
-                "AltoModels", "AltoTiering", "AltoTestSupport", "AltoAMQP", "AltoCompression", "AltoKeys",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Tests/EndToEndTests",
-            swiftSettings: swiftSettings
-        ),
+        // Against the real PostgreSQL, RabbitMQ and tier-2 peers, services in-process.
+        tests("IntegrationTests", [
+            "AltoAMQP", "AltoStore", "AltoModels", "AltoTestSupport", "AltoTiering", "AltoKeys", "AltoCentral", "AltoAPI",
+            crypto, postgresNIO, logging, serviceLifecycle,
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+        // The executables as processes.
+        tests("EndToEndTests", [
+            "AltoModels", "AltoTiering", "AltoTestSupport", "AltoAMQP", "AltoCompression", "AltoKeys", crypto, postgresNIO, logging,
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+        ]),
     ]
 )

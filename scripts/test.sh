@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests (no servers), integration tests against a real PostgreSQL and RabbitMQ, and the
-# end-to-end test that runs all six executables as processes. Installs and starts what is missing first.
+# Runs every test: unit tests (no servers), integration tests against a real PostgreSQL, RabbitMQ and the tier-2
+# peers, and end-to-end tests that run the executables as processes. Installs and starts what is missing first.
+#   scripts/test.sh                 everything, step by step
+#   scripts/test.sh ARGS...         one `swift test` run with ARGS (for example --filter TieringFaultTests)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -17,10 +19,17 @@ for database in $(psql "$ALTO_POSTGRES_MIGRATION_URL" -tAc "select datname from 
     psql -q "$ALTO_POSTGRES_MIGRATION_URL" -c "drop database if exists $database with (force)" >/dev/null
 done
 swift build --build-tests
+# No more tests at once than cores: each end-to-end test starts several processes, and more of them than the
+# machine can run makes their start-up time out.
+cores="$(nproc)"
+export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-$cores}"
+export ALTO_TEST_SUITES_AT_ONCE="${ALTO_TEST_SUITES_AT_ONCE:-$cores}"
 if [ $# -gt 0 ]; then exec swift test --skip-build "$@"; fi
+step() { printf '\n[test] %s\n' "$1" >&2; shift; swift test --skip-build "$@"; }
+step "unit tests (no servers)" --skip IntegrationTests --skip EndToEndTests
+step "integration tests (PostgreSQL, RabbitMQ, tier-2 peers)" --filter IntegrationTests
 # Schemathesis keeps both cores busy for minutes, which would starve the other suites' services as they start, so
 # the fuzzing runs after them; the broker-restart tests stop RabbitMQ for a moment, so they run alone, last.
-swift test --skip-build --skip EndToEndTests
-swift test --skip-build --filter EndToEndTests --skip BrokerRestartTests --skip APIFuzzTests
-swift test --skip-build --filter APIFuzzTests
-swift test --skip-build --filter BrokerRestartTests
+step "end-to-end tests (the executables as processes)" --filter EndToEndTests --skip BrokerRestartTests --skip APIFuzzTests
+step "end-to-end: fuzzing the API from openapi.yaml" --filter APIFuzzTests
+step "end-to-end: the broker restarted mid-job" --filter BrokerRestartTests

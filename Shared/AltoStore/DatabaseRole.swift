@@ -4,8 +4,8 @@ import PostgresNIO
 /// The services' database login must be held by row-level security: a superuser or a BYPASSRLS role would
 /// silently see every tenant's rows, so a service configured with one refuses to start.
 public enum DatabaseRole {
-    public static func requireRowLevelSecurity(client: PostgresClient, logger: Logger) async throws {
-        let rows = try await client.query("SELECT current_user, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+    public static func requireRowLevelSecurity(on connection: PostgresConnection, logger: Logger) async throws {
+        let rows = try await connection.query("SELECT current_user, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
                                           logger: logger)
         for try await (name, bypasses) in rows.decode((String, Bool).self) where bypasses {
             throw StoreError(.configuration, """

@@ -11,9 +11,6 @@ public struct Migrator: Sendable {
         public var sql: String
     }
 
-    /// The schema version this build expects; a database newer than this is refused.
-    public static var latestVersion: Int { bundledMigrations.last?.version ?? 0 }
-
     static let lockKey: Int64 = 0x616C_746F_6D69_67  // "altomig"
 
     public let migrations: [Migration]
@@ -36,17 +33,15 @@ public struct Migrator: Sendable {
 
     /// Applies what is missing and returns the versions it applied (empty when the schema was current).
     @discardableResult
-    public func migrate(client: PostgresClient, logger: Logger) async throws -> [Int] {
-        try await client.withConnection { connection in
-            try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
-            do {
-                let applied = try await apply(on: connection, logger: logger)
-                try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
-                return applied
-            } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
-                throw error
-            }
+    public func migrate(on connection: PostgresConnection, logger: Logger) async throws -> [Int] {
+        try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
+        do {
+            let applied = try await apply(on: connection, logger: logger)
+            try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+            return applied
+        } catch {
+            _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+            throw error
         }
     }
 

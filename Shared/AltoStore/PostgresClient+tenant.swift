@@ -10,6 +10,32 @@ extension PostgresClient {
     /// Runs `body` in a transaction bound to `customerID`.
     public func withTenant<Result>(_ customerID: UUID, logger: Logger, isolation: isolated (any Actor)? = #isolation,
                                    _ body: (PostgresConnection) async throws -> sending Result) async throws -> sending Result {
+        try await withConnection(isolation: isolation) { connection in
+            try await connection.withTenant(customerID, logger: logger, isolation: isolation, body)
+        }
+    }
+
+    /// Runs `body` in a transaction that sees every tenant's rows.
+    public func acrossTenants<Result>(logger: Logger, isolation: isolated (any Actor)? = #isolation,
+                                      _ body: (PostgresConnection) async throws -> sending Result) async throws -> sending Result {
+        try await withConnection(isolation: isolation) { connection in
+            try await connection.acrossTenants(logger: logger, isolation: isolation, body)
+        }
+    }
+
+    /// `withTransaction`, except that what the closure throws comes out as it was thrown (see the connection's).
+    public func transaction<Result>(logger: Logger, isolation: isolated (any Actor)? = #isolation,
+                                    _ body: (PostgresConnection) async throws -> sending Result) async throws -> sending Result {
+        try await withConnection(isolation: isolation) { connection in
+            try await connection.transaction(logger: logger, isolation: isolation, body)
+        }
+    }
+}
+
+extension PostgresConnection {
+    /// Runs `body` in a transaction bound to `customerID`.
+    public func withTenant<Result>(_ customerID: UUID, logger: Logger, isolation: isolated (any Actor)? = #isolation,
+                                   _ body: (PostgresConnection) async throws -> sending Result) async throws -> sending Result {
         try await transaction(logger: logger, isolation: isolation) { connection in
             try await connection.bindTenant(customerID, logger: logger)
             return try await body(connection)
@@ -36,9 +62,7 @@ extension PostgresClient {
             throw error
         }
     }
-}
 
-extension PostgresConnection {
     /// Binds the open transaction to one tenant, until it ends.
     public func bindTenant(_ customerID: UUID, logger: Logger) async throws {
         try await query("SELECT set_config('alto.customer_id', \(customerID.uuidString), true), set_config('alto.tenant_scope', '', true)",

@@ -50,6 +50,39 @@ public struct PostgresSettings: Sendable, Equatable {
         configuration.options.minimumConnections = 0
         return PostgresClient(configuration: configuration, backgroundLogger: logger)
     }
+
+    /// Runs `body` on one connection of its own, closed afterwards: for commands and start-up steps that need the
+    /// database before (or without) a pooled client running.
+    @discardableResult
+    public func withConnection<Result: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        let configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: password,
+                                                             database: database, tls: .disable)
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        } catch {
+            throw StoreError(.unavailable, "cannot log in to PostgreSQL at \(self): \(Self.reason(error))")
+        }
+        do {
+            let result = try await body(connection)
+            try await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+}
+
+extension PostgresSettings {
+    /// What went wrong in words an operator can act on: the server's own message, or the network's, never the
+    /// generic text PostgresNIO gives so that no bound value leaks into a log.
+    static func reason(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return String(describing: error) }
+        if let message = error.serverInfo?[.message] { return message }
+        if let underlying = error.underlying { return String(describing: underlying) }
+        return "\(error.code)"
+    }
 }
 
 extension PostgresSettings: CustomStringConvertible {

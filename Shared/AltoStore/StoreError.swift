@@ -5,6 +5,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case migration
         case notFound
         case conflict
+        /// The server could not be reached, or refused the login.
+        case unavailable
     }
 
     public let code: Code

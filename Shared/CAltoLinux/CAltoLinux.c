@@ -7,7 +7,6 @@
 #include <sys/fanotify.h>
 #include <sys/file.h>
 #include <signal.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -198,13 +197,32 @@ int alto_peer_pid(int socket) {
     return credentials.pid;
 }
 
+static int alto_termination_pipe[2] = {-1, -1};
+
+static void alto_note_termination(int signal) {
+    (void)signal;
+    int saved = errno;
+    char byte = 1;
+    (void)write(alto_termination_pipe[1], &byte, 1);
+    errno = saved;
+}
+
 int alto_termination_fd(void) {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    if (sigprocmask(SIG_BLOCK, &signals, NULL) != 0) {
+    // A handler rather than signalfd: signalfd sees a signal only when every thread blocks it, and the Swift
+    // runtime's threads are already running; whichever thread the kernel picks, the handler writes to the pipe.
+    if (alto_termination_pipe[0] >= 0) {
+        return alto_termination_pipe[0];
+    }
+    if (pipe2(alto_termination_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         return -1;
     }
-    return signalfd(-1, &signals, SFD_CLOEXEC);
+    struct sigaction action;
+    memset(&action, 0, sizeof(action));
+    action.sa_handler = alto_note_termination;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    if (sigaction(SIGTERM, &action, NULL) != 0 || sigaction(SIGINT, &action, NULL) != 0) {
+        return -1;
+    }
+    return alto_termination_pipe[0];
 }

@@ -2,60 +2,95 @@ import AltoAMQP
 import Foundation
 import FoundationNetworking
 import PostgresNIO
+import Synchronization
 
 /// Alto's services started as separate processes against a database and a RabbitMQ vhost of their own, as the
 /// end-to-end tests use them, with the HTTP and SQL helpers those tests share.
+///
+/// Each suite holds one of `SuiteSlots`' few places while it runs, so a machine with two cores never has more than
+/// two suites' processes starting at once, however many tests the runner starts in parallel.
 public final class RunningSuite: @unchecked Sendable {
     public let run: String
     public let work: URL
     public let databaseURL: String
     public let amqpURL: String
-    public let basePort: Int
     public let vhost: String
     /// Every service's environment: the database, the vhost, and the log level.
     public let environment: [String: String]
-    public private(set) var services: [ServiceProcess] = []
+    private let services = Mutex<[ServiceProcess]>([])
+    private let slot: SuiteSlots.Slot
 
-    public var apiURL: String { "http://127.0.0.1:\(basePort)" }
+    /// The API's address; the suite's first `alto-api` serves it.
+    public var apiURL: String {
+        let api = services.withLock { $0.first { $0.name == "alto-api" } }
+        return "http://127.0.0.1:\((try? api?.port) ?? 0)"
+    }
+
     public static let adminHeaders = ["Authorization": "Bearer alto-dev-admin"]
 
-    /// Migrates a fresh database and starts `names` (alto-api first, on the base port; the others on the ports
-    /// after it), waiting until each answers `/healthz`.
+    /// Migrates a fresh database and starts `names`, each on a port of the kernel's choosing, waiting until each
+    /// answers `/healthz`; a service that exits instead fails the suite at once, with its log.
     public init(_ names: [String], environment extra: [String: String] = [:]) async throws {
+        slot = await SuiteSlots.shared.acquire()
         run = UUID().uuidString.prefix(8).lowercased()
         work = FileManager.default.temporaryDirectory.appendingPathComponent("alto-e2e-\(run)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        databaseURL = try await TestServers.freshDatabase(prefix: "alto_e2e")
         vhost = "alto-e2e-\(run)"
-        try TestServers.rabbitmqctl("add_vhost", vhost)
-        try TestServers.rabbitmqctl("set_permissions", "-p", vhost, "guest", "'.*'", "'.*'", "'.*'")
         amqpURL = TestServers.amqpURL.replacingOccurrences(of: "%2f", with: vhost)
-        // Below Linux's ephemeral range (32768 and up), where an outgoing connection could hold one of the ports.
-        basePort = Int.random(in: 20_000...32_000)
-        environment = ["ALTO_POSTGRES_URL": try TestServers.serviceURL(for: databaseURL), "ALTO_POSTGRES_MIGRATION_URL": databaseURL,
-                       "ALTO_AMQP_URL": amqpURL, "ALTO_LOG_LEVEL": "info", "ALTO_BCRYPT_COST": "4",
-                       "ALTO_KEY_DIR": work.appendingPathComponent("keys").path].merging(extra) { _, new in new }
-        let (status, output) = try ServiceProcess.run("alto-api", arguments: ["migrate"], environment: environment)
-        guard status == 0 else { throw TestFailure("migrate failed: \(output)") }
         do {
-            for (index, name) in names.enumerated() {
-                services.append(try ServiceProcess(name, environment: environment.merging(["ALTO_HTTP_PORT": "\(basePort + index)"]) { _, new in new },
-                                                   logFolder: work))
-            }
-            for index in names.indices { try await waitForHealth(port: basePort + index) }
+            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+            databaseURL = try await TestServers.freshDatabase(prefix: "alto_e2e")
+            try TestServers.rabbitmqctl("add_vhost", vhost)
+            try TestServers.rabbitmqctl("set_permissions", "-p", vhost, "guest", "'.*'", "'.*'", "'.*'")
+            environment = ["ALTO_POSTGRES_URL": try TestServers.serviceURL(for: databaseURL), "ALTO_POSTGRES_MIGRATION_URL": databaseURL,
+                           "ALTO_AMQP_URL": amqpURL, "ALTO_LOG_LEVEL": "info", "ALTO_BCRYPT_COST": "4",
+                           "ALTO_KEY_DIR": work.appendingPathComponent("keys").path].merging(extra) { _, new in new }
+        } catch {
+            try? TestServers.rabbitmqctl("delete_vhost", vhost)
+            await slot.release()
+            throw error
+        }
+        do {
+            let (status, output) = try ServiceProcess.run("alto-api", arguments: ["migrate"], environment: environment)
+            guard status == 0 else { throw TestFailure("alto-api migrate exited with \(status): \(output)") }
+            let started = try names.map { try start($0) }
+            for service in started { try await service.waitUntilHealthy() }
         } catch {
             _ = await stop()
             throw error
         }
     }
 
-    /// Adds a process to those `stop` ends, for example the agent.
-    public func adopt(_ service: ServiceProcess) {
-        services.append(service)
+    /// The first running process of `executable`.
+    public func service(_ executable: String) -> ServiceProcess? {
+        services.withLock { $0.first { $0.name == executable } }
     }
 
-    /// Runs a test's body against the suite, then stops it: on failure the services' logs are printed first; on
-    /// success the work folder goes too. Returns the exit statuses, for tests that check clean shutdowns.
+    /// Starts an executable with the suite's environment plus `extra` and adds it to those `stop` ends, without
+    /// waiting for it: for processes that serve no `/healthz` (the stub guard) or that a test watches start.
+    @discardableResult
+    public func start(_ executable: String, arguments: [String] = [], environment extra: [String: String] = [:]) throws -> ServiceProcess {
+        let service = try ServiceProcess(executable, arguments: arguments, environment: environment.merging(extra) { _, new in new },
+                                         logFolder: work)
+        services.withLock { $0.append(service) }
+        return service
+    }
+
+    /// Starts an executable as `start` does and waits until it is healthy.
+    @discardableResult
+    public func launch(_ executable: String, arguments: [String] = [], environment extra: [String: String] = [:]) async throws -> ServiceProcess {
+        let service = try start(executable, arguments: arguments, environment: extra)
+        do {
+            try await service.waitUntilHealthy()
+        } catch {
+            await service.terminate()
+            throw error
+        }
+        return service
+    }
+
+    /// Runs a test's body against the suite, then stops it and checks how each service ended: one that exited on
+    /// its own, or did not exit 0 on SIGTERM, fails the test with its log, as does a body that throws. On success
+    /// the work folder goes too. Returns the exit statuses of the services it stopped.
     @discardableResult
     public func whileRunning(_ body: () async throws -> Void) async throws -> [String: Int32?] {
         do {
@@ -65,23 +100,45 @@ public final class RunningSuite: @unchecked Sendable {
             _ = await stop()
             throw error
         }
+        let ended = services.withLock { $0 }.filter { !$0.isSettled && !$0.isRunning }
         let statuses = await stop()
+        var problems = ended.map { "\($0.name) exited on its own with status \($0.exitStatus.map(String.init) ?? "?"); its log:\n\($0.logTail)" }
+        for (service, status) in statuses where status != 0 && !ended.contains(where: { $0 === service }) {
+            problems.append("\(service.name) " + (status.map { "exited with status \($0) on SIGTERM" } ?? "did not stop within 15 s of SIGTERM")
+                            + "; its log:\n\(service.logTail)")
+        }
+        guard problems.isEmpty else { throw TestFailure(problems.joined(separator: "\n")) }
         try? FileManager.default.removeItem(at: work)
+        return Dictionary(statuses.map { ($0.0.name, $0.1) }) { first, _ in first }
+    }
+
+    /// Sends SIGTERM to every service the test did not end itself, newest first, and returns each one's exit
+    /// status (nil: it had to be killed); drops the vhost and gives the suite's slot back.
+    public func stop() async -> [(ServiceProcess, Int32?)] {
+        let running = services.withLock { services in
+            defer { services.removeAll() }
+            return services.filter { !$0.isSettled }
+        }
+        var statuses: [(ServiceProcess, Int32?)] = []
+        for service in running.reversed() { statuses.append((service, await service.stop())) }
+        try? TestServers.rabbitmqctl("delete_vhost", vhost)
+        await slot.release()
         return statuses
     }
 
-    /// Sends SIGTERM to every service, newest first, and returns their exit statuses; drops the vhost.
-    public func stop() async -> [String: Int32?] {
-        var statuses: [String: Int32?] = [:]
-        for service in services.reversed() { statuses[service.name] = await service.terminate() }
-        services.removeAll()
-        try? TestServers.rabbitmqctl("delete_vhost", vhost)
-        return statuses
+    /// A suite dropped without `stop` (a test that threw before `whileRunning`) still ends its processes and
+    /// gives its slot back, so no later test waits for it.
+    deinit {
+        let left = services.withLock { $0 }.filter { !$0.isSettled && $0.isRunning }
+        for service in left { service.kill() }
+        if !left.isEmpty { try? TestServers.rabbitmqctl("delete_vhost", vhost) }
+        let slot = slot
+        Task { await slot.release() }
     }
 
     /// The services' logs, for a failing test's report.
     public var logs: String {
-        services.map { "---- \($0.name)\n\($0.log.suffix(4000))" }.joined(separator: "\n")
+        services.withLock { $0 }.map { "---- \($0.name)\n\($0.logTail)" }.joined(separator: "\n")
     }
 
     /// Enrols a customer and one host, returning their ids and the host's agent token.
@@ -100,8 +157,8 @@ public final class RunningSuite: @unchecked Sendable {
     public func agentEnvironment(customer: UUID, host: UUID, token: String, state: String = "agent-state") -> [String: String] {
         environment.merging([
             "ALTO_API_URL": apiURL, "ALTO_AGENT_TOKEN": token, "ALTO_CUSTOMER_ID": customer.uuidString,
-            "ALTO_HOST_ID": host.uuidString, "ALTO_HTTP_PORT": "\(basePort + 9)",
-            "ALTO_AGENT_STATE_DIR": work.appendingPathComponent(state).path, "ALTO_AGENT_START_GUARD": "false",
+            "ALTO_HOST_ID": host.uuidString, "ALTO_AGENT_STATE_DIR": work.appendingPathComponent(state).path,
+            "ALTO_AGENT_START_GUARD": "false",
         ]) { _, new in new }
     }
 
@@ -140,12 +197,6 @@ public final class RunningSuite: @unchecked Sendable {
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
-    }
-
-    public func waitForHealth(port: Int) async throws {
-        try await Self.waitUntil("service on port \(port) is healthy", timeout: .seconds(30)) {
-            (try? await send("http://127.0.0.1:\(port)/healthz", body: nil, headers: [:]).0) == 200
-        }
     }
 
     public static func waitUntil(_ what: String, timeout: Duration, _ condition: () async throws -> Bool) async throws {
@@ -188,8 +239,8 @@ public final class RunningSuite: @unchecked Sendable {
         func append(_ message: AMQPMessage) { messages.append(message) }
     }
 
-    public static func count(_ postgres: PostgresClient, _ sql: String) async throws -> Int {
-        for try await value in try await postgres.query(PostgresQuery(unsafeSQL: sql)).decode(Int.self) { return value }
+    public static func count(_ postgres: PostgresConnection, _ sql: String) async throws -> Int {
+        for try await value in try await postgres.query(PostgresQuery(unsafeSQL: sql), logger: TestServers.logger).decode(Int.self) { return value }
         return 0
     }
 }

@@ -31,23 +31,15 @@ public enum TestServers {
     public static func freshDatabase(prefix: String = "alto_test") async throws -> String {
         let name = "\(prefix)_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased())"
         let settings = try PostgresSettings(url: postgresURL)
-        let client = settings.database("postgres").makeClient(logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
-            group.cancelAll()
+        try await settings.database("postgres").withConnection(logger: logger) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
         }
         return settings.database(name).url
     }
 
-    /// Runs `body` with a running client for `url`.
-    public static func withPostgres<Result: Sendable>(_ url: String, _ body: @Sendable (PostgresClient) async throws -> Result) async throws -> Result {
-        let client = try PostgresSettings(url: url).makeClient(logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            return try await body(client)
-        }
+    /// Runs `body` with a connection of its own to `url`, closed afterwards.
+    public static func withPostgres<Result: Sendable>(_ url: String, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await PostgresSettings(url: url).withConnection(logger: logger, body)
     }
 
     /// The checkout's root, where the scripts and the built executables are.

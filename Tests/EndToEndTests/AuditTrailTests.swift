@@ -62,9 +62,9 @@ import Testing
 
             // A database administrator edits a row with the trigger switched off; verify names it.
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
-                try await postgres.query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
-                try await postgres.query("UPDATE audit_log SET actor = 'someone else' WHERE action = 'rule.create' AND target LIKE 'rule/%' AND seq = 3")
-                try await postgres.query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
+                try await postgres.query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only", logger: TestServers.logger)
+                try await postgres.query("UPDATE audit_log SET actor = 'someone else' WHERE action = 'rule.create' AND target LIKE 'rule/%' AND seq = 3", logger: TestServers.logger)
+                try await postgres.query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only", logger: TestServers.logger)
             }
             let (tampered, findings) = try ServiceProcess.run("alto-api", arguments: ["audit", "verify"], environment: suite.environment)
             #expect(tampered == 1)

@@ -14,7 +14,7 @@ import Testing
         let (suite, data, tier2, originals) = try await faults.start(["ALTO_ACTOR_SWEEP_SECONDS": "1"], files: 6, bytes: 16 << 20)
         try await suite.whileRunning {
             let tenant = try await faults.makeTenant(suite, data: data, tier2: tier2, bandwidth: 32 << 20)
-            try faults.startAgentAndScan(suite, tenant, data: data)
+            try await faults.startAgentAndScan(suite, tenant, data: data)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 try await RunningSuite.waitUntil("the job is running", timeout: .seconds(30)) {
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'running'") == 1

@@ -21,7 +21,7 @@ import Testing
             let dataKey = try await keys.generateDataKey(tenant: customer)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 func storedSecret() async throws -> String {
-                    let rows = try await postgres.query("SELECT secrets->>'secret_access_key' FROM storage_targets WHERE id = \(target.id)").collect()
+                    let rows = try await postgres.query("SELECT secrets->>'secret_access_key' FROM storage_targets WHERE id = \(target.id)", logger: TestServers.logger).collect()
                     return try rows.first?.decode(String.self) ?? ""
                 }
                 let sealed = try await storedSecret()
@@ -29,7 +29,7 @@ import Testing
                 _ = try await postgres.query("""
                     INSERT INTO stub_registry (customer_id, host_id, file_path, tiered_location, hash, size, wrapped_key)
                     VALUES (\(customer), \(host), '/srv/a.bin', '/tier2/a.bin', 'sha256:00', 1, \(dataKey.wrapped))
-                    """)
+                    """, logger: TestServers.logger)
 
                 let (status, text) = try await suite.send("POST", suite.apiURL + "/api/v1/keys/rotate", body: nil,
                                                           headers: RunningSuite.adminHeaders.merging(["X-Alto-Customer-Id": customer.uuidString]) { _, n in n })
@@ -40,7 +40,7 @@ import Testing
                 let rewrapped = try await storedSecret()
                 #expect(rewrapped.hasPrefix("alto:v2:"))
                 #expect(try await keys.decrypt(rewrapped, tenant: customer) == Array("wJalrXUtnFEMI/K7MDENG".utf8))
-                let wrappedKey = try await postgres.query("SELECT wrapped_key FROM stub_registry WHERE file_path = '/srv/a.bin'").collect()
+                let wrappedKey = try await postgres.query("SELECT wrapped_key FROM stub_registry WHERE file_path = '/srv/a.bin'", logger: TestServers.logger).collect()
                     .first?.decode(String.self) ?? ""
                 #expect(wrappedKey.hasPrefix("alto:v2:"))
                 #expect(try await keys.unwrapDataKey(wrappedKey, tenant: customer) == dataKey.key, "the data key itself is unchanged")

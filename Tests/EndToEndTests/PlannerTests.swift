@@ -21,7 +21,7 @@ import Testing
 
     static let archivedFiles = 2_500
 
-    static func tenant(_ suite: RunningSuite, postgres: PostgresClient) async throws -> Tenant {
+    static func tenant(_ suite: RunningSuite, postgres: PostgresConnection) async throws -> Tenant {
         let (customer, host, token) = try await suite.enrol("planner-\(suite.run)")
         let target: Created = try await suite.post("/api/v1/storage-targets",
                                                    ["name": "tier2", "kind": "filesystem", "location": suite.work.path + "/tier2",
@@ -36,12 +36,12 @@ import Testing
             SELECT \(customer), \(host), '/srv/share/' || CASE WHEN n % 2 = 0 THEN 'archive' ELSE 'current' END || '/f' || n || '.pdf',
                    100000 + n, now() - interval '400 days', 'pdf'
             FROM generate_series(1, \(archivedFiles * 2)) AS n
-            """)
+            """, logger: TestServers.logger)
         return Tenant(customer: customer, host: host, token: token, rule: rule.id)
     }
 
-    static func planRun(_ postgres: PostgresClient, _ planID: UUID) async throws -> (planned: Int, jobs: Int)? {
-        for try await row in try await postgres.query("SELECT files_planned, jobs FROM plan_runs WHERE id = \(planID)")
+    static func planRun(_ postgres: PostgresConnection, _ planID: UUID) async throws -> (planned: Int, jobs: Int)? {
+        for try await row in try await postgres.query("SELECT files_planned, jobs FROM plan_runs WHERE id = \(planID)", logger: TestServers.logger)
             .decode((Int, Int).self) {
             return row
         }
@@ -58,7 +58,7 @@ import Testing
         return try #require(queued.plans.first?.plan_id)
     }
 
-    static func waitForPlan(_ postgres: PostgresClient, _ planID: UUID) async throws -> (planned: Int, jobs: Int) {
+    static func waitForPlan(_ postgres: PostgresConnection, _ planID: UUID) async throws -> (planned: Int, jobs: Int) {
         try await RunningSuite.waitUntil("plan \(planID) is written", timeout: .seconds(60)) {
             try await planRun(postgres, planID) != nil
         }
@@ -77,7 +77,7 @@ import Testing
     @Test func aPlanPublishesItsJobsOnceWithEstimatesAndTheNextPlanSkipsFilesInOpenJobs() async throws {
         let suite = try await RunningSuite(["alto-api", "alto-planner"],
                                            environment: ["ALTO_PLANNER_SCHEDULE_SECONDS": "0", "ALTO_PLANNER_MAX_FILES_PER_JOB": "1000"])
-        do {
+        try await suite.whileRunning {
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 let tenant = try await Self.tenant(suite, postgres: postgres)
 
@@ -113,24 +113,16 @@ import Testing
                 #expect(again.planned == 0, "files in open jobs are not planned again")
                 #expect(try await suite.drain(AMQPTopology.tieringJobs).isEmpty)
             }
-        } catch {
-            print(suite.logs)
-            _ = await suite.stop()
-            throw error
         }
-        _ = await suite.stop()
     }
 
     @Test func aPlannerKilledBetweenWritingAndPublishingItsJobsPublishesThemOnRestartOnce() async throws {
         let environment = ["ALTO_PLANNER_SCHEDULE_SECONDS": "0", "ALTO_PLANNER_MAX_FILES_PER_JOB": "1000", "ALTO_OUTBOX_RELAY": "false"]
         let suite = try await RunningSuite(["alto-api"], environment: environment)
-        do {
+        try await suite.whileRunning {
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 let tenant = try await Self.tenant(suite, postgres: postgres)
-                let plannerEnvironment = suite.environment.merging(["ALTO_HTTP_PORT": "\(suite.basePort + 1)"]) { _, new in new }
-                let planner = try ServiceProcess("alto-planner", environment: plannerEnvironment, logFolder: suite.work)
-                suite.adopt(planner)
-                try await suite.waitForHealth(port: suite.basePort + 1)
+                let planner = try await suite.launch("alto-planner")
 
                 let trigger = Envelope(customerID: tenant.customer, hostID: tenant.host, payload: PlannerTrigger(reason: .admin))
                 let publisher = AMQPPublisher(configuration: try AMQPConfiguration(url: suite.amqpURL), logger: TestServers.logger)
@@ -143,9 +135,7 @@ import Testing
                 await planner.crash()
                 #expect(try await suite.drain(AMQPTopology.tieringJobs, quiet: .seconds(1)).isEmpty, "nothing was published yet")
 
-                let restarted = try ServiceProcess("alto-planner", environment: plannerEnvironment.merging(["ALTO_OUTBOX_RELAY": "true"]) { _, new in new },
-                                                   logFolder: suite.work)
-                suite.adopt(restarted)
+                try suite.start("alto-planner", environment: ["ALTO_OUTBOX_RELAY": "true"])
                 let messages = try await suite.drain(AMQPTopology.tieringJobs)
                 let jobs = try Self.jobs(in: messages)
                 #expect(jobs.count == 3)
@@ -154,18 +144,13 @@ import Testing
                 #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM outbox") == 0)
                 #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs") == 3, "the plan was not made twice")
             }
-        } catch {
-            print(suite.logs)
-            _ = await suite.stop()
-            throw error
         }
-        _ = await suite.stop()
     }
 
     @Test func twoPlannersAtOnceNeverPlanTheSameFile() async throws {
         let suite = try await RunningSuite(["alto-api", "alto-planner", "alto-planner"],
                                            environment: ["ALTO_PLANNER_SCHEDULE_SECONDS": "0", "ALTO_PLANNER_MAX_FILES_PER_JOB": "100"])
-        do {
+        try await suite.whileRunning {
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 let tenant = try await Self.tenant(suite, postgres: postgres)
                 async let first = Self.requestPlan(suite, tenant)
@@ -180,11 +165,6 @@ import Testing
                 #expect(jobs.count == Self.archivedFiles / 100)
                 #expect(Set(jobs.flatMap { $0.files.map(\.fileID) }).count == Self.archivedFiles)
             }
-        } catch {
-            print(suite.logs)
-            _ = await suite.stop()
-            throw error
         }
-        _ = await suite.stop()
     }
 }

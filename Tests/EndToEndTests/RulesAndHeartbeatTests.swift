@@ -17,7 +17,7 @@ import Testing
 
     @Test func everyRejectedRuleGetsA400NamingItsField() async throws {
         let suite = try await RunningSuite(["alto-api"])
-        do {
+        try await suite.whileRunning {
             let (customer, _, _) = try await suite.enrol("rules-\(suite.run)")
             let target: Created = try await suite.post("/api/v1/storage-targets",
                                                        ["name": "tier2", "kind": "filesystem", "location": "/srv/tier2"], customer: customer)
@@ -52,17 +52,12 @@ import Testing
                 let rules = try await RunningSuite.count(postgres, "SELECT count(*) FROM rules")
                 #expect(rules == 1, "nothing half-applied")
             }
-        } catch {
-            print(suite.logs)
-            _ = await suite.stop()
-            throw error
         }
-        _ = await suite.stop()
     }
 
     @Test func aHeartbeatOverTheHighWatermarkQueuesAPlanThatStopsAtTheLowWatermark() async throws {
         let suite = try await RunningSuite(["alto-api", "alto-planner"], environment: ["ALTO_PLANNER_SCHEDULE_SECONDS": "0"])
-        do {
+        try await suite.whileRunning {
             let (customer, host, token) = try await suite.enrol("watermark-\(suite.run)")
             let target: Created = try await suite.post("/api/v1/storage-targets",
                                                        ["name": "tier2", "kind": "filesystem", "location": "/srv/tier2"], customer: customer)
@@ -76,7 +71,7 @@ import Testing
                     INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified, file_extension)
                     SELECT \(customer), \(host), '/srv/share/f' || n || '.bin', 1048576, now() - n * interval '1 day', 'bin'
                     FROM generate_series(1, 100) AS n
-                    """)
+                    """, logger: TestServers.logger)
                 let agentHeaders = ["Authorization": "Bearer \(token)", "Content-Type": "application/json"]
                 let url = suite.apiURL + "/api/v1/hosts/\(host)/heartbeat"
                 func heartbeat(usedMiB: Int, headers: [String: String] = agentHeaders) async throws -> (Int, String) {
@@ -112,11 +107,6 @@ import Testing
                 #expect(invalid == 400)
                 #expect(Self.error(text).field == "volumes[0].used_bytes", "\(text)")
             }
-        } catch {
-            print(suite.logs)
-            _ = await suite.stop()
-            throw error
         }
-        _ = await suite.stop()
     }
 }

@@ -15,7 +15,7 @@ import Testing
 
     @Test func theInventoryMatchesFindForATreeOfHardCases() async throws {
         let suite = try await RunningSuite(["alto-api", "alto-ingest"])
-        do {
+        try await suite.whileRunning {
             let data = suite.work.appendingPathComponent("data").path
             try makeHardCaseTree(at: data)
             let (customer, host, token) = try await suite.enrol("hard-\(suite.run)")
@@ -43,7 +43,7 @@ import Testing
                 var inventory: [[UInt8]: Int64] = [:]
                 for try await (path, size) in try await postgres.query("""
                     SELECT file_path, file_size FROM file_inventory WHERE host_id = \(host) AND deleted_at IS NULL
-                    """).decode((String, Int64).self) {
+                    """, logger: TestServers.logger).decode((String, Int64).self) {
                     inventory[PathEncoding.decode(path)] = size
                 }
                 #expect(inventory.count == expected.count)
@@ -51,25 +51,20 @@ import Testing
                     #expect(inventory[path] == size, "\(PathEncoding.encode(path)) as find sees it")
                 }
                 #expect(inventory.values.reduce(0, +) == expected.values.reduce(0, +))
-                let totals = try await postgres.query("SELECT file_count, total_bytes FROM hosts WHERE id = \(host)")
+                let totals = try await postgres.query("SELECT file_count, total_bytes FROM hosts WHERE id = \(host)", logger: TestServers.logger)
                 for try await (count, bytes) in totals.decode((Int64, Int64).self) {
                     #expect(count == Int64(expected.count))
                     #expect(bytes == expected.values.reduce(0, +))
                 }
             }
-        } catch {
-            print(suite.logs)
-            _ = await suite.stop()
-            throw error
         }
-        _ = await suite.stop()
         chmod(suite.work.appendingPathComponent("data/locked").path, 0o755)
         try? FileManager.default.removeItem(at: suite.work)
     }
 
     @Test func everyRefusalAndRejectLeavesTheRestOfTheInventoryAlone() async throws {
         let suite = try await RunningSuite(["alto-api", "alto-ingest"], environment: ["ALTO_API_MAX_UPLOAD_BYTES": "65536"])
-        do {
+        try await suite.whileRunning {
             let (customer, host, token) = try await suite.enrol("a-\(suite.run)")
             let (otherCustomer, otherHost, otherToken) = try await suite.enrol("b-\(suite.run)")
             let baseline = ScanCSV.header + "/srv/keep.txt,10,2025-01-01T00:00:00Z,,,0644,alice,\n/srv/other.txt,20,2025-01-01T00:00:00Z,,,0644,bob,\n"
@@ -129,14 +124,14 @@ import Testing
                 #expect(partial.0 == 202, "\(partial.1)")
                 try await waitForIngest(postgres, host: host)
                 let counts = try await postgres.query(
-                    "SELECT accepted_rows, rejected_rows FROM scan_staging.uploads WHERE batch_id = \(badBatch)")
+                    "SELECT accepted_rows, rejected_rows FROM scan_staging.uploads WHERE batch_id = \(badBatch)", logger: TestServers.logger)
                 for try await (acceptedRows, rejectedRows) in counts.decode((Int, Int).self) {
                     #expect(acceptedRows == 1)
                     #expect(rejectedRows == 3)
                 }
                 var reasons: [String: String] = [:]
                 for try await (path, reason) in try await postgres.query(
-                    "SELECT file_path, reason FROM scan_staging.rejects WHERE batch_id = \(badBatch)").decode((String?, String).self) {
+                    "SELECT file_path, reason FROM scan_staging.rejects WHERE batch_id = \(badBatch)", logger: TestServers.logger).decode((String?, String).self) {
                     reasons[path ?? ""] = reason
                 }
                 #expect(reasons["/srv/bad-time.txt"]?.contains("last_modified") == true)
@@ -169,18 +164,13 @@ import Testing
                 #expect(try await RunningSuite.count(postgres, "SELECT file_count FROM hosts WHERE id = '\(host)'") == 1)
                 #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE host_id = '\(otherHost)'") == 0)
             }
-        } catch {
-            print(suite.logs)
-            _ = await suite.stop()
-            throw error
         }
-        _ = await suite.stop()
         try? FileManager.default.removeItem(at: suite.work)
     }
 
     @Test func theAgentScansOnItsScheduleAndARestartDoesNotRescanEarly() async throws {
         let suite = try await RunningSuite(["alto-api", "alto-ingest"])
-        do {
+        try await suite.whileRunning {
             let data = suite.work.appendingPathComponent("scheduled").path
             try FileManager.default.createDirectory(atPath: data + "/sub", withIntermediateDirectories: true)
             for name in ["a.txt", "b.txt", "sub/c.txt"] { try Data(name.utf8).write(to: URL(fileURLWithPath: data + "/" + name)) }
@@ -197,7 +187,7 @@ import Testing
             let scanLock = open(spool + "/" + scanning + ".lock", O_RDWR | O_CREAT, 0o600)
             #expect(flock(scanLock, LOCK_EX | LOCK_NB) == 0)
             defer { close(scanLock) }
-            let agent = try ServiceProcess("alto-agent", arguments: ["run"], environment: environment, logFolder: suite.work)
+            let agent = try suite.start("alto-agent", arguments: ["run"], environment: environment)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 try await RunningSuite.waitUntil("the scheduled scan is in the inventory", timeout: .seconds(60)) {
                     try await RunningSuite.count(postgres, "SELECT file_count FROM hosts WHERE id = '\(host)'") == 3
@@ -206,21 +196,12 @@ import Testing
                 #expect(FileManager.default.fileExists(atPath: spool + "/" + scanning + "/00000.csv.zst.partial"),
                         "a scan that another process is still writing is left alone")
                 #expect(await agent.terminate() == 0, "the agent stops cleanly on SIGTERM")
-                let restarted = try ServiceProcess("alto-agent", arguments: ["run"], environment: environment, logFolder: suite.work)
-                suite.adopt(restarted)
-                try await suite.waitForHealth(port: suite.basePort + 9)
+                try await suite.launch("alto-agent", arguments: ["run"], environment: environment)
                 try await Task.sleep(for: .seconds(2))
                 #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM scan_staging.uploads WHERE host_id = '\(host)'") == 1,
                         "the restarted agent waits for the interval")
             }
-        } catch {
-            print(suite.logs)
-            _ = await suite.stop()
-            throw error
         }
-        let statuses = await suite.stop()
-        #expect(statuses.values.allSatisfy { $0 == 0 })
-        try? FileManager.default.removeItem(at: suite.work)
     }
 
     @Test func aFileDeletedDuringTheScanIsNotAnError() throws {
@@ -331,7 +312,7 @@ import Testing
         return try await suite.send(suite.apiURL + "/api/v1/scan-results", body: Data(body), headers: headers)
     }
 
-    func waitForIngest(_ postgres: PostgresClient, host: UUID) async throws {
+    func waitForIngest(_ postgres: PostgresConnection, host: UUID) async throws {
         try await RunningSuite.waitUntil("every staged batch is ingested", timeout: .seconds(60)) {
             try await RunningSuite.count(postgres, """
                 SELECT count(*) FROM scan_staging.uploads WHERE host_id = '\(host)' AND ingested_at IS NULL
@@ -340,10 +321,10 @@ import Testing
     }
 
     /// Every inventory row as text, by path: what must not change when nothing should.
-    func snapshot(_ postgres: PostgresClient) async throws -> [String: String] {
+    func snapshot(_ postgres: PostgresConnection) async throws -> [String: String] {
         var rows: [String: String] = [:]
         for try await (path, row) in try await postgres.query(
-            "SELECT file_path, (file_inventory.*)::text FROM file_inventory").decode((String, String).self) {
+            "SELECT file_path, (file_inventory.*)::text FROM file_inventory", logger: TestServers.logger).decode((String, String).self) {
             rows[path] = row
         }
         return rows

@@ -13,10 +13,8 @@ import Testing
             let made = try Command.run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate,
                                                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
             #expect(made.status == 0, "\(made.errors)")
-            let port = suite.basePort
-            suite.adopt(try ServiceProcess("alto-api", environment: suite.environment.merging([
-                "ALTO_HTTP_PORT": "\(port)", "ALTO_TLS_CERTIFICATE": certificate, "ALTO_TLS_KEY": key,
-            ]) { _, new in new }, logFolder: suite.work))
+            let port = try await suite.start("alto-api", environment: ["ALTO_TLS_CERTIFICATE": certificate, "ALTO_TLS_KEY": key])
+                .waitUntilListening()
             func curl(_ arguments: [String]) throws -> String {
                 String(decoding: try Command.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"] + arguments).output,
                        as: UTF8.self)
@@ -29,7 +27,7 @@ import Testing
             #expect(try curl(["http://127.0.0.1:\(port)/healthz"]) != "200", "no plain HTTP beside it")
 
             let (status, output) = try ServiceProcess.run("alto-api", arguments: [], environment: suite.environment.merging([
-                "ALTO_HTTP_PORT": "\(port + 1)", "ALTO_TLS_CERTIFICATE": certificate,
+                "ALTO_HTTP_PORT": "0", "ALTO_TLS_CERTIFICATE": certificate,
             ]) { _, new in new })
             #expect(status != 0)
             #expect(output.contains("ALTO_TLS_CERTIFICATE and ALTO_TLS_KEY go together"), "\(output)")

@@ -57,9 +57,8 @@ import Testing
 
     /// Starts the tenant's agent and scans `data`, which plans and dispatches the tiering job.
     @discardableResult
-    func startAgentAndScan(_ suite: RunningSuite, _ tenant: Tenant, data: URL) throws -> ServiceProcess {
-        let agent = try ServiceProcess("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment, logFolder: suite.work)
-        suite.adopt(agent)
+    func startAgentAndScan(_ suite: RunningSuite, _ tenant: Tenant, data: URL) async throws -> ServiceProcess {
+        let agent = try await suite.launch("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment)
         let (status, output) = try ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: tenant.agentEnvironment)
         #expect(status == 0, "\(output)")
         return agent
@@ -101,7 +100,7 @@ import Testing
 
     /// Recalls every stub through `POST /api/v1/recalls` and expects the original bytes back.
     func expectRecallsGiveOriginals(_ suite: RunningSuite, _ tenant: Tenant, _ originals: [String: Data],
-                                    postgres: PostgresClient, copyPath: (String) -> String = { $0 }) async throws {
+                                    postgres: PostgresConnection, copyPath: (String) -> String = { $0 }) async throws {
         let stubs = try await expectNothingLost(originals, of: tenant, copyPath: copyPath)
         let recalls: Recalls = try await suite.post("/api/v1/recalls", ["rule_id": tenant.rule.uuidString], customer: tenant.customer,
                                                     expecting: 202)
@@ -122,7 +121,7 @@ import Testing
                                                               files: 5, bytes: 256 << 10, tierReady: false)
         try await suite.whileRunning {
             let tenant = try await makeTenant(suite, data: data, tier2: tier2)
-            try startAgentAndScan(suite, tenant, data: data)
+            try await startAgentAndScan(suite, tenant, data: data)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 try await RunningSuite.waitUntil("the job is put back", timeout: .seconds(30)) {
                     try await RunningSuite.count(postgres, """
@@ -154,7 +153,7 @@ import Testing
                                                                "ALTO_AGENT_HEARTBEAT_SECONDS": "5"], files: 6, bytes: 24 << 20)
         try await suite.whileRunning {
             let tenant = try await makeTenant(suite, data: data, tier2: tier2, bandwidth: 40 << 20)
-            let agent = try startAgentAndScan(suite, tenant, data: data)
+            let agent = try await startAgentAndScan(suite, tenant, data: data)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 try await RunningSuite.waitUntil("a copy is being written", timeout: .seconds(30)) {
                     let partials = FileManager.default.enumerator(atPath: tier2.path)?.allObjects as? [String] ?? []
@@ -166,7 +165,7 @@ import Testing
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'held'") == 1
                 }
 
-                suite.adopt(try ServiceProcess("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment, logFolder: suite.work))
+                try await suite.launch("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment)
                 try await RunningSuite.waitUntil("the job, redelivered to the agent back, finishes", timeout: .seconds(60)) {
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'done'") == 1
                 }
@@ -182,7 +181,7 @@ import Testing
         let (suite, data, tier2, originals) = try await start(files: 3, bytes: 512 << 10)
         try await suite.whileRunning {
             let tenant = try await makeTenant(suite, data: data, tier2: tier2)
-            try startAgentAndScan(suite, tenant, data: data)
+            try await startAgentAndScan(suite, tenant, data: data)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 try await RunningSuite.waitUntil("the files are stubs", timeout: .seconds(30)) {
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE is_stubbed") == 3
@@ -219,7 +218,7 @@ import Testing
                                                                "ALTO_PLANNER_MAX_FILES_PER_JOB": "2"], files: 6, bytes: 4 << 20)
         try await suite.whileRunning {
             let tenant = try await makeTenant(suite, data: data, tier2: tier2, bandwidth: 16 << 20)
-            try startAgentAndScan(suite, tenant, data: data)
+            try await startAgentAndScan(suite, tenant, data: data)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 var most = 0
                 try await RunningSuite.waitUntil("the three jobs are done one after another", timeout: .seconds(60)) {
@@ -251,7 +250,7 @@ import Testing
             ] as [String: any Sendable], customer: customer)
             let tenant = Tenant(customer: customer, host: host, target: target.id, rule: rule.id,
                                 agentEnvironment: suite.agentEnvironment(customer: customer, host: host, token: token))
-            try startAgentAndScan(suite, tenant, data: data)
+            try await startAgentAndScan(suite, tenant, data: data)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 let share = suite.work.appendingPathComponent("samba/share").path
                 try await RunningSuite.waitUntil("copies are being written to the NAS", timeout: .seconds(30)) {

@@ -66,11 +66,11 @@ import Testing
             let apiTokenID = try #require((try JSONSerialization.jsonObject(with: Data(created.1.utf8)) as? [String: Any])?["id"] as? String)
             #expect(try await get("/api/v1/rules", apiToken) == 200)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
-                _ = try await postgres.query("UPDATE api_tokens SET expires_at = now() - interval '1 minute' WHERE id = \(UUID(uuidString: apiTokenID)!)")
+                _ = try await postgres.query("UPDATE api_tokens SET expires_at = now() - interval '1 minute' WHERE id = \(UUID(uuidString: apiTokenID)!)", logger: TestServers.logger)
             }
             #expect(try await get("/api/v1/rules", apiToken) == 401, "expired")
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
-                _ = try await postgres.query("UPDATE api_tokens SET expires_at = NULL WHERE id = \(UUID(uuidString: apiTokenID)!)")
+                _ = try await postgres.query("UPDATE api_tokens SET expires_at = NULL WHERE id = \(UUID(uuidString: apiTokenID)!)", logger: TestServers.logger)
             }
             #expect(try await get("/api/v1/rules", apiToken) == 200)
             #expect(try await suite.send("DELETE", suite.apiURL + "/api/v1/api-tokens/\(apiTokenID)", body: nil, headers: RunningSuite.adminHeaders.merging(

@@ -45,7 +45,7 @@ import Testing
         try await follower.declare([.exchange(AMQPTopology.notificationsExchange, type: "fanout"),
                                     .boundQueue("notifications.e2e", exchange: AMQPTopology.notificationsExchange, routingKey: "")])
         await follower.shutdown()
-        do {
+        try await suite.whileRunning {
             let customer: Created = try await suite.post("/api/v1/customers", ["name": "e2e-\(suite.run)"])
             let host: Created = try await suite.post("/api/v1/customers/\(customer.id)/hosts", ["hostname": "fs-\(suite.run)"])
             let target: Created = try await suite.post("/api/v1/storage-targets",
@@ -58,7 +58,7 @@ import Testing
             let token = try #require(host.agent_token)
 
             let agentEnvironment = suite.agentEnvironment(customer: customer.id, host: host.id, token: token)
-            suite.adopt(try ServiceProcess("alto-agent", arguments: ["run"], environment: agentEnvironment, logFolder: suite.work))
+            try await suite.launch("alto-agent", arguments: ["run"], environment: agentEnvironment)
             let (scanStatus, scanOutput) = try ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: agentEnvironment)
             #expect(scanStatus == 0, "\(scanOutput)")
 
@@ -67,13 +67,13 @@ import Testing
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE is_stubbed") == cold.count
                 }
                 #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE deleted_at IS NULL") == originals.count)
-                for try await (path, size) in try await postgres.query("SELECT file_path, file_size FROM file_inventory").decode((String, Int64).self) {
+                for try await (path, size) in try await postgres.query("SELECT file_path, file_size FROM file_inventory", logger: TestServers.logger).decode((String, Int64).self) {
                     #expect(Int64(originals[path]?.count ?? -1) == size, "inventory size of \(path)")
                 }
                 var registry: [String: (String, String)] = [:]
                 for try await (path, location, hash) in try await postgres.query(
                     "SELECT file_path, tiered_location, hash FROM stub_registry WHERE state = 'active'"
-                ).decode((String, String, String).self) {
+                , logger: TestServers.logger).decode((String, String, String).self) {
                     registry[path] = (location, hash)
                 }
                 #expect(registry.keys.sorted() == cold)
@@ -128,14 +128,6 @@ import Testing
                 }
                 #expect(try AltoJSON.decoder().decode(AgentConfiguration.self, from: Data(contentsOf: stored)) == configuration.payload)
             }
-        } catch {
-            print(suite.logs)
-            _ = await suite.stop()
-            throw error
-        }
-        let statuses = await suite.stop()
-        for (name, status) in statuses {
-            #expect(status == 0, "\(name) did not shut down cleanly on SIGTERM")
         }
         try? FileManager.default.removeItem(at: work)
         try? FileManager.default.removeItem(at: suite.work)

@@ -7,16 +7,16 @@ import Testing
     @Test func appliesToAnEmptyDatabaseAndASecondRunIsANoOp() async throws {
         let url = try await TestServers.freshDatabase()
         try await TestServers.withPostgres(url) { client in
-            let first = try await Migrator().migrate(client: client, logger: TestServers.logger)
+            let first = try await Migrator().migrate(on: client, logger: TestServers.logger)
             #expect(first == Migrator.bundledMigrations.map(\.version))
             #expect(!first.isEmpty)
-            let second = try await Migrator().migrate(client: client, logger: TestServers.logger)
+            let second = try await Migrator().migrate(on: client, logger: TestServers.logger)
             #expect(second.isEmpty)
             var tables: [String] = []
             for try await name in try await client.query("""
                 SELECT table_schema || '.' || table_name FROM information_schema.tables
                 WHERE table_schema IN ('public', 'scan_staging') ORDER BY 1
-                """).decode(String.self) {
+                """, logger: TestServers.logger).decode(String.self) {
                 tables.append(name)
             }
             for expected in ["public.customers", "public.hosts", "public.storage_targets", "public.rules",
@@ -30,22 +30,22 @@ import Testing
     @Test func inventoryRowsBelongToAnEnrolledHostOfTheirOwnCustomer() async throws {
         let url = try await TestServers.freshDatabase()
         try await TestServers.withPostgres(url) { client in
-            try await Migrator().migrate(client: client, logger: TestServers.logger)
+            try await Migrator().migrate(on: client, logger: TestServers.logger)
             let (mine, theirs, host) = (UUID(), UUID(), UUID())
-            try await client.query("INSERT INTO customers (id, name) VALUES (\(mine), 'mine'), (\(theirs), 'theirs')")
-            try await client.query("INSERT INTO hosts (id, customer_id, hostname) VALUES (\(host), \(mine), 'fs')")
+            try await client.query("INSERT INTO customers (id, name) VALUES (\(mine), 'mine'), (\(theirs), 'theirs')", logger: TestServers.logger)
+            try await client.query("INSERT INTO hosts (id, customer_id, hostname) VALUES (\(host), \(mine), 'fs')", logger: TestServers.logger)
             try await client.query("""
                 INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified) VALUES (\(mine), \(host), '/ok', 1, now())
-                """)
+                """, logger: TestServers.logger)
             await #expect(throws: (any Error).self) {
                 try await client.query("""
                     INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified) VALUES (\(theirs), \(host), '/x', 1, now())
-                    """)
+                    """, logger: TestServers.logger)
             }
-            await #expect(throws: (any Error).self) { try await client.query("UPDATE file_inventory SET customer_id = \(theirs)") }
-            await #expect(throws: (any Error).self) { try await client.query("UPDATE hosts SET customer_id = \(theirs)") }
-            await #expect(throws: (any Error).self) { try await client.query("DELETE FROM hosts") }
-            for try await count in try await client.query("SELECT count(*) FROM file_inventory WHERE customer_id = \(mine)").decode(Int.self) {
+            await #expect(throws: (any Error).self) { try await client.query("UPDATE file_inventory SET customer_id = \(theirs)", logger: TestServers.logger) }
+            await #expect(throws: (any Error).self) { try await client.query("UPDATE hosts SET customer_id = \(theirs)", logger: TestServers.logger) }
+            await #expect(throws: (any Error).self) { try await client.query("DELETE FROM hosts", logger: TestServers.logger) }
+            for try await count in try await client.query("SELECT count(*) FROM file_inventory WHERE customer_id = \(mine)", logger: TestServers.logger).decode(Int.self) {
                 #expect(count == 1)
             }
         }
@@ -57,7 +57,7 @@ import Testing
             for _ in 0..<4 {
                 group.addTask {
                     try await TestServers.withPostgres(url) { client in
-                        try await Migrator().migrate(client: client, logger: TestServers.logger)
+                        try await Migrator().migrate(on: client, logger: TestServers.logger)
                     }
                 }
             }
@@ -67,7 +67,7 @@ import Testing
         }
         #expect(applied.flatMap { $0 }.sorted() == Migrator.bundledMigrations.map(\.version))
         try await TestServers.withPostgres(url) { client in
-            for try await count in try await client.query("SELECT count(*) FROM schema_migrations").decode(Int.self) {
+            for try await count in try await client.query("SELECT count(*) FROM schema_migrations", logger: TestServers.logger).decode(Int.self) {
                 #expect(count == Migrator.bundledMigrations.count)
             }
         }
@@ -76,17 +76,17 @@ import Testing
     @Test func stagingPartitionsAreCreatedOnDemandByCustomerAndDay() async throws {
         let url = try await TestServers.freshDatabase()
         try await TestServers.withPostgres(url) { client in
-            try await Migrator().migrate(client: client, logger: TestServers.logger)
+            try await Migrator().migrate(on: client, logger: TestServers.logger)
             let customer = UUID()
-            try await client.query("SELECT scan_staging.ensure_partition(\(customer), '2025-10-28'::date)")
-            try await client.query("SELECT scan_staging.ensure_partition(\(customer), '2025-10-28'::date)")
+            try await client.query("SELECT scan_staging.ensure_partition(\(customer), '2025-10-28'::date)", logger: TestServers.logger)
+            try await client.query("SELECT scan_staging.ensure_partition(\(customer), '2025-10-28'::date)", logger: TestServers.logger)
             var partitions = 0
             for try await count in try await client.query("""
                 SELECT count(*) FROM pg_inherits JOIN pg_class ON pg_class.oid = inhrelid
                 WHERE relname LIKE 'raw_scans_c%'
-                """).decode(Int.self) { partitions = count }
+                """, logger: TestServers.logger).decode(Int.self) { partitions = count }
             #expect(partitions == 2)
-            for try await dropped in try await client.query("SELECT scan_staging.drop_partitions_before('2025-11-05'::date)").decode(Int.self) {
+            for try await dropped in try await client.query("SELECT scan_staging.drop_partitions_before('2025-11-05'::date)", logger: TestServers.logger).decode(Int.self) {
                 #expect(dropped == 1)
             }
         }

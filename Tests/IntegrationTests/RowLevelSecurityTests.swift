@@ -20,17 +20,17 @@ import Testing
         let ownerURL = try await TestServers.freshDatabase()
         let (mine, theirs) = (UUID(), UUID())
         try await TestServers.withPostgres(ownerURL) { client in
-            try await Migrator().migrate(client: client, logger: TestServers.logger)
+            try await Migrator().migrate(on: client, logger: TestServers.logger)
             for (customer, name) in [(mine, "mine"), (theirs, "theirs")] {
                 let (host, target) = (UUID(), UUID())
-                try await client.query("INSERT INTO customers (id, name) VALUES (\(customer), \(name))")
-                try await client.query("INSERT INTO hosts (id, customer_id, hostname) VALUES (\(host), \(customer), 'fs')")
+                try await client.query("INSERT INTO customers (id, name) VALUES (\(customer), \(name))", logger: TestServers.logger)
+                try await client.query("INSERT INTO hosts (id, customer_id, hostname) VALUES (\(host), \(customer), 'fs')", logger: TestServers.logger)
                 try await client.query("""
                     INSERT INTO storage_targets (id, customer_id, name, kind, location) VALUES (\(target), \(customer), 't', 'filesystem', '/t')
-                    """)
+                    """, logger: TestServers.logger)
                 try await client.query("""
                     INSERT INTO rules (id, customer_id, name, priority, target_id) VALUES (\(UUID()), \(customer), \(name + " rule"), 1, \(target))
-                    """)
+                    """, logger: TestServers.logger)
             }
         }
         return Tenants(mine: mine, theirs: theirs, serviceURL: try TestServers.serviceURL(for: ownerURL), ownerURL: ownerURL)
@@ -66,9 +66,9 @@ import Testing
             #expect(unbound == 0)
         }
         try await TestServers.withPostgres(tenants.ownerURL) { owner in
-            let theirs = try await owner.query("SELECT name FROM rules WHERE customer_id = \(tenants.theirs)").collect().map { try $0.decode(String.self) }
+            let theirs = try await owner.query("SELECT name FROM rules WHERE customer_id = \(tenants.theirs)", logger: TestServers.logger).collect().map { try $0.decode(String.self) }
             #expect(theirs == ["theirs rule"], "the other tenant's rule is untouched")
-            let planted = try await owner.query("SELECT count(*) FROM storage_targets WHERE name = 'planted'").collect().first?.decode(Int.self)
+            let planted = try await owner.query("SELECT count(*) FROM storage_targets WHERE name = 'planted'", logger: TestServers.logger).collect().first?.decode(Int.self)
             #expect(planted == 0)
         }
     }
@@ -76,17 +76,17 @@ import Testing
     @Test func theServicesLoginCannotBypassRowLevelSecurityAndAServiceRefusesOneThatCan() async throws {
         let tenants = try await twoTenants()
         try await TestServers.withPostgres(tenants.serviceURL) { client in
-            try await DatabaseRole.requireRowLevelSecurity(client: client, logger: TestServers.logger)
+            try await DatabaseRole.requireRowLevelSecurity(on: client, logger: TestServers.logger)
             await #expect(throws: PSQLError.self) {
-                try await client.query("ALTER TABLE rules DISABLE ROW LEVEL SECURITY")
+                try await client.query("ALTER TABLE rules DISABLE ROW LEVEL SECURITY", logger: TestServers.logger)
             }
             await #expect(throws: PSQLError.self) {
-                try await client.query("SET ROLE alto")
+                try await client.query("SET ROLE alto", logger: TestServers.logger)
             }
         }
         try await TestServers.withPostgres(tenants.ownerURL) { owner in
             let refusal = await #expect(throws: StoreError.self) {
-                try await DatabaseRole.requireRowLevelSecurity(client: owner, logger: TestServers.logger)
+                try await DatabaseRole.requireRowLevelSecurity(on: owner, logger: TestServers.logger)
             }
             #expect(refusal?.description.contains("bypasses row-level security") == true)
         }
@@ -127,10 +127,10 @@ import Testing
         }
         // A superuser can edit and delete behind the trigger's back; the chain shows where.
         try await TestServers.withPostgres(tenants.ownerURL) { owner in
-            try await owner.query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
-            try await owner.query("UPDATE audit_log SET result = 'denied' WHERE customer_id = \(tenants.mine) AND seq = 2")
-            try await owner.query("DELETE FROM audit_log WHERE customer_id = \(tenants.mine) AND seq = 4")
-            let report = try await owner.withConnection { try await trail.verify(allChains: true, on: $0, logger: logger) }
+            try await owner.query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only", logger: TestServers.logger)
+            try await owner.query("UPDATE audit_log SET result = 'denied' WHERE customer_id = \(tenants.mine) AND seq = 2", logger: TestServers.logger)
+            try await owner.query("DELETE FROM audit_log WHERE customer_id = \(tenants.mine) AND seq = 4", logger: TestServers.logger)
+            let report = try await trail.verify(allChains: true, on: owner, logger: logger)
             let problems = report.problems.map { "\($0.seq ?? -1): \($0.problem)" }
             #expect(problems == ["2: its fields were changed after it was written", "5: rows 4...4 are missing"], "\(problems)")
         }

@@ -52,7 +52,7 @@ ssize_t alto_send_fd(int socket, int fd, const void *data, size_t length);
 ssize_t alto_receive_fd(int socket, int *fd, void *data, size_t length);
 /* The process id of a Unix socket's peer, or -1. */
 int alto_peer_pid(int socket);
-/* Blocks SIGTERM and SIGINT and returns a descriptor that becomes readable when one arrives (signalfd). */
+/* Returns a descriptor that becomes readable once SIGTERM or SIGINT arrives, in whichever thread (a handler writes to a pipe). */
 int alto_termination_fd(void);
 
 #endif

@@ -1,0 +1,166 @@
+import AltoAMQP
+import AltoModels
+import AltoRuntime
+import AltoStore
+import Foundation
+import Logging
+import Metrics
+import PostgresNIO
+
+/// Records what an agent reported: stub registry, inventory flags, per-file job state, the job's final state, an
+/// audit row per file, and a notification, all in one transaction keyed by the result's envelope id.
+struct ResultRecorder: Sendable {
+    let postgres: PostgresClient
+    let jobs: TieringJobStore
+    let auditTrail: AuditTrail
+    let logger: Logger
+    private let filesRecorded = Counter(label: "alto_actor_files_total")
+    private let bytesSaved = Counter(label: "alto_actor_bytes_saved_total")
+
+    init(postgres: PostgresClient, jobs: TieringJobStore, auditTrail: AuditTrail, logger: Logger) {
+        self.postgres = postgres
+        self.jobs = jobs
+        self.auditTrail = auditTrail
+        self.logger = logger
+    }
+
+    func handle(_ delivery: AMQPDelivery) async -> AMQPSettlement {
+        await HostMessage.handle(delivery, as: AgentResult.self, logger: logger) { envelope, hostID, logger in
+            var logger = logger
+            logger[metadataKey: "job"] = "\(envelope.payload.jobID?.uuidString ?? "none")"
+            guard try await isKnown(hostID, of: envelope.customerID, logger: logger) else {
+                return .deadLetter(reason: "host \(hostID) of tenant \(envelope.customerID) is not enrolled")
+            }
+            try await record(envelope, hostID: hostID, logger: logger)
+            return .ack
+        }
+    }
+
+    /// A result names a host of its tenant, or it can never be recorded: retrying it would only hold up the rest.
+    private func isKnown(_ hostID: UUID, of customerID: UUID, logger: Logger) async throws -> Bool {
+        try await postgres.withTenant(customerID, logger: logger) { connection in
+            let rows = try await connection.query("SELECT 1 FROM hosts WHERE id = \(hostID) AND customer_id = \(customerID)", logger: logger)
+            for try await _ in rows { return true }
+            return false
+        }
+    }
+
+    private func record(_ envelope: Envelope<AgentResult>, hostID: UUID, logger: Logger) async throws {
+        let result = envelope.payload
+        let customerID = envelope.customerID
+        try await postgres.withTenant(customerID, logger: logger) { connection in
+            guard try await Outbox.markProcessed(consumer: "actor.results", messageID: envelope.id, on: connection, logger: logger) else {
+                return
+            }
+            // The job's reports take turns, whichever replica has them, so each sees the files the others recorded.
+            let job: TieringJobStore.Job?
+            if result.action == .tier, let jobID = result.jobID {
+                job = try await jobs.lock(jobID, customerID: customerID, hostID: hostID, on: connection, logger: logger)
+            } else {
+                job = nil
+            }
+            var saved: Int64 = 0
+            var audit: [AuditRecord] = []
+            for file in result.files {
+                switch (result.action, file.outcome) {
+                case (.tier, .tiered):
+                    try await recordTiered(file, result: result, customerID: customerID, hostID: hostID, connection: connection, logger: logger)
+                    saved += max(0, (file.allocatedBefore ?? file.size) - (file.allocatedAfter ?? 0))
+                case (.recall, .recalled):
+                    try await recordRecalled(file, customerID: customerID, hostID: hostID, connection: connection, logger: logger)
+                default:
+                    break
+                }
+                if result.action == .recall, let jobID = result.jobID {
+                    try await connection.query("""
+                        UPDATE recall_job_files SET state = \(file.outcome == .recalled ? "recalled" : "failed"), reason = \(file.reason)
+                        WHERE job_id = \(jobID) AND customer_id = \(customerID) AND file_path = \(file.filePath)
+                        """, logger: logger)
+                }
+                if result.action == .tier, let jobID = result.jobID, let fileID = file.fileID {
+                    let state = file.outcome == .deferred ? "pending" : file.outcome.rawValue
+                    try await connection.query("""
+                        UPDATE tiering_job_files SET state = \(state), reason = \(file.reason)
+                        WHERE job_id = \(jobID) AND file_id = \(fileID) AND customer_id = \(customerID)
+                        """, logger: logger)
+                }
+                audit.append(AuditRecord(
+                    actor: "agent:\(hostID.uuidString.lowercased())", action: "file.\(result.action.rawValue)", target: file.filePath,
+                    result: file.outcome.rawValue,
+                    details: ["job_id": result.jobID?.uuidString.lowercased(), "reason": file.reason, "hash": file.hash,
+                              "tiered_location": file.tieredLocation]))
+            }
+            try await auditTrail.append(audit, customerID: customerID, on: connection, logger: logger)
+            if result.action == .recall, let jobID = result.jobID {
+                try await finishRecall(jobID, customerID: customerID, connection: connection, logger: logger)
+            }
+            if var job {
+                let event: TieringJobStateMachine.Event = result.files.isEmpty
+                    ? .agentStarted
+                    : .filesReported(try await jobs.files(of: job, on: connection, logger: logger),
+                                     unavailable: result.files.first { $0.outcome == .deferred }?.reason)
+                for case .retryLater(let reason) in try await jobs.handle(event, for: &job, bytesSaved: saved, on: connection, logger: logger) {
+                    let alert = envelope.reply(AltoNotification(event: "storage.unavailable", jobID: job.id,
+                                                                summary: "tier-2 storage unavailable; job put back: \(reason)", counts: [:]))
+                    try await Outbox.enqueue(alert, exchange: AMQPTopology.notificationsExchange, routingKey: "", on: connection, logger: logger)
+                    logger.error("tier-2 storage unavailable; the job goes back to the queue", metadata: ["reason": "\(reason)"])
+                }
+            }
+            guard !result.files.isEmpty else {
+                logger.info("agent started the job")
+                return
+            }
+            let counts = Dictionary(grouping: result.files, by: \.outcome.rawValue).mapValues { Int64($0.count) }
+            let notification = envelope.reply(AltoNotification(
+                event: "\(result.action.rawValue).finished", jobID: result.jobID,
+                summary: "\(result.action.rawValue): " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "),
+                counts: counts.merging(["bytes_saved": saved]) { a, _ in a }))
+            try await Outbox.enqueue(notification, exchange: AMQPTopology.notificationsExchange, routingKey: "",
+                                     on: connection, logger: logger)
+            filesRecorded.increment(by: result.files.count)
+            bytesSaved.increment(by: Int(saved))
+            logger.info("agent result recorded", metadata: ["files": "\(result.files.count)", "bytes_saved": "\(saved)"])
+        }
+    }
+
+    private func recordTiered(_ file: AgentResult.File, result: AgentResult, customerID: UUID, hostID: UUID,
+                              connection: PostgresConnection, logger: Logger) async throws {
+        guard let location = file.tieredLocation, let hash = file.hash else { return }
+        try await connection.query("""
+            INSERT INTO stub_registry (customer_id, host_id, file_id, file_path, target_id, tiered_location, hash, size, job_id,
+                                       wrapped_key)
+            VALUES (\(customerID), \(hostID), \(file.fileID), \(file.filePath), \(result.targetID), \(location), \(hash),
+                    \(file.size), \(result.jobID), \(file.wrappedKey))
+            ON CONFLICT (host_id, file_path) WHERE state = 'active' DO UPDATE SET
+                tiered_location = EXCLUDED.tiered_location, hash = EXCLUDED.hash, size = EXCLUDED.size,
+                job_id = EXCLUDED.job_id, wrapped_key = EXCLUDED.wrapped_key, created_at = now()
+            """, logger: logger)
+        try await connection.query("""
+            UPDATE file_inventory SET is_stubbed = true, stub_created_at = \(result.finishedAt), tiered_location = \(location),
+                hash = \(hash), updated_at = now()
+            WHERE host_id = \(hostID) AND customer_id = \(customerID) AND file_path = \(file.filePath)
+            """, logger: logger)
+    }
+
+    private func recordRecalled(_ file: AgentResult.File, customerID: UUID, hostID: UUID,
+                                connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("""
+            UPDATE stub_registry SET state = 'recalled', recalled_at = now()
+            WHERE host_id = \(hostID) AND customer_id = \(customerID) AND file_path = \(file.filePath) AND state = 'active'
+            """, logger: logger)
+        try await connection.query("""
+            UPDATE file_inventory SET is_stubbed = false, stub_created_at = NULL, tiered_location = NULL, updated_at = now()
+            WHERE host_id = \(hostID) AND customer_id = \(customerID) AND file_path = \(file.filePath)
+            """, logger: logger)
+    }
+
+    private func finishRecall(_ jobID: UUID, customerID: UUID, connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("""
+            UPDATE recall_jobs SET finished_at = now(),
+                state = CASE WHEN counts.recalled = counts.total THEN 'done' WHEN counts.recalled > 0 THEN 'partially_done' ELSE 'failed' END
+            FROM (SELECT count(*) AS total, count(*) FILTER (WHERE state = 'recalled') AS recalled
+                  FROM recall_job_files WHERE job_id = \(jobID)) AS counts
+            WHERE recall_jobs.id = \(jobID) AND recall_jobs.customer_id = \(customerID)
+            """, logger: logger)
+    }
+}

@@ -1,0 +1,44 @@
+import AltoAMQP
+import AltoKeys
+import AltoRuntime
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Builds what `alto-agent run` runs: a worker on the host's own `agent.<customer_id>.<host_id>` queue (tiering jobs one at a
+/// time beside recall jobs, which never wait behind them), on-access recall through the stub guard, scheduled
+/// scans with their uploads, heartbeats, and `/healthz` and `/metrics`. The agent needs no database.
+public func buildAgent(settings: AgentSettings) async throws -> ServiceGroup {
+    let (logger, registry) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.runtime.logLevel)
+    let publisher = AMQPPublisher(configuration: settings.runtime.amqp, logger: logger)
+    let queue = AMQPTopology.agentQueue(customerID: settings.customerID.uuidString, hostID: settings.hostID.uuidString)
+    let configurationStore = AgentConfigurationStore(folder: settings.stateFolder)
+    let catalog = TargetCatalog(folder: settings.stateFolder, keys: try KeyProviders.make(), customerID: settings.customerID)
+    let reporter = ResultReporter(publisher: publisher, customerID: settings.customerID, hostID: settings.hostID, logger: logger)
+    let coordinator = RecallCoordinator(catalog: catalog, throttle: RecallThrottle(concurrency: settings.recallConcurrency,
+                                                                                  perSecond: settings.recallsPerSecond),
+                                        logger: logger)
+    let executor = TieringExecutor(settings: settings, configurationStore: configurationStore, catalog: catalog,
+                                   coordinator: coordinator, reporter: reporter, logger: logger)
+    let handler = AgentCommandHandler(settings: settings, configurationStore: configurationStore, executor: executor,
+                                      coordinator: coordinator, journal: JobJournal(folder: settings.journalFolder),
+                                      reporter: reporter, logger: logger)
+    let scans = ScheduledScanService(settings: settings, configurationStore: configurationStore, logger: logger)
+    let heartbeats = HeartbeatService(settings: settings, configurationStore: configurationStore, logger: logger)
+    let worker = AMQPQueueWorker(
+        consumer: AMQPConsumer(configuration: settings.runtime.amqp, queue: queue, prefetch: 3,
+                               declarations: AMQPDeclaration.standard + [.workQueue(queue)], logger: logger),
+        publisher: publisher, concurrency: 3, logger: logger
+    ) { delivery in await handler.handle(delivery) }
+    let onAccess = OnAccessRecallService(socketPath: settings.guardSocket, coordinator: coordinator, reporter: reporter, logger: logger)
+    if settings.startGuard {
+        StubGuardLauncher(settings: settings, logger: logger).startUnlessRunning()
+    }
+    let operations = OperationsServer.make(settings: settings.runtime, routes: OperationsRoutes(registry: registry, checks: [OperationsRoutes.brokerCheck(publisher)]),
+                                           logger: logger)
+    return ServiceGroup(configuration: .init(
+        services: [publisher, onAccess, worker, scans, heartbeats, operations],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger
+    ))
+}

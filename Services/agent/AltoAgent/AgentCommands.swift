@@ -1,0 +1,96 @@
+import AltoAMQP
+import AltoKeys
+import AltoModels
+import AltoRuntime
+import AltoTiering
+import Foundation
+
+/// What `alto-agent`'s one-shot commands do, beside `run` (`buildAgent`): each returns whether it did all it was
+/// asked, and says what it did on standard output, so the executable only reads its arguments and exits.
+public enum AgentCommands {
+    /// Scans into batches in `folder` (a fresh temporary one when nil) without uploading them; with `printing`, the
+    /// CSV goes to standard output instead and the batches are dropped.
+    public static func scanLocally(_ options: ScanOptions, into folder: String?, printing: Bool) throws {
+        let folder = folder ?? FileManager.default.temporaryDirectory.path + "/alto-scan-\(UUID().uuidString)"
+        let manifest = try ScanRunner(options: options, spoolFolder: folder, stateFolder: nil).run(progress: ScanProgress())
+        let scanFolder = folder + "/" + manifest.scanID.uuidString.lowercased()
+        guard printing else {
+            print(manifest.report + "; batches in \(scanFolder)")
+            return
+        }
+        for batch in manifest.batches {
+            FileHandle.standardOutput.write(try Data(contentsOf: URL(fileURLWithPath: scanFolder + "/" + batch.file)))
+        }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    /// Scans into the spool and uploads every batch in it; false when some stay for `alto-agent upload`.
+    public static func scanAndUpload(_ options: ScanOptions, settings: AgentSettings) async throws -> Bool {
+        let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.runtime.logLevel)
+        let manifest = try ScanRunner(options: options, spoolFolder: settings.spoolFolder, stateFolder: settings.stateFolder)
+            .run(progress: ScanProgress())
+        print(manifest.report)
+        let outcome = await SpoolUploader(settings: settings, spoolFolder: settings.spoolFolder, logger: logger).uploadPending()
+        guard outcome == .done else {
+            print("upload incomplete; the remaining batches stay in the spool (`alto-agent upload` resumes)")
+            return false
+        }
+        print("all batches accepted")
+        return true
+    }
+
+    /// Uploads the batches still in the spool; false when some could not be delivered now.
+    public static func upload(settings: AgentSettings) async -> Bool {
+        let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.runtime.logLevel)
+        let outcome = await SpoolUploader(settings: settings, spoolFolder: settings.spoolFolder, logger: logger).uploadPending()
+        if case .retryLater(let reason) = outcome {
+            print("upload incomplete: \(reason)")
+            return false
+        }
+        return true
+    }
+
+    /// Recalls the stubs `paths` name (a folder stands for every stub below it) and reports each recall, so the
+    /// inventory follows; false when one could not be recalled. Works with only the tenant named in the
+    /// environment: no broker, no enrolment, when the central suite is out of reach.
+    public static func recall(_ paths: [String]) async throws -> Bool {
+        let settings = try? AgentSettings()
+        let environment = ProcessInfo.processInfo.environment
+        let stateFolder = settings?.stateFolder ?? environment["ALTO_AGENT_STATE_DIR"] ?? "/var/lib/alto-agent"
+        guard let customerID = settings?.customerID ?? environment["ALTO_CUSTOMER_ID"].flatMap(UUID.init(uuidString:)) else {
+            throw AgentError("ALTO_CUSTOMER_ID must name the tenant whose stubs these are")
+        }
+        let catalog = TargetCatalog(folder: stateFolder, keys: try KeyProviders.make(), customerID: customerID)
+        var outcomes: [AgentResult.File] = []
+        for path in StubWalk.stubs(under: paths) {
+            let outcome: Result<StubRecord, TieringError>
+            do throws(TieringError) {
+                let record = try await StubRecall.recall(path: path, stores: catalog)
+                print("recalled \(path) (\(record.size) bytes, \(record.hash))")
+                outcome = .success(record)
+            } catch {
+                print("cannot recall \(path): \(error.message)")
+                outcome = .failure(error)
+            }
+            outcomes.append(.recall(of: path, fileID: nil, outcome))
+        }
+        let recalled = outcomes.filter { $0.outcome == .recalled }
+        if !recalled.isEmpty, let settings {
+            let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.runtime.logLevel)
+            let publisher = AMQPPublisher(configuration: settings.runtime.amqp, logger: logger)
+            let reporter = ResultReporter(publisher: publisher, customerID: settings.customerID, hostID: settings.hostID, logger: logger)
+            await reporter.report(AgentResult(jobID: nil, action: .recall, targetID: nil, files: recalled))
+            await publisher.shutdown()
+        }
+        return recalled.count == outcomes.count
+    }
+
+    /// Runs the stub guard on the managed roots until SIGTERM.
+    public static func guardStubs(settings: AgentSettings) throws {
+        let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-agent-guard", level: settings.runtime.logLevel)
+        let roots = settings.managedRoots(AgentConfigurationStore(folder: settings.stateFolder))
+        guard !roots.isEmpty else { throw AgentError("no managed roots: set ALTO_AGENT_SCAN_ROOTS") }
+        try StubGuard(roots: roots, policy: GuardPolicy(scanners: settings.scannerPrograms, previewPrograms: settings.previewPrograms),
+                      socketPath: settings.guardSocket, waitSeconds: settings.recallWaitSeconds, logger: logger).run()
+    }
+}

@@ -1,0 +1,124 @@
+import AltoAMQP
+import AltoCentral
+import AltoKeys
+import AltoRuntime
+import AltoStore
+import Configuration
+import Crypto
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import HummingbirdWebSocket
+import Logging
+import PostgresNIO
+import Prometheus
+import ServiceLifecycle
+
+/// Builds what `alto-api` runs, so tests run the same thing: migrations first, then the HTTP server, the
+/// outbox relay and their clients in one service group.
+public func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
+    let (logger, registry) = ServiceBootstrap.bootstrap(label: settings.serviceName, level: settings.logLevel)
+    try await settings.prepareDatabase(logger: logger)
+    let postgres = settings.postgres.makeClient(logger: logger)
+    let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
+    let reader = settings.reader
+    let hub = NotificationHub()
+    let router = try await makeRouter(settings: settings, postgres: postgres, publisher: publisher, registry: registry, hub: hub, logger: logger)
+    let follower = NotificationController.follower(settings: settings.amqp, publisher: publisher, hub: hub, logger: logger)
+    let app = Application(
+        router: router,
+        server: try serverBuilder(router: router, reader: reader, logger: logger),
+        configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: settings.serviceName),
+        onServerRunning: { channel in settings.runtime.announceListening(on: channel, logger: logger) },
+        logger: logger
+    )
+    let relay = OutboxRelay.configured(settings: settings, client: postgres, publisher: publisher, logger: logger)
+    return ServiceGroup(configuration: .init(
+        services: [postgres, publisher] + relay + [follower, app],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger
+    ))
+}
+
+/// Every route of the API behind the access middleware; `alto-api routes` lists what it built.
+func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: AMQPPublisher, registry: PrometheusCollectorRegistry,
+                hub: NotificationHub, logger: Logger) async throws -> Router<AltoRequestContext> {
+    let reader = settings.reader
+    let limits = APILimits(
+        maximumUploadBytes: reader.int(forKey: "alto.api.max.upload.bytes", default: 64 << 20),
+        maximumCSVBytes: reader.int(forKey: "alto.api.max.csv.bytes", default: 1 << 30)
+    )
+    var sessionKey = reader.string(forKey: "alto.session.key", isSecret: true, default: "")
+    if sessionKey.isEmpty {
+        logger.warning("ALTO_SESSION_KEY is not set: sessions are signed with a key made at start, so they end when this process does and other replicas reject them")
+        sessionKey = SecretToken.generate(prefix: "")
+    }
+    let sessions = await SessionTokens(secret: sessionKey,
+                                       lifetime: .seconds(max(60, reader.int(forKey: "alto.session.seconds", default: 900))))
+    let authenticator = Authenticator(postgres: postgres, sessions: sessions,
+                                      bootstrapToken: reader.string(forKey: "alto.admin.token", isSecret: true, default: "alto-dev-admin"),
+                                      logger: logger)
+    let passwords = PasswordHasher(cost: UInt8(clamping: max(4, reader.int(forKey: "alto.bcrypt.cost", default: 12))))
+    let scope = TenantScope(postgres: postgres, auditTrail: settings.audit)
+    let keys = try KeyProviders.make()
+
+    let router = Router(context: AltoRequestContext.self)
+    router.middlewares.add(LogRequestsMiddleware(.debug))
+    router.middlewares.add(ErrorMiddleware())
+    router.middlewares.add(AccessMiddleware(authenticator: authenticator, auditTrail: settings.audit))
+    OperationsRoutes(registry: registry, checks: [OperationsRoutes.postgresCheck(postgres), OperationsRoutes.brokerCheck(publisher)])
+        .add(to: router)
+    SessionController(postgres: postgres, sessions: sessions, passwords: passwords,
+                      throttle: LoginThrottle(limit: max(1, reader.int(forKey: "alto.login.max.failures", default: 10)),
+                                              window: .seconds(max(1, reader.int(forKey: "alto.login.window.seconds", default: 300)))),
+                      auditTrail: settings.audit).add(to: router)
+    ScanUploadController(postgres: postgres, limits: limits).add(to: router)
+    HeartbeatController(postgres: postgres,
+                        intervalSeconds: max(5, reader.int(forKey: "alto.agent.heartbeat.seconds", default: 60))).add(to: router)
+    AdminController(scope: scope).add(to: router)
+    HostController(scope: scope).add(to: router)
+    UserController(scope: scope, passwords: passwords).add(to: router)
+    APITokenController(scope: scope).add(to: router)
+    AuditController(scope: scope).add(to: router)
+    RuleController(scope: scope).add(to: router)
+    StorageTargetController(scope: scope, keys: keys).add(to: router)
+    KeyController(scope: scope, keys: keys).add(to: router)
+    RecallController(scope: scope).add(to: router)
+    NotificationController(hub: hub).add(to: router)
+    PlanController(scope: scope, minimumFileBytes: Int64(reader.int(forKey: "alto.planner.min.file.bytes", default: 8192)))
+        .add(to: router)
+    return router
+}
+
+/// HTTP/1.1 with the WebSocket upgrade, behind TLS when `ALTO_TLS_CERTIFICATE` and `ALTO_TLS_KEY` name a PEM
+/// certificate chain and its private key.
+func serverBuilder(router: Router<AltoRequestContext>, reader: ConfigReader, logger: Logger) throws -> HTTPServerBuilder {
+    let plain = HTTPServerBuilder.http1WebSocketUpgrade(webSocketRouter: router)
+    let certificate = reader.string(forKey: "alto.tls.certificate", default: "")
+    let key = reader.string(forKey: "alto.tls.key", default: "")
+    guard !certificate.isEmpty || !key.isEmpty else { return plain }
+    guard !certificate.isEmpty, !key.isEmpty else {
+        throw ValidationFailure("ALTO_TLS_CERTIFICATE and ALTO_TLS_KEY go together: give both, or neither for plain HTTP")
+    }
+    let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+    var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
+                                                       privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+    tls.minimumTLSVersion = .tlsv12
+    logger.info("serving HTTPS", metadata: ["certificate": "\(certificate)"])
+    return try .tls(plain, tlsConfiguration: tls)
+}
+
+/// A configuration that cannot work, said at start-up.
+struct ValidationFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Limits the API enforces on uploads.
+struct APILimits: Sendable {
+    /// Compressed bytes one upload may send.
+    var maximumUploadBytes: Int
+    /// CSV bytes one upload may expand to.
+    var maximumCSVBytes: Int
+}

@@ -1,0 +1,115 @@
+import AltoRuntime
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+
+/// `/api/v1/hosts`: a tenant's enrolled hosts, and their agent tokens, which are rotated with a grace period in
+/// which the replaced token still works (so a running agent can pick up the new one) or revoked at once.
+struct HostController: Sendable {
+    let scope: TenantScope
+
+    func add(to router: Router<AltoRequestContext>) {
+        let hosts = router.group("/api/v1/hosts")
+        hosts.get { _, context in try await list(context, only: nil) }
+        hosts.get(":hostID") { _, context in try await list(context, only: try context.parameters.uuid("hostID")) }
+        hosts.post(":hostID/agent-token") { request, context in try await rotate(request, context) }
+        hosts.delete(":hostID/agent-token") { _, context in try await revoke(context) }
+    }
+
+    struct Host: Encodable {
+        var id: UUID
+        var hostname: String
+        var os: String
+        var lastHeartbeatAt: Date?
+        var lastScanAt: Date?
+        var fileCount: Int64
+        var totalBytes: Int64
+        var agentTokenIssuedAt: Date?
+        var agentTokenActive: Bool
+        enum CodingKeys: String, CodingKey {
+            case id, hostname, os
+            case lastHeartbeatAt = "last_heartbeat_at", lastScanAt = "last_scan_at", fileCount = "file_count"
+            case totalBytes = "total_bytes", agentTokenIssuedAt = "agent_token_issued_at", agentTokenActive = "agent_token_active"
+        }
+    }
+
+    struct Rotation: Decodable {
+        var graceSeconds: Int?
+        enum CodingKeys: String, CodingKey { case graceSeconds = "grace_seconds" }
+    }
+
+    struct Rotated: Encodable {
+        var hostID: UUID
+        var agentToken: String
+        var previousTokenExpiresAt: Date?
+        enum CodingKeys: String, CodingKey {
+            case hostID = "host_id", agentToken = "agent_token", previousTokenExpiresAt = "previous_token_expires_at"
+        }
+    }
+
+    func list(_ context: AltoRequestContext, only hostID: UUID?) async throws -> Response {
+        let customerID = try context.tenant()
+        let hosts = try await scope.run(context) { connection in
+            var hosts: [Host] = []
+            let rows = try await connection.query("""
+                SELECT id, hostname, os, last_heartbeat_at, last_scan_at, file_count, total_bytes, agent_token_issued_at,
+                       agent_token_hash IS NOT NULL
+                FROM hosts WHERE customer_id = \(customerID) AND (\(hostID)::uuid IS NULL OR id = \(hostID)) ORDER BY hostname
+                """, logger: context.logger)
+            for try await (id, name, os, heartbeat, scan, files, bytes, issued, active) in rows.decode(
+                (UUID, String, String, Date?, Date?, Int64, Int64, Date?, Bool).self) {
+                hosts.append(Host(id: id, hostname: name, os: os, lastHeartbeatAt: heartbeat, lastScanAt: scan, fileCount: files,
+                                  totalBytes: bytes, agentTokenIssuedAt: issued, agentTokenActive: active))
+            }
+            return hosts
+        }
+        guard let hostID else { return try JSONResponse.make(status: .ok, ["hosts": hosts]) }
+        guard let host = hosts.first else { throw Self.notFound(hostID) }
+        return try JSONResponse.make(status: .ok, host)
+    }
+
+    func rotate(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
+        let customerID = try context.tenant()
+        let hostID = try context.parameters.uuid("hostID")
+        let grace = try await request.decodeJSON(Rotation.self, allowEmpty: true)?.graceSeconds ?? 3600
+        guard (0...7 * 86400).contains(grace) else { throw APIError.invalid("grace_seconds", "must be between 0 and 604800, got \(grace)") }
+        let token = SecretToken.generate(prefix: SecretToken.agentPrefix)
+        let digest = ByteBuffer(bytes: SecretToken.digest(token))
+        let expires = try await scope.audited(context, action: "host.agent_token.rotate", target: "host/\(hostID)",
+                                              details: ["grace_seconds": String(grace)]) { connection -> Date?? in
+            let rows = try await connection.query("""
+                UPDATE hosts SET previous_agent_token_hash = CASE WHEN \(grace) > 0 THEN agent_token_hash END,
+                    previous_agent_token_expires_at = CASE WHEN \(grace) > 0 AND agent_token_hash IS NOT NULL
+                                                           THEN now() + \(grace) * interval '1 second' END,
+                    agent_token_hash = \(digest), agent_token_issued_at = now()
+                WHERE id = \(hostID) AND customer_id = \(customerID)
+                RETURNING previous_agent_token_expires_at
+                """, logger: context.logger)
+            for try await expires in rows.decode(Date?.self) { return .some(expires) }
+            return .none
+        }
+        guard let previousExpires = expires else { throw Self.notFound(hostID) }
+        return try JSONResponse.make(status: .created, Rotated(hostID: hostID, agentToken: token, previousTokenExpiresAt: previousExpires))
+    }
+
+    /// Revokes the host's agent tokens, current and previous, at once; the agent is locked out until a rotation.
+    func revoke(_ context: AltoRequestContext) async throws -> Response {
+        let customerID = try context.tenant()
+        let hostID = try context.parameters.uuid("hostID")
+        let found = try await scope.audited(context, action: "host.agent_token.revoke", target: "host/\(hostID)") { connection in
+            let rows = try await connection.query("""
+                UPDATE hosts SET agent_token_hash = NULL, previous_agent_token_hash = NULL, previous_agent_token_expires_at = NULL
+                WHERE id = \(hostID) AND customer_id = \(customerID) RETURNING 1
+                """, logger: context.logger)
+            for try await _ in rows { return true }
+            return false
+        }
+        guard found else { throw Self.notFound(hostID) }
+        return Response(status: .noContent)
+    }
+
+    static func notFound(_ id: UUID) -> APIError {
+        APIError(.notFound, "not_found", "host \(id) does not exist")
+    }
+}

@@ -1,0 +1,38 @@
+import AltoRuntime
+import AltoStore
+import Configuration
+
+/// What a central Alto service reads from its environment beyond what every process reads (`RuntimeSettings`,
+/// whose fields it shows as its own): the database and the audit trail's key. Each default works on one machine
+/// with `scripts/local-servers.sh up`.
+///
+/// | variable | default |
+/// | --- | --- |
+/// | `ALTO_POSTGRES_URL` | `postgres://alto_app:alto_app@127.0.0.1:55432/alto`: the services' login, under row-level security |
+/// | `ALTO_POSTGRES_MIGRATION_URL` | `ALTO_POSTGRES_URL`: the tables' owner, which applies the migrations |
+/// | `ALTO_AUDIT_KEY` | a development key: the audit chain's HMAC key, the same for every service |
+@dynamicMemberLookup
+public struct ServiceSettings: Sendable {
+    public var runtime: RuntimeSettings
+    public var postgres: PostgresSettings
+    /// The owner of the schema: migrations run as it, everything else as `postgres`.
+    public var migrationPostgres: PostgresSettings
+    /// Appends to the tamper-evident audit trail.
+    public var audit: AuditTrail
+
+    public static let defaultPostgresURL = "postgres://alto_app:alto_app@127.0.0.1:55432/alto"
+
+    public init(serviceName: String, defaultPort: Int, reader: ConfigReader = RuntimeSettings.environment()) throws {
+        runtime = try RuntimeSettings(serviceName: serviceName, defaultPort: defaultPort, reader: reader)
+        let serviceURL = reader.string(forKey: "alto.postgres.url", isSecret: true, default: Self.defaultPostgresURL)
+        postgres = try PostgresSettings(
+            url: serviceURL, maximumConnections: reader.int(forKey: "alto.postgres.max.connections", default: 10))
+        migrationPostgres = try PostgresSettings(
+            url: reader.string(forKey: "alto.postgres.migration.url", isSecret: true, default: serviceURL), maximumConnections: 2)
+        audit = AuditTrail(secret: reader.string(forKey: "alto.audit.key", isSecret: true, default: "alto-development-audit-key"))
+    }
+
+    public subscript<Value>(dynamicMember keyPath: KeyPath<RuntimeSettings, Value>) -> Value {
+        runtime[keyPath: keyPath]
+    }
+}
