@@ -147,9 +147,11 @@ let package = Package(
         ),
         // Against the real PostgreSQL, RabbitMQ and tier-2 peers, services in-process.
         tests("IntegrationTests", [
-            "AltoAMQP", "AltoStore", "AltoModels", "AltoTestSupport", "AltoTiering", "AltoKeys", "AltoCentral", "AltoAPI",
+            "AltoAMQP", "AltoStore", "AltoModels", "AltoTestSupport", "AltoTiering", "AltoKeys", "AltoRuntime", "AltoCentral", "AltoAPI",
+            "AltoIngest",
             crypto, postgresNIO, logging, serviceLifecycle,
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         // The executables as processes.
         tests("EndToEndTests", [

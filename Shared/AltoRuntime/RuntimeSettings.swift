@@ -1,5 +1,6 @@
 import AltoAMQP
 import Configuration
+import Foundation
 import Logging
 
 /// What every Alto process reads from its environment, the agent on a file server included: its name, the broker,
@@ -29,9 +30,9 @@ public struct RuntimeSettings: Sendable {
     public static let secretVariables = ["ALTO_POSTGRES_URL", "ALTO_POSTGRES_MIGRATION_URL", "ALTO_AMQP_URL", "ALTO_AGENT_TOKEN",
                                          "ALTO_ADMIN_TOKEN", "ALTO_SESSION_KEY", "ALTO_AUDIT_KEY", "ALTO_MASTER_KEY", "ALTO_VAULT_TOKEN"]
 
-    /// The process environment, with the secret variables marked as such.
-    public static func environment() -> ConfigReader {
-        ConfigReader(provider: EnvironmentVariablesProvider(secretsSpecifier: .specific(Set(secretVariables))))
+    /// `variables` (the process environment by default), with the secret ones marked as such.
+    public static func environment(_ variables: [String: String] = ProcessInfo.processInfo.environment) -> ConfigReader {
+        ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: variables, secretsSpecifier: .specific(Set(secretVariables))))
     }
 
     public init(serviceName: String, defaultPort: Int, reader: ConfigReader = RuntimeSettings.environment()) throws {

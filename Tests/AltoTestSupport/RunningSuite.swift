@@ -9,16 +9,17 @@ import Synchronization
 ///
 /// Each suite holds one of `SuiteSlots`' few places while it runs, so a machine with two cores never has more than
 /// two suites' processes starting at once, however many tests the runner starts in parallel.
-public final class RunningSuite: @unchecked Sendable {
-    public let run: String
-    public let work: URL
-    public let databaseURL: String
-    public let amqpURL: String
-    public let vhost: String
-    /// Every service's environment: the database, the vhost, and the log level.
-    public let environment: [String: String]
+public final class RunningSuite: APIClient, @unchecked Sendable {
+    public let backends: TestBackends
     private let services = Mutex<[ServiceProcess]>([])
     private let slot: SuiteSlots.Slot
+
+    public var run: String { backends.run }
+    public var work: URL { backends.work }
+    public var databaseURL: String { backends.databaseURL }
+    public var amqpURL: String { backends.amqpURL }
+    /// Every service's environment: the database, the vhost, and the log level.
+    public var environment: [String: String] { backends.environment }
 
     /// The API's address; the suite's first `alto-api` serves it.
     public var apiURL: String {
@@ -32,20 +33,9 @@ public final class RunningSuite: @unchecked Sendable {
     /// answers `/healthz`; a service that exits instead fails the suite at once, with its log.
     public init(_ names: [String], environment extra: [String: String] = [:]) async throws {
         slot = await SuiteSlots.shared.acquire()
-        run = UUID().uuidString.prefix(8).lowercased()
-        work = FileManager.default.temporaryDirectory.appendingPathComponent("alto-e2e-\(run)")
-        vhost = "alto-e2e-\(run)"
-        amqpURL = TestServers.amqpURL.replacingOccurrences(of: "%2f", with: vhost)
         do {
-            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-            databaseURL = try await TestServers.freshDatabase(prefix: "alto_e2e")
-            try TestServers.rabbitmqctl("add_vhost", vhost)
-            try TestServers.rabbitmqctl("set_permissions", "-p", vhost, "guest", "'.*'", "'.*'", "'.*'")
-            environment = ["ALTO_POSTGRES_URL": try TestServers.serviceURL(for: databaseURL), "ALTO_POSTGRES_MIGRATION_URL": databaseURL,
-                           "ALTO_AMQP_URL": amqpURL, "ALTO_LOG_LEVEL": "info", "ALTO_BCRYPT_COST": "4",
-                           "ALTO_KEY_DIR": work.appendingPathComponent("keys").path].merging(extra) { _, new in new }
+            backends = try await TestBackends.make("e2e", environment: extra)
         } catch {
-            try? TestServers.rabbitmqctl("delete_vhost", vhost)
             await slot.release()
             throw error
         }
@@ -121,7 +111,7 @@ public final class RunningSuite: @unchecked Sendable {
         }
         var statuses: [(ServiceProcess, Int32?)] = []
         for service in running.reversed() { statuses.append((service, await service.stop())) }
-        try? TestServers.rabbitmqctl("delete_vhost", vhost)
+        backends.release()
         await slot.release()
         return statuses
     }
@@ -131,7 +121,7 @@ public final class RunningSuite: @unchecked Sendable {
     deinit {
         let left = services.withLock { $0 }.filter { !$0.isSettled && $0.isRunning }
         for service in left { service.kill() }
-        if !left.isEmpty { try? TestServers.rabbitmqctl("delete_vhost", vhost) }
+        if !left.isEmpty { backends.release() }
         let slot = slot
         Task { await slot.release() }
     }
@@ -173,19 +163,14 @@ public final class RunningSuite: @unchecked Sendable {
         return try JSONDecoder().decode(Response.self, from: Data(text.utf8))
     }
 
-    /// Signs a user in through `POST /api/v1/sessions`: the status, and the session token when there is one.
-    public func signIn(email: String, password: String) async throws -> (status: Int, token: String?) {
-        let (status, text) = try await send("POST", apiURL + "/api/v1/sessions",
-                                            body: try JSONSerialization.data(withJSONObject: ["email": email, "password": password]),
-                                            headers: ["Content-Type": "application/json"])
-        let answer = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
-        return (status, answer?["token"] as? String)
-    }
-
     /// Sends a request (POST with a body, GET without) and returns the status and the body; a body is sent as
     /// `text/csv` unless the headers say otherwise.
     public func send(_ url: String, body: Data?, headers: [String: String]) async throws -> (Int, String) {
         try await send(body == nil ? "GET" : "POST", url, body: body, headers: headers)
+    }
+
+    public func request(_ method: String, _ path: String, body: Data?, headers: [String: String]) async throws -> (Int, String) {
+        try await send(method, apiURL + path, body: body, headers: headers)
     }
 
     /// Sends a request with any method and returns the status and the body.

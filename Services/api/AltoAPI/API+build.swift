@@ -24,7 +24,8 @@ public func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
     let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
     let reader = settings.reader
     let hub = NotificationHub()
-    let router = try await makeRouter(settings: settings, postgres: postgres, publisher: publisher, registry: registry, hub: hub, logger: logger)
+    let router = try await makeRouter(settings: settings, postgres: postgres, publisher: publisher, keys: try KeyProviders.make(),
+                                      registry: registry, hub: hub, logger: logger)
     let follower = NotificationController.follower(settings: settings.amqp, publisher: publisher, hub: hub, logger: logger)
     let app = Application(
         router: router,
@@ -41,9 +42,11 @@ public func buildAPI(settings: ServiceSettings) async throws -> ServiceGroup {
     ))
 }
 
-/// Every route of the API behind the access middleware; `alto-api routes` lists what it built.
-func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: AMQPPublisher, registry: PrometheusCollectorRegistry,
-                hub: NotificationHub, logger: Logger) async throws -> Router<AltoRequestContext> {
+/// Every route of the API behind the access middleware; `alto-api routes` lists what it built, and the tests send
+/// requests to it without a socket.
+/// - Parameter keys: seals storage-target credentials and rotates the tenants' keys; nil stores them as given.
+func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: AMQPPublisher, keys: (any KeyProvider)?,
+                registry: PrometheusCollectorRegistry, hub: NotificationHub, logger: Logger) async throws -> Router<AltoRequestContext> {
     let reader = settings.reader
     let limits = APILimits(
         maximumUploadBytes: reader.int(forKey: "alto.api.max.upload.bytes", default: 64 << 20),
@@ -61,7 +64,6 @@ func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: 
                                       logger: logger)
     let passwords = PasswordHasher(cost: UInt8(clamping: max(4, reader.int(forKey: "alto.bcrypt.cost", default: 12))))
     let scope = TenantScope(postgres: postgres, auditTrail: settings.audit)
-    let keys = try KeyProviders.make()
 
     let router = Router(context: AltoRequestContext.self)
     router.middlewares.add(LogRequestsMiddleware(.debug))

@@ -20,7 +20,7 @@ public enum APICommands {
         var logger = Logger(label: settings.serviceName)
         logger.logLevel = .error
         let router = try await makeRouter(settings: settings, postgres: settings.postgres.makeClient(logger: logger),
-                                          publisher: AMQPPublisher(configuration: settings.amqp, logger: logger),
+                                          publisher: AMQPPublisher(configuration: settings.amqp, logger: logger), keys: nil,
                                           registry: PrometheusCollectorRegistry(), hub: NotificationHub(), logger: logger)
         return router.routes.map { "\($0.method.rawValue) \($0.path)" }.sorted()
     }

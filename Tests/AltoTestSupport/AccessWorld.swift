@@ -1,15 +1,14 @@
 import AltoModels
-import AltoTestSupport
 import Foundation
 
 /// Two tenants set up through the API as a provider would (a host with its agent and a scanned file, a storage
 /// target, a rule, a user of each role), a super admin, and for any route a request that names the objects of
 /// one side: the caller's own tenant, another tenant, or ids that exist nowhere. Objects a request changes or
 /// deletes are made fresh for it, so the order of the cells does not matter.
-final class AccessWorld: @unchecked Sendable {
-    enum Side: CustomStringConvertible {
+public final class AccessWorld: @unchecked Sendable {
+    public enum Side: CustomStringConvertible, Sendable {
         case own, other, nowhere
-        var description: String {
+        public var description: String {
             switch self {
             case .own: "own tenant"
             case .other: "another tenant"
@@ -28,7 +27,7 @@ final class AccessWorld: @unchecked Sendable {
         var filePath: String
     }
 
-    struct Request {
+    public struct Request: Sendable {
         var method: String
         var path: String
         var body: Data?
@@ -43,13 +42,16 @@ final class AccessWorld: @unchecked Sendable {
 
     static let password = "correct horse battery staple"
 
-    let suite: RunningSuite
+    let api: any APIClient
+    /// Makes names unique to this world.
+    let run: String
     private(set) var own: Tenant!
     private(set) var other: Tenant!
     private var serial = 0
 
-    init(_ suite: RunningSuite) async throws {
-        self.suite = suite
+    public init(_ api: any APIClient, run: String) async throws {
+        self.api = api
+        self.run = run
         own = try await makeTenant("own")
         other = try await makeTenant("other")
         for role in Role.assignable where role != .superAdmin {
@@ -60,35 +62,35 @@ final class AccessWorld: @unchecked Sendable {
                             ["email": email(.superAdmin), "password": Self.password, "role": Role.superAdmin.rawValue])
     }
 
-    func email(_ role: Role) -> String { "\(role.rawValue)-\(suite.run)@own.example" }
+    func email(_ role: Role) -> String { "\(role.rawValue)-\(run)@own.example" }
 
     /// A bearer token for `role`: the own tenant's agent, or a new session of the role's user.
     func credential(_ role: Role) async throws -> String {
         if role == .agent { return own.agentToken }
-        let (status, token) = try await suite.signIn(email: email(role), password: Self.password)
+        let (status, token) = try await api.signIn(email: email(role), password: Self.password)
         guard let token else { throw TestFailure("no session for \(role): \(status)") }
         return token
     }
 
-    func send(_ request: Request, as role: Role) async throws -> (Int, String) {
+    public func send(_ request: Request, as role: Role) async throws -> (Int, String) {
         var headers = request.headers.merging(["Authorization": "Bearer \(try await credential(role))"]) { _, new in new }
         if request.body != nil { headers["Content-Type"] = request.contentType }
         // A super admin always says which tenant it acts for; anyone else can only try naming another one.
         if role == .superAdmin || (request.side != .own && !request.namesObjects) {
             headers["X-Alto-Customer-Id"] = request.tenant.uuidString
         }
-        return try await suite.send(request.method, suite.apiURL + request.path, body: request.body, headers: headers)
+        return try await api.request(request.method, request.path, body: request.body, headers: headers)
     }
 
     /// A request for `route` about the objects of `side`.
-    func request(_ route: AccessPolicy.Route, side: Side) async throws -> Request {
+    public func request(_ route: AccessPolicy.Route, side: Side) async throws -> Request {
         let tenant: Tenant = switch side {
         case .own: own
         case .other: other
         case .nowhere: Tenant(id: UUID(), host: UUID(), agentToken: "", target: UUID(), rule: UUID(), batch: UUID(), filePath: "/nowhere")
         }
         serial += 1
-        let unique = "\(suite.run)-\(serial)"
+        let unique = "\(run)-\(serial)"
         func fresh(_ make: () async throws -> UUID) async throws -> UUID { side == .nowhere ? UUID() : try await make() }
         func json(_ body: [String: any Sendable]) throws -> Data { try JSONSerialization.data(withJSONObject: body) }
         var request = Request(method: route.method, path: route.path, body: nil, tenant: tenant.id, side: side, namesObjects: true)
@@ -176,7 +178,7 @@ final class AccessWorld: @unchecked Sendable {
     // MARK: - Making objects as the provider
 
     private func makeTenant(_ name: String) async throws -> Tenant {
-        let customer = try await id(admin("POST", "/api/v1/customers", tenant: nil, ["name": "\(name) \(suite.run)"]))
+        let customer = try await id(admin("POST", "/api/v1/customers", tenant: nil, ["name": "\(name) \(run)"]))
         let enrolled = try await admin("POST", "/api/v1/customers/\(customer)/hosts", tenant: customer, ["hostname": "fs-\(name)"])
         let host = try id(enrolled)
         guard let token = enrolled["agent_token"] as? String else { throw TestFailure("no agent token") }
@@ -185,14 +187,14 @@ final class AccessWorld: @unchecked Sendable {
                                       ["name": "rule \(name)", "priority": 1, "target_id": target.uuidString]))
         let filePath = "/srv/share/\(name)/report.pdf"
         let batch = UUID()
-        let (status, text) = try await suite.send("POST", suite.apiURL + "/api/v1/scan-results", body: Data(Self.csv(path: filePath).utf8), headers: [
+        let (status, text) = try await api.request("POST", "/api/v1/scan-results", body: Data(Self.csv(path: filePath).utf8), headers: [
             "Authorization": "Bearer \(token)", "X-Alto-Host-Id": host.uuidString, "X-Alto-Batch-Id": batch.uuidString,
             "X-Alto-Full-Scan": "true", "X-Alto-Final-Batch": "true", "Content-Type": "text/csv",
         ])
         guard status == 202 else { throw TestFailure("scan upload answered \(status): \(text)") }
         try await RunningSuite.waitUntil("the \(name) tenant's scan is ingested", timeout: .seconds(60)) {
-            let (_, answer) = try await suite.send("GET", suite.apiURL + "/api/v1/scan-results/\(batch)", body: nil,
-                                                   headers: ["Authorization": "Bearer \(token)"])
+            let (_, answer) = try await api.request("GET", "/api/v1/scan-results/\(batch)", body: nil,
+                                                    headers: ["Authorization": "Bearer \(token)"])
             return answer.contains("\"status\":\"ingested\"")
         }
         return Tenant(id: customer, host: host, agentToken: token, target: target, rule: rule, batch: batch, filePath: filePath)
@@ -228,8 +230,8 @@ final class AccessWorld: @unchecked Sendable {
     }
 
     private func call(_ method: String, _ path: String, headers: [String: String], _ body: [String: any Sendable]) async throws -> [String: Any] {
-        let (status, text) = try await suite.send(method, suite.apiURL + path, body: try JSONSerialization.data(withJSONObject: body),
-                                                  headers: headers.merging(["Content-Type": "application/json"]) { _, new in new })
+        let (status, text) = try await api.request(method, path, body: try JSONSerialization.data(withJSONObject: body),
+                                                   headers: headers.merging(["Content-Type": "application/json"]) { _, new in new })
         guard (200..<300).contains(status) else { throw TestFailure("\(method) \(path) answered \(status): \(text)") }
         return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
     }

@@ -1,0 +1,42 @@
+import Foundation
+
+/// A PostgreSQL database and a RabbitMQ vhost of one test's own, a work folder, and the environment that points
+/// Alto's services at them, so tests run side by side without seeing each other's rows or messages.
+public struct TestBackends: Sendable {
+    /// A short id of the test's own, for unique names.
+    public let run: String
+    public let work: URL
+    /// The schema owner's URL for the test's database; the services log in with `environment`'s.
+    public let databaseURL: String
+    public let amqpURL: String
+    public let vhost: String
+    /// What a service needs: both database URLs, the vhost, its own keyring folder, a fast bcrypt cost.
+    public let environment: [String: String]
+
+    /// Makes the database (empty: not migrated), the vhost and the work folder.
+    public static func make(_ kind: String, environment extra: [String: String] = [:]) async throws -> TestBackends {
+        let run = UUID().uuidString.prefix(8).lowercased()
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("alto-\(kind)-\(run)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let databaseURL = try await TestServers.freshDatabase(prefix: "alto_e2e")
+        let vhost = "alto-\(kind)-\(run)"
+        try TestServers.rabbitmqctl("add_vhost", vhost)
+        do {
+            try TestServers.rabbitmqctl("set_permissions", "-p", vhost, "guest", "'.*'", "'.*'", "'.*'")
+            let amqpURL = TestServers.amqpURL.replacingOccurrences(of: "%2f", with: vhost)
+            let environment = ["ALTO_POSTGRES_URL": try TestServers.serviceURL(for: databaseURL), "ALTO_POSTGRES_MIGRATION_URL": databaseURL,
+                               "ALTO_AMQP_URL": amqpURL, "ALTO_LOG_LEVEL": "info", "ALTO_BCRYPT_COST": "4",
+                               "ALTO_KEY_DIR": work.appendingPathComponent("keys").path].merging(extra) { _, new in new }
+            return TestBackends(run: String(run), work: work, databaseURL: databaseURL, amqpURL: amqpURL, vhost: vhost,
+                                environment: environment)
+        } catch {
+            try? TestServers.rabbitmqctl("delete_vhost", vhost)
+            throw error
+        }
+    }
+
+    /// Drops the vhost (the database stays for a post-mortem; `scripts/test.sh` drops it on the next run).
+    public func release() {
+        try? TestServers.rabbitmqctl("delete_vhost", vhost)
+    }
+}
