@@ -2,12 +2,31 @@ import Foundation
 
 /// Where tier-2 copies go, as far as an agent needs to know to write them.
 public struct StorageTargetReference: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable {
+    /// The kind of storage, by the name the API and the database use. Open, so a new backend names its own kind
+    /// where it is described (`StorageKind` in AltoTiering), and a name no backend knows is refused there.
+    public struct Kind: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+
+        public init(rawValue: String) {
+            self.rawValue = rawValue
+        }
+
+        public init(from decoder: any Decoder) throws {
+            rawValue = try decoder.singleValueContainer().decode(String.self)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(rawValue)
+        }
+
+        public var description: String { rawValue }
+
         /// A folder on the agent's host: local disk, or an NFS or SMB share the OS mounted.
-        case filesystem
-        case smb
-        case s3
-        case azureBlob = "azure_blob"
+        public static let filesystem = Kind(rawValue: "filesystem")
+        public static let smb = Kind(rawValue: "smb")
+        public static let s3 = Kind(rawValue: "s3")
+        public static let azureBlob = Kind(rawValue: "azure_blob")
     }
 
     public var id: UUID

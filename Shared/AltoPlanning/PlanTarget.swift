@@ -35,8 +35,8 @@ public struct PlanTarget: Sendable, Equatable {
             WHERE customer_id = \(customerID) AND deleted_at IS NULL
             """, logger: logger)
         for try await (id, name, kind, location, bandwidth, settings, secrets) in rows.decode((UUID, String, String, String, Int64?, String, String).self) {
-            guard let kind = StorageTargetReference.Kind(rawValue: kind) else { continue }
-            let reference = StorageTargetReference(id: id, kind: kind, location: location, settingsJSON: settings, secretsJSON: secrets)
+            let reference = StorageTargetReference(id: id, kind: StorageTargetReference.Kind(rawValue: kind), location: location,
+                                                   settingsJSON: settings, secretsJSON: secrets)
             targets[id] = PlanTarget(reference: reference, name: name, bandwidthLimit: bandwidth)
         }
         return targets

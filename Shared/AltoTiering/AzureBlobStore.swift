@@ -19,12 +19,10 @@ public struct AzureBlobStore: TierStore {
     private let signer: AzureSharedKeySigner?
     private let sasToken: String?
 
-    /// From a target: location `https://account.blob.core.windows.net/container[/prefix]`; settings `account`
-    /// (default: the host's first label), `block_size_mb` (8); secrets `account_key` or `sas_token`.
+    /// From a target of `kind`.
     public init(target: StorageTargetReference) throws(TieringError) {
-        guard let url = URL(string: target.location), let host = url.host, url.path.count > 1 else {
-            throw TieringError(.rejected, "an Azure location is https://account.blob.core.windows.net/container[/prefix]")
-        }
+        let url = try Self.url(of: target.location)
+        let host = url.host ?? ""
         let parts = url.path.split(separator: "/", maxSplits: 1).map(String.init)
         let settings = target.settings ?? [:]
         let secrets = target.secrets ?? [:]
@@ -36,6 +34,25 @@ public struct AzureBlobStore: TierStore {
         }
         self.init(containerURL: origin + "/" + parts[0], prefix: parts.count > 1 ? parts[1] + "/" : "", signer: signer,
                   sasToken: secrets["sas_token"], blockBytes: max(1, Int(settings["block_size_mb"] ?? "") ?? 8) << 20)
+    }
+
+    /// An Azure Blob Storage container, authorized with the account's Shared Key or a SAS token.
+    public static let kind = StorageKind(
+        name: .azureBlob, locationForm: "https://account.blob.core.windows.net/container[/prefix]",
+        settings: [StorageKind.Setting("account", "the storage account (the host's first label)"),
+                   StorageKind.Setting("block_size_mb", "block size in MiB (8)"),
+                   StorageKind.Setting("account_key", "the account's Shared Key, base64", isSecret: true),
+                   StorageKind.Setting("sas_token", "a SAS token for the container", isSecret: true)],
+        requiredCredentials: [["account_key", "sas_token"]],
+        locationProblem: StorageKind.problem { location throws(TieringError) in _ = try url(of: location) },
+        make: { target throws(TieringError) in try AzureBlobStore(target: target) })
+
+    /// The container's URL: HTTPS, a host, and a container in the path.
+    static func url(of location: String) throws(TieringError) -> URL {
+        guard let url = URL(string: location), url.scheme == "https", url.host != nil, url.path.count > 1 else {
+            throw TieringError(.rejected, "an Azure Blob target's location is https://account.blob.core.windows.net/container[/prefix]")
+        }
+        return url
     }
 
     public init(containerURL: String, prefix: String = "", signer: AzureSharedKeySigner?, sasToken: String? = nil, blockBytes: Int = 8 << 20) {

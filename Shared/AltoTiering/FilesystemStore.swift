@@ -80,3 +80,16 @@ public struct FilesystemStore: TierStore {
         }
     }
 }
+
+extension FilesystemStore {
+    /// A folder on the agent's host: local disk, or an NFS or SMB share the OS mounted there.
+    public static let kind = StorageKind(
+        name: .filesystem, locationForm: "/folder (absolute, on the agent's host)", settings: [],
+        locationProblem: StorageKind.problem { location throws(TieringError) in _ = try root(of: location) },
+        make: { target throws(TieringError) in FilesystemStore(root: try root(of: target.location)) })
+
+    static func root(of location: String) throws(TieringError) -> String {
+        guard location.hasPrefix("/") else { throw TieringError(.rejected, "a filesystem target's location must be an absolute path") }
+        return location
+    }
+}

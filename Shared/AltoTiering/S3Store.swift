@@ -17,23 +17,42 @@ public struct S3Store: TierStore {
     public let partBytes: Int
     private let host: String
 
-    /// From a target: location `s3://bucket[/prefix]`, settings `endpoint` (default AWS's for the region),
-    /// `region` (us-east-1), `access_key_id`, `part_size_mb` (16), secrets `secret_access_key`, `session_token`.
+    /// From a target of `kind`.
     public init(target: StorageTargetReference) throws(TieringError) {
         let settings = target.settings ?? [:]
         let secrets = target.secrets ?? [:]
-        guard target.location.hasPrefix("s3://") else { throw TieringError(.rejected, "an S3 location is s3://bucket[/prefix]") }
-        let path = target.location.dropFirst(5).split(separator: "/", maxSplits: 1).map(String.init)
-        guard let bucket = path.first, !bucket.isEmpty else { throw TieringError(.rejected, "the S3 location names no bucket") }
+        let (bucket, prefix) = try Self.bucketAndPrefix(of: target.location)
         guard let accessKey = settings["access_key_id"], let secret = secrets["secret_access_key"] else {
             throw TieringError(.rejected, "the S3 target needs access_key_id and secret_access_key")
         }
         let region = settings["region"] ?? "us-east-1"
-        try self.init(endpoint: settings["endpoint"] ?? "https://s3.\(region).amazonaws.com", bucket: bucket,
-                      prefix: path.count > 1 ? path[1].trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/" : "",
+        try self.init(endpoint: settings["endpoint"] ?? "https://s3.\(region).amazonaws.com", bucket: bucket, prefix: prefix,
                       signer: SigV4Signer(accessKeyID: accessKey, secretAccessKey: secret, sessionToken: secrets["session_token"],
                                           region: region),
                       partBytes: max(5, Int(settings["part_size_mb"] ?? "") ?? 16) << 20)
+    }
+
+    /// A bucket of AWS S3 or of any server that speaks its API, signed with SigV4.
+    public static let kind = StorageKind(
+        name: .s3, locationForm: "s3://bucket[/prefix]",
+        settings: [StorageKind.Setting("endpoint", "the server's URL (AWS's for the region)"),
+                   StorageKind.Setting("region", "the signing region (us-east-1)"),
+                   StorageKind.Setting("access_key_id", "the access key's id"),
+                   StorageKind.Setting("part_size_mb", "multipart upload part size in MiB (16, at least 5)"),
+                   StorageKind.Setting("secret_access_key", "the access key's secret", isSecret: true),
+                   StorageKind.Setting("session_token", "a temporary credential's session token", isSecret: true)],
+        requiredSettings: ["access_key_id"], requiredCredentials: [["secret_access_key"]],
+        locationProblem: StorageKind.problem { location throws(TieringError) in _ = try bucketAndPrefix(of: location) },
+        make: { target throws(TieringError) in try S3Store(target: target) })
+
+    /// The bucket of `s3://bucket[/prefix]`, named as S3 requires, and the prefix with its trailing slash.
+    static func bucketAndPrefix(of location: String) throws(TieringError) -> (bucket: String, prefix: String) {
+        let form = TieringError(.rejected, "an S3 target's location is s3://bucket[/prefix] with a valid bucket name")
+        guard location.hasPrefix("s3://") else { throw form }
+        let path = location.dropFirst(5).split(separator: "/", maxSplits: 1).map(String.init)
+        guard let bucket = path.first, (3...63).contains(bucket.count),
+              bucket.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" || $0 == "." }) else { throw form }
+        return (bucket, path.count > 1 ? path[1].trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/" : "")
     }
 
     public init(endpoint: String, bucket: String, prefix: String = "", signer: SigV4Signer, partBytes: Int = 16 << 20) throws(TieringError) {

@@ -15,17 +15,36 @@ public struct SMBStore: TierStore {
     let domain: String
     let port: UInt16?
 
-    /// From a target: location `//server/share[/folder]`, settings `username`, `domain` (WORKGROUP), `port`;
-    /// secret `password`.
+    /// From a target of `kind`.
     public init(target: StorageTargetReference) throws(TieringError) {
-        let parts = target.location.replacingOccurrences(of: "\\", with: "/").split(separator: "/").map(String.init)
-        guard parts.count >= 2 else { throw TieringError(.rejected, "an SMB location is //server/share[/folder]") }
+        let (server, share, folder) = try Self.parts(of: target.location)
         let settings = target.settings ?? [:]
         guard let user = settings["username"], let password = target.secrets?["password"] else {
             throw TieringError(.rejected, "the SMB target needs a username and a password")
         }
-        self.init(server: parts[0], share: parts[1], folder: parts.dropFirst(2).joined(separator: "/"), user: user,
-                  password: password, domain: settings["domain"] ?? "WORKGROUP", port: settings["port"].flatMap { UInt16($0) })
+        self.init(server: server, share: share, folder: folder, user: user, password: password,
+                  domain: settings["domain"] ?? "WORKGROUP", port: settings["port"].flatMap { UInt16($0) })
+    }
+
+    /// An SMB share the agent reaches itself through libsmbclient, with no mount on its host.
+    public static let kind = StorageKind(
+        name: .smb, locationForm: "//server/share[/folder]",
+        settings: [StorageKind.Setting("username", "the account on the server"),
+                   StorageKind.Setting("domain", "the account's domain or workgroup (WORKGROUP)"),
+                   StorageKind.Setting("port", "the server's port (445)"),
+                   StorageKind.Setting("password", "the account's password", isSecret: true)],
+        requiredSettings: ["username"], requiredCredentials: [["password"]],
+        locationProblem: StorageKind.problem { location throws(TieringError) in _ = try parts(of: location) },
+        make: { target throws(TieringError) in try SMBStore(target: target) })
+
+    /// Server, share and folder of `//server/share[/folder]` (or `\\server\share\folder`).
+    static func parts(of location: String) throws(TieringError) -> (server: String, share: String, folder: String) {
+        let normalized = location.replacingOccurrences(of: "\\", with: "/")
+        let parts = normalized.split(separator: "/").map(String.init)
+        guard normalized.hasPrefix("//"), parts.count >= 2 else {
+            throw TieringError(.rejected, "an SMB target's location is //server/share[/folder]")
+        }
+        return (parts[0], parts[1], parts.dropFirst(2).joined(separator: "/"))
     }
 
     public init(server: String, share: String, folder: String = "", user: String, password: String, domain: String = "WORKGROUP",

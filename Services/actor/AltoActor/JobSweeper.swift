@@ -117,8 +117,7 @@ struct JobSweeper: Service {
             var found: Row?
             for try await row in rows.decode(Row.self) { found = row }
             guard let (jobID, reason, customerID, hostID, ruleID, priority, saved, duration, targetID, kind, location, settings, secrets,
-                       bandwidth) = found,
-                  let targetKind = StorageTargetReference.Kind(rawValue: kind)
+                       bandwidth) = found
             else { return .none }
             // Found across tenants; everything else the job needs is read and written as its own tenant.
             try await connection.bindTenant(customerID, logger: logger)
@@ -136,7 +135,7 @@ struct JobSweeper: Service {
             }
             let payload = TieringJob(jobID: jobID, ruleID: ruleID, priority: priority, files: files, estimatedSpaceSaved: saved,
                                  estimatedDurationSeconds: duration, bandwidthBytesPerSecond: bandwidth,
-                                 target: StorageTargetReference(id: targetID, kind: targetKind, location: location,
+                                 target: StorageTargetReference(id: targetID, kind: StorageTargetReference.Kind(rawValue: kind), location: location,
                                                                 settingsJSON: settings, secretsJSON: secrets))
             let queue = AMQPTopology.agentQueue(customerID: customerID.uuidString, hostID: hostID.uuidString)
             try await Outbox.enqueue(Envelope(customerID: customerID, hostID: hostID, payload: payload), queue: queue,

@@ -38,17 +38,10 @@ final class TargetCatalog: TierStoreProvider {
     }
 
     func store(for stored: StorageTargetReference) async throws(TieringError) -> any TierStore {
-        let target = try await opened(stored)
-        switch target.kind {
-        case .filesystem:
-            return FilesystemStore(root: target.location)
-        case .s3:
-            return try S3Store(target: target)
-        case .azureBlob:
-            return try AzureBlobStore(target: target)
-        case .smb:
-            return try SMBStore(target: target)
+        guard let kind = StorageKind.named(stored.kind) else {
+            throw TieringError(.rejected, "target \(stored.id) is of kind \(stored.kind), which this agent cannot use")
         }
+        return try kind.makeStore(for: try await opened(stored))
     }
 
     /// A stub's store: the target it names, or, for a copy on a folder whose target this agent never saw, that

@@ -1,24 +1,20 @@
 import AltoKeys
 import AltoModels
 import AltoRuntime
+import AltoTiering
 import Foundation
 import Hummingbird
 import Logging
 import PostgresNIO
 
 /// `/api/v1/storage-targets`: where a tenant's tier-2 copies go, with the bandwidth and concurrency limits that plan
-/// estimates use. Credentials are accepted in `settings` like any other setting, stored apart, each encrypted with
-/// the tenant's key (only the agent opens them), and never returned: an answer lists only the names that are set.
+/// estimates use. Each kind's `StorageKind` says what a target needs; credentials are accepted in `settings` like
+/// any other setting, stored apart, each encrypted with the tenant's key (only the agent opens them), and never
+/// returned: an answer lists only the names that are set.
 struct StorageTargetController: Sendable {
     let scope: TenantScope
     /// Encrypts each credential with the tenant's key before it is stored; nil keeps them as given.
     let keys: (any KeyProvider)?
-
-    /// Setting names that hold credentials, per kind.
-    static let secretNames: [StorageTargetReference.Kind: Set<String>] = [
-        .filesystem: [], .smb: ["password"], .s3: ["secret_access_key", "session_token"],
-        .azureBlob: ["account_key", "sas_token", "connection_string"],
-    ]
 
     struct TargetBody: Codable {
         var name: String
@@ -67,9 +63,11 @@ struct StorageTargetController: Sendable {
         let customerID = try context.tenant()
         let logger = context.logger
         let body = try await request.decodeJSON(TargetBody.self)
-        try Self.validate(body)
+        let kind = try Self.kind(of: body)
         let targetID = id ?? UUID()
-        let secretNames = Self.secretNames[body.kind] ?? []
+        let stored = try await id == nil ? [] : storedCredentials(targetID, kind: body.kind, context)
+        try Self.validate(body, kind: kind, storedCredentials: stored)
+        let secretNames = kind.secretNames
         let settings = (body.settings ?? [:]).filter { !secretNames.contains($0.key) }
         let secrets = try await encrypted((body.settings ?? [:]).filter { secretNames.contains($0.key) }, tenant: customerID)
         let settingsJSON = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
@@ -176,7 +174,29 @@ struct StorageTargetController: Sendable {
         }
     }
 
-    static func validate(_ body: TargetBody) throws {
+    /// The names of the credentials a target already keeps, when it keeps its kind: an update may leave them out.
+    private func storedCredentials(_ id: UUID, kind: StorageTargetReference.Kind, _ context: AltoRequestContext) async throws -> Set<String> {
+        let customerID = try context.tenant()
+        return try await scope.run(context) { connection in
+            var names: Set<String> = []
+            for try await name in try await connection.query("""
+                SELECT jsonb_object_keys(secrets) FROM storage_targets
+                WHERE id = \(id) AND customer_id = \(customerID) AND kind = \(kind.rawValue) AND deleted_at IS NULL
+                """, logger: context.logger).decode(String.self) {
+                names.insert(name)
+            }
+            return names
+        }
+    }
+
+    static func kind(of body: TargetBody) throws -> StorageKind {
+        guard let kind = StorageKind.named(body.kind) else {
+            throw APIError.invalid("kind", "must be one of \(StorageKind.all.map(\.name.rawValue).joined(separator: ", ")), not \(body.kind)")
+        }
+        return kind
+    }
+
+    static func validate(_ body: TargetBody, kind: StorageKind, storedCredentials: Set<String>) throws {
         if body.name.trimmingCharacters(in: .whitespaces).isEmpty { throw APIError.invalid("name", "must not be empty") }
         if let bandwidth = body.bandwidthBytesPerSecond, bandwidth <= 0 {
             throw APIError.invalid("bandwidth_bytes_per_second", "must be above 0, got \(bandwidth)")
@@ -184,24 +204,8 @@ struct StorageTargetController: Sendable {
         if let concurrency = body.maxConcurrency, concurrency <= 0 {
             throw APIError.invalid("max_concurrency", "must be above 0, got \(concurrency)")
         }
-        let location = body.location
-        switch body.kind {
-        case .filesystem:
-            guard location.hasPrefix("/") else { throw APIError.invalid("location", "a filesystem target's location must be an absolute path") }
-        case .smb:
-            guard location.hasPrefix("//") || location.hasPrefix("\\\\"), location.dropFirst(2).contains(where: { $0 == "/" || $0 == "\\" }) else {
-                throw APIError.invalid("location", "an SMB target's location is //server/share[/folder]")
-            }
-        case .s3:
-            let bucket = location.hasPrefix("s3://") ? location.dropFirst(5).split(separator: "/").first.map(String.init) ?? "" : ""
-            guard bucket.count >= 3, bucket.count <= 63,
-                  bucket.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" || $0 == "." }) else {
-                throw APIError.invalid("location", "an S3 target's location is s3://bucket[/prefix] with a valid bucket name")
-            }
-        case .azureBlob:
-            guard let url = URL(string: location), url.scheme == "https", url.host != nil, url.path.count > 1 else {
-                throw APIError.invalid("location", "an Azure Blob target's location is https://account.blob.core.windows.net/container")
-            }
+        if let (field, message) = kind.problem(location: body.location, settings: body.settings ?? [:], storedCredentials: storedCredentials) {
+            throw APIError.invalid(field, message)
         }
     }
 
