@@ -31,8 +31,8 @@ as_user() {
 }
 
 install_missing() {
-    local wanted=(postgresql-15 postgresql-client-15 rabbitmq-server librabbitmq-dev libpq-dev libssl-dev libzstd-dev zlib1g-dev libpcre2-dev
-                  libsmbclient-dev samba smbclient rsyslog pkgconf)
+    local wanted=(postgresql-15 postgresql-client-15 rabbitmq-server librabbitmq-dev libzstd-dev zlib1g-dev libpcre2-dev
+                  libsmbclient-dev samba smbclient rsyslog pkgconf openssl curl)
     local missing=()
     for package in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -11,8 +11,6 @@ public enum AMQPDeclaration: Sendable, Equatable {
     case followerQueue(String, exchange: String, expiresAfter: Duration)
     /// Removes a queue and its messages (tests and host decommissioning).
     case deleteQueue(String)
-    /// Drops every ready message of a queue.
-    case purgeQueue(String)
 
     /// The design contract's central topology.
     public static var standard: [AMQPDeclaration] {
@@ -44,8 +42,6 @@ extension AMQPSession {
             try bindQueue(name, exchange: exchange, routingKey: "")
         case .deleteQueue(let name):
             try deleteQueue(name)
-        case .purgeQueue(let name):
-            try purgeQueue(name)
         }
     }
 }

@@ -15,15 +15,13 @@ public struct AMQPMessage: Sendable, Equatable {
 public struct AMQPDelivery: Sendable {
     public var message: AMQPMessage
     public var queue: String
-    public var routingKey: String
     public var redelivered: Bool
     let deliveryTag: UInt64
     let generation: Int
 
-    init(message: AMQPMessage, queue: String, routingKey: String, redelivered: Bool, deliveryTag: UInt64, generation: Int) {
+    init(message: AMQPMessage, queue: String, redelivered: Bool, deliveryTag: UInt64, generation: Int) {
         self.message = message
         self.queue = queue
-        self.routingKey = routingKey
         self.redelivered = redelivered
         self.deliveryTag = deliveryTag
         self.generation = generation
@@ -32,7 +30,7 @@ public struct AMQPDelivery: Sendable {
     /// A delivery that did not come from a broker, for deciding about a message without one (tests, replays);
     /// settling it through a consumer does nothing.
     public init(message: AMQPMessage, queue: String) {
-        self.init(message: message, queue: queue, routingKey: queue, redelivered: false, deliveryTag: 0, generation: -1)
+        self.init(message: message, queue: queue, redelivered: false, deliveryTag: 0, generation: -1)
     }
 }
 

@@ -96,13 +96,6 @@ final class AMQPSession {
         try rpcReply("delete queue \(name)")
     }
 
-    func purgeQueue(_ name: String) throws {
-        withBytes(name) { queue in
-            _ = amqp_queue_purge(state, channel, queue)
-        }
-        try rpcReply("purge queue \(name)")
-    }
-
     // MARK: Publishing
 
     /// Sends one persistent message; with `mandatory` the broker returns it when no queue takes it.
@@ -212,7 +205,6 @@ final class AMQPSession {
         return AMQPDelivery(
             message: AMQPMessage(body: bytes, headers: headers, messageID: messageID),
             queue: queue,
-            routingKey: String(bytes: envelope.routing_key),
             redelivered: envelope.redelivered != 0,
             deliveryTag: envelope.delivery_tag,
             generation: generation

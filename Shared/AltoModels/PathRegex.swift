@@ -49,11 +49,6 @@ public final class PathRegex: @unchecked Sendable {
         return pcre2_match_8(code, base, path.count, 0, UInt32(PCRE2_NO_UTF_CHECK), data, nil) >= 0
     }
 
-    public func wholeMatch(_ path: String) -> Bool {
-        var path = path
-        return path.withUTF8 { wholeMatch($0) }
-    }
-
     private static func message(for errorCode: Int32) -> String {
         var buffer = [UInt8](repeating: 0, count: 256)
         let length = pcre2_get_error_message_8(errorCode, &buffer, buffer.count)

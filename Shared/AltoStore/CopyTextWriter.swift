@@ -44,11 +44,6 @@ public struct CopyTextWriter: Sendable {
         text.withUnsafeBufferPointer { field($0) }
     }
 
-    public mutating func field(_ text: String?) {
-        guard let text else { return null() }
-        field(Array(text.utf8))
-    }
-
     /// Fields that are already in COPY text form, tab-separated (constant columns, written once per row).
     public mutating func fields(verbatim text: [UInt8], count: Int) {
         separate()

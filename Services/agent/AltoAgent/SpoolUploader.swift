@@ -22,15 +22,6 @@ struct SpoolUploader: Sendable {
         case retryLater(String)
     }
 
-    struct Accepted: Decodable {
-        var batchID: UUID
-        var status: String
-        enum CodingKeys: String, CodingKey {
-            case batchID = "batch_id"
-            case status
-        }
-    }
-
     func uploadPending() async -> Outcome {
         // Our own client rather than the shared one: a refused connection must fail the attempt within the connect
         // timeout (the shared client keeps retrying until the request's deadline), since the retries are ours.

@@ -5,14 +5,6 @@ import Hummingbird
 import NIOCore
 
 extension Request {
-    /// A header that must hold a UUID: missing or malformed is a 400 naming it.
-    func uuidHeader(_ name: String) throws -> UUID {
-        guard let id = try optionalUUIDHeader(name) else {
-            throw APIError.badRequest("missing_header", "\(name) is required")
-        }
-        return id
-    }
-
     /// A header that may hold a UUID: absent is nil, malformed is a 400 naming it.
     func optionalUUIDHeader(_ name: String) throws -> UUID? {
         guard let value = headers[HTTPField.Name(name)!] else { return nil }
