@@ -54,16 +54,18 @@ final class BenchEnvironment {
                                     output: work + "/migrate.log")
     }
 
-    /// Starts `executable` (one of Alto's, beside this one) with its /healthz on `port`, and waits until it answers.
+    /// Starts `executable` (one of Alto's, beside this one) on a port the kernel picks, waits until its /healthz
+    /// answers, and returns it with the port.
     @discardableResult
-    func start(_ executable: String, port: Int, environment: [String: String] = [:]) async throws -> MeasuredProcess {
+    func start(_ executable: String, environment: [String: String] = [:]) async throws -> (process: MeasuredProcess, port: Int) {
+        let name = "\(executable)-\(services.count + 1)"
+        let portFile = work + "/\(name).port"
         let service = try MeasuredProcess(AltoBench.binaries + "/" + executable, [],
                                           environment: common.merging(environment) { _, new in new }
-                                              .merging(["ALTO_HTTP_PORT": "\(port)"]) { _, new in new },
-                                          output: work + "/\(executable)-\(port).log")
+                                              .merging(["ALTO_HTTP_PORT": "0", "ALTO_HTTP_PORT_FILE": portFile]) { _, new in new },
+                                          output: work + "/\(name).log")
         services.append(service)
-        try await waitForHealth(port: port)
-        return service
+        return (service, try await waitForHealth(portFile: portFile, of: service, name: name))
     }
 
     func close() {
@@ -108,13 +110,17 @@ final class BenchEnvironment {
         return try JSONDecoder().decode(Answer.self, from: Data(data.readableBytesView))
     }
 
-    private func waitForHealth(port: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
+    /// Waits until the service has written the port it listens on and answers /healthz there.
+    private func waitForHealth(portFile: String, of service: MeasuredProcess, name: String) async throws -> Int {
+        let deadline = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < deadline {
-            let request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz")
-            if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)), response.status == .ok { return }
+            guard service.isRunning else { throw BenchError("\(name) exited while starting; see \(work)/\(name).log") }
+            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                let request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz")
+                if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)), response.status == .ok { return port }
+            }
             try await Task.sleep(for: .milliseconds(200))
         }
-        throw BenchError("the service on port \(port) did not become healthy")
+        throw BenchError("\(name) did not become healthy; see \(work)/\(name).log")
     }
 }

@@ -12,16 +12,13 @@ struct FullPlanBenchmark {
     let rabbitmqctl: String?
     let keepWork: Bool
 
-    private let apiPort = 18490
-
     func run() async throws {
         let environment = try BenchEnvironment(name: "plan", postgresURL: postgresURL, amqpURL: amqpURL,
                                                rabbitmqctl: rabbitmqctl, keepWork: keepWork)
         defer { environment.close() }
         let database = environment.database
-        try await environment.start("alto-api", port: apiPort)
-        let planner = try await environment.start("alto-planner", port: apiPort + 1,
-                                                  environment: ["ALTO_PLANNER_SCHEDULE_SECONDS": "0"])
+        let apiPort = try await environment.start("alto-api").port
+        let planner = try await environment.start("alto-planner", environment: ["ALTO_PLANNER_SCHEDULE_SECONDS": "0"]).process
         let (customerID, hostID, _) = try await environment.enrol(apiPort: apiPort)
         struct Created: Decodable { var id: UUID }
         let target: Created = try await environment.post(

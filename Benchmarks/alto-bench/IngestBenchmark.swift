@@ -17,8 +17,6 @@ struct IngestBenchmark {
     /// Keeps the services' logs and the generated data in the work folder after the run.
     let keepWork: Bool
 
-    private let apiPort = 18480
-
     func run() async throws {
         let environment = try BenchEnvironment(name: "ingest", postgresURL: postgresURL, amqpURL: amqpURL,
                                                rabbitmqctl: rabbitmqctl, keepWork: keepWork)
@@ -26,10 +24,10 @@ struct IngestBenchmark {
         let work = environment.work
         let alto = environment.database
         let expert = try environment.extraDatabase("expert")
-        let api = try await environment.start("alto-api", port: apiPort)
+        let (api, apiPort) = try await environment.start("alto-api")
         var ingesters: [MeasuredProcess] = []
-        for worker in 0..<ingestWorkers {
-            ingesters.append(try await environment.start("alto-ingest", port: apiPort + 1 + worker))
+        for _ in 0..<ingestWorkers {
+            ingesters.append(try await environment.start("alto-ingest").process)
         }
         let (customerID, hostID, token) = try await environment.enrol(apiPort: apiPort)
 

@@ -55,6 +55,13 @@ struct MeasuredProcess {
         return kib / 1024
     }
 
+    /// Whether the process has not exited yet; it is not reaped, so `wait` still reports on it.
+    var isRunning: Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return false }
+        return !stat[stat.index(after: end)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
     func terminate() -> Result {
         kill(pid, SIGTERM)
         return wait()

@@ -50,7 +50,7 @@ struct RecallBenchmark {
         defer { bench.close() }
         let environment = bench.common.merging(["ALTO_CUSTOMER_ID": UUID().uuidString, "ALTO_HOST_ID": UUID().uuidString,
                            "ALTO_AGENT_STATE_DIR": work + "/state", "ALTO_AGENT_SCAN_ROOTS": share, "ALTO_AGENT_START_GUARD": "false",
-                           "ALTO_HTTP_PORT": "19391", "ALTO_LOG_LEVEL": "warning", "ALTO_AGENT_RECALLS_PER_SECOND": "10000",
+                           "ALTO_HTTP_PORT": "0", "ALTO_LOG_LEVEL": "warning", "ALTO_AGENT_RECALLS_PER_SECOND": "10000",
                            "ALTO_API_URL": "http://127.0.0.1:1"]) { _, new in new }
         services.append(try MeasuredProcess(AltoBench.binaries + "/alto-agent", ["guard"], environment: environment,
                                             output: work + "/guard.log"))
