@@ -6,6 +6,6 @@ COPY . .
 RUN swift build -c release --static-swift-stdlib && mkdir /out && cp .build/release/alto-* /out/ && cp -r .build/release/*.resources /out/
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends librabbitmq4 libzstd1 libpcre2-8-0 libsmbclient ca-certificates && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends librabbitmq4 libzstd1 zlib1g libpcre2-8-0 libsmbclient ca-certificates && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/ /usr/local/bin/
 ENV ALTO_HTTP_HOST=0.0.0.0

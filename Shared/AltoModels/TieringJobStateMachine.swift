@@ -38,9 +38,9 @@ public struct TieringJobStateMachine: Sendable, Equatable {
     }
 
     public enum Event: Sendable, Equatable {
-        /// `tiering.jobs` delivered the job (for the first time or again), or the sweeper found it due;
-        /// `slotFree` says whether its host and target take one more job now.
-        case dispatchRequested(slotFree: Bool)
+        /// `tiering.jobs` delivered the job (for the first time or again), or the sweeper found it; `due` says
+        /// whether its retry delay, if any, is over, and `slotFree` whether its host and target take one more job.
+        case dispatchRequested(due: Bool, slotFree: Bool)
         /// The agent said it started the job.
         case agentStarted
         /// The agent reported some files' outcomes; `files` counts the job's files with them recorded, and
@@ -48,6 +48,9 @@ public struct TieringJobStateMachine: Sendable, Equatable {
         case filesReported(Files, unavailable: String?)
         /// The job's agent has sent no heartbeat since `since`.
         case agentSilent(since: String)
+        /// The job's agent sends heartbeats but has said nothing of the job since `since`, far longer than the job
+        /// should take: its report may have been lost.
+        case agentQuiet(since: String)
         /// The job's agent is heard again.
         case agentHeard
     }
@@ -79,9 +82,9 @@ public struct TieringJobStateMachine: Sendable, Equatable {
     /// in the current state (a redelivery, a late report) leaves the job as it is and asks for nothing.
     public mutating func handle(_ event: Event) -> [Action] {
         switch (state, event) {
-        case (.queued, .dispatchRequested(slotFree: true)):
+        case (.queued, .dispatchRequested(due: true, slotFree: true)):
             return move(to: .dispatched, reason: nil, [.sendToAgent])
-        case (.queued, .dispatchRequested(slotFree: false)):
+        case (.queued, .dispatchRequested(due: true, slotFree: false)):
             return move(to: .queued, reason: Self.waitingForSlot, [])
 
         case (.dispatched, .agentStarted):
@@ -105,12 +108,17 @@ public struct TieringJobStateMachine: Sendable, Equatable {
 
         case (.dispatched, .agentSilent(let since)), (.running, .agentSilent(let since)):
             return move(to: .held, reason: "agent not heard from since \(since)", [])
+        case (.dispatched, .agentQuiet(let since)), (.running, .agentQuiet(let since)):
+            // Sent again: an agent still running the job waits for it and answers once, one that finished answers
+            // from its journal, and the files already recorded take no outcome twice.
+            return move(to: .queued, reason: "no report from the agent since \(since); sent to it again", [.dispatchWhenFree])
         case (.held, .agentHeard):
             return move(to: .queued, reason: Self.agentHeardAgain, [.dispatchWhenFree])
 
-        case (.dispatched, .dispatchRequested), (.running, .dispatchRequested), (.held, .dispatchRequested),
+        case (.queued, .dispatchRequested(due: false, _)),
+             (.dispatched, .dispatchRequested), (.running, .dispatchRequested), (.held, .dispatchRequested),
              (.queued, .agentStarted), (.running, .agentStarted), (.held, .agentStarted),
-             (.queued, .agentSilent), (.held, .agentSilent),
+             (.queued, .agentSilent), (.held, .agentSilent), (.queued, .agentQuiet), (.held, .agentQuiet),
              (.queued, .agentHeard), (.dispatched, .agentHeard), (.running, .agentHeard),
              (.done, _), (.partiallyDone, _), (.failed, _):
             return []

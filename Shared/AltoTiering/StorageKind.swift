@@ -2,8 +2,8 @@ import AltoModels
 
 /// One kind of tier-2 storage, described once: the form of its location, the settings it reads and which of them
 /// are credentials, what it cannot work without, and how to make its store. The API validates targets with it and
-/// keeps their credentials apart, the agent makes its stores with it, and the sanitizer reads their locations with
-/// it. A new backend is its store, which carries its `StorageKind` (see `S3Store.kind`), and one line in `all`.
+/// keeps their credentials apart, and the agent makes its stores with it. A new backend is its store, which carries
+/// its `StorageKind` (see `S3Store.kind`), and one line in `all` (docs/ARCHITECTURE.md has the rest).
 public struct StorageKind: Sendable {
     public struct Setting: Sendable, Equatable {
         public var name: String

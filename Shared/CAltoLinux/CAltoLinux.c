@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/file.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/xattr.h>
@@ -210,6 +211,7 @@ static void alto_note_termination(int signal) {
 int alto_termination_fd(void) {
     // A handler rather than signalfd: signalfd sees a signal only when every thread blocks it, and the Swift
     // runtime's threads are already running; whichever thread the kernel picks, the handler writes to the pipe.
+    // Called once, by the guard's one thread, before it watches anything.
     if (alto_termination_pipe[0] >= 0) {
         return alto_termination_pipe[0];
     }
@@ -221,7 +223,16 @@ int alto_termination_fd(void) {
     action.sa_handler = alto_note_termination;
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESTART;
-    if (sigaction(SIGTERM, &action, NULL) != 0 || sigaction(SIGINT, &action, NULL) != 0) {
+    // A parent may have left the signals blocked or ignored (both are inherited): take them back for this thread.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    if (sigaction(SIGTERM, &action, NULL) != 0 || sigaction(SIGINT, &action, NULL) != 0
+        || pthread_sigmask(SIG_UNBLOCK, &signals, NULL) != 0) {
+        close(alto_termination_pipe[0]);
+        close(alto_termination_pipe[1]);
+        alto_termination_pipe[0] = alto_termination_pipe[1] = -1;
         return -1;
     }
     return alto_termination_pipe[0];

@@ -12,6 +12,22 @@ public enum AccessMatrix {
         public var cells = 0
         /// How many cells expected each kind of answer.
         public var expected: [String: Int] = [:]
+
+        /// Why the matrix would prove too little: cells missing, or too few cells that must be allowed, forbidden or
+        /// hidden for the check to mean anything.
+        public var gaps: [String] {
+            var gaps: [String] = []
+            let all = AccessPolicy.routes.count * Role.allCases.count * 2
+            if cells != all { gaps.append("\(cells) cells asked, not \(all)") }
+            for (kind, least) in [("2xx", 100), ("403", 100), ("404", 50)] where expected[kind, default: 0] <= least {
+                gaps.append("only \(expected[kind, default: 0]) cells expect \(kind)")
+            }
+            return gaps
+        }
+
+        public var summary: String {
+            "\(cells) cells, expected " + expected.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        }
     }
 
     enum Expectation: CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs an ordinary program (`cat`, `mount`, `python3`) to completion, for tests that check what it printed.
 public enum Command {
@@ -8,7 +9,15 @@ public enum Command {
         public var errors: String
     }
 
-    public static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
+    /// - Parameter timeout: how long the program may run before it is killed and the run fails.
+    public static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:],
+                           timeout: Duration = .seconds(300)) async throws -> Outcome {
+        try await OffPool.run { try runBlocking(program, arguments, environment: environment, timeout: timeout) }
+    }
+
+    /// `run`, waiting on the calling thread: only for the few places that cannot wait otherwise (a `defer`).
+    public static func runBlocking(_ program: String, _ arguments: [String], environment: [String: String] = [:],
+                                   timeout: Duration = .seconds(300)) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [program] + arguments
@@ -18,9 +27,22 @@ public enum Command {
         process.standardOutput = output
         process.standardError = errors
         try process.run()
+        let watchdog = Watchdog(process, after: timeout)
+        defer { watchdog.cancel() }
+        // Both pipes are drained at once: a program that fills one while the other is read would never end.
+        let messages = Mutex(Data())
+        let drained = DispatchSemaphore(value: 0)
+        Thread {
+            let all = errors.fileHandleForReading.readDataToEndOfFile()
+            messages.withLock { $0 = all }
+            drained.signal()
+        }.start()
         let bytes = output.fileHandleForReading.readDataToEndOfFile()
-        let messages = errors.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, output: bytes, errors: String(decoding: messages, as: UTF8.self))
+        guard !watchdog.fired else {
+            throw TestFailure("\(program) \(arguments.joined(separator: " ")) ran longer than \(timeout) and was killed")
+        }
+        return Outcome(status: process.terminationStatus, output: bytes, errors: String(decoding: messages.withLock { $0 }, as: UTF8.self))
     }
 }

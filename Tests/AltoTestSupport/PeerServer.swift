@@ -61,8 +61,8 @@ public final class PeerServer: @unchecked Sendable {
     deinit { stop() }
 
     /// Runs a Python snippet (boto3, azure-storage-blob: the independent clients) and returns its standard output.
-    public static func python(_ script: String, environment: [String: String] = [:]) throws -> String {
-        let outcome = try Command.run("python3", ["-c", script], environment: environment)
+    public static func python(_ script: String, environment: [String: String] = [:]) async throws -> String {
+        let outcome = try await Command.run("python3", ["-c", script], environment: environment)
         guard outcome.status == 0 else { throw TestFailure("python failed: \(outcome.errors)") }
         return String(decoding: outcome.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }

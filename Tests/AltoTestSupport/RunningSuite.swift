@@ -13,6 +13,8 @@ public final class RunningSuite: APIClient, @unchecked Sendable {
     public let backends: TestBackends
     private let services = Mutex<[ServiceProcess]>([])
     private let slot: SuiteSlots.Slot
+    /// Whether the vhost was dropped; the database stays for a post-mortem until the next run of the tests.
+    private let released = Atomic<Bool>(false)
 
     public var run: String { backends.run }
     public var work: URL { backends.work }
@@ -40,7 +42,7 @@ public final class RunningSuite: APIClient, @unchecked Sendable {
             throw error
         }
         do {
-            let (status, output) = try ServiceProcess.run("alto-api", arguments: ["migrate"], environment: environment)
+            let (status, output) = try await ServiceProcess.run("alto-api", arguments: ["migrate"], environment: environment)
             guard status == 0 else { throw TestFailure("alto-api migrate exited with \(status): \(output)") }
             let started = try names.map { try start($0) }
             for service in started { try await service.waitUntilHealthy() }
@@ -94,7 +96,8 @@ public final class RunningSuite: APIClient, @unchecked Sendable {
         let statuses = await stop()
         var problems = ended.map { "\($0.name) exited on its own with status \($0.exitStatus.map(String.init) ?? "?"); its log:\n\($0.logTail)" }
         for (service, status) in statuses where status != 0 && !ended.contains(where: { $0 === service }) {
-            problems.append("\(service.name) " + (status.map { "exited with status \($0) on SIGTERM" } ?? "did not stop within 15 s of SIGTERM")
+            problems.append("\(service.name) " + (status.map { "exited with status \($0) on SIGTERM" }
+                                                   ?? "did not stop within \(ServiceProcess.stopTimeout) of SIGTERM")
                             + "; its log:\n\(service.logTail)")
         }
         guard problems.isEmpty else { throw TestFailure(problems.joined(separator: "\n")) }
@@ -111,7 +114,7 @@ public final class RunningSuite: APIClient, @unchecked Sendable {
         }
         var statuses: [(ServiceProcess, Int32?)] = []
         for service in running.reversed() { statuses.append((service, await service.stop())) }
-        backends.release()
+        if released.exchange(true, ordering: .relaxed) == false { await backends.release() }
         await slot.release()
         return statuses
     }
@@ -119,11 +122,12 @@ public final class RunningSuite: APIClient, @unchecked Sendable {
     /// A suite dropped without `stop` (a test that threw before `whileRunning`) still ends its processes and
     /// gives its slot back, so no later test waits for it.
     deinit {
-        let left = services.withLock { $0 }.filter { !$0.isSettled && $0.isRunning }
-        for service in left { service.kill() }
-        if !left.isEmpty { backends.release() }
-        let slot = slot
-        Task { await slot.release() }
+        for service in services.withLock({ $0 }) where !service.isSettled { service.kill() }
+        let (slot, backends, released) = (slot, backends, released.load(ordering: .relaxed))
+        Task {
+            if !released { await backends.release() }
+            await slot.release()
+        }
     }
 
     /// The services' logs, for a failing test's report.

@@ -36,7 +36,7 @@ public enum SambaServer {
             read only = no
             force user = root
             """.write(toFile: configuration, atomically: true, encoding: .utf8)
-        let added = try Command.run("sh", ["-c", "printf 'secret\\nsecret\\n' | smbpasswd -c '\(configuration)' -a -s root"])
+        let added = try await Command.run("sh", ["-c", "printf 'secret\\nsecret\\n' | smbpasswd -c '\(configuration)' -a -s root"])
         guard added.status == 0 else { throw TestFailure("smbpasswd failed: \(added.errors)") }
         return try await PeerServer(["smbd", "--foreground", "--no-process-group", "--debug-stdout", "-s", configuration],
                                     name: "smbd", logFolder: work, port: port)

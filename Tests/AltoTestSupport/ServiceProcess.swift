@@ -17,8 +17,8 @@ public final class ServiceProcess: @unchecked Sendable {
     private let settled = Atomic<Bool>(false)
     private let listening = Mutex<Int?>(nil)
 
-    /// How long a service may take to answer `/healthz` on a busy machine; one that exits fails long before.
-    public static let startTimeout: Duration = .seconds(120)
+    /// How long a service may take to listen and answer `/healthz` on a busy machine; one that exits fails at once.
+    public static let startTimeout: Duration = .seconds(90)
 
     /// Starts `.build/debug/<executable>` with `arguments` and the current environment plus `environment`.
     public init(_ executable: String, arguments: [String] = [], environment: [String: String], logFolder: URL) throws {
@@ -47,19 +47,25 @@ public final class ServiceProcess: @unchecked Sendable {
         TestServers.packageRoot.appendingPathComponent(".build/debug/\(executable)")
     }
 
-    /// Runs an executable to completion and returns its exit status and output.
-    public static func run(_ executable: String, arguments: [String], environment: [String: String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = binary(executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    /// Runs an executable to completion (killed after `timeout`) and returns its exit status and output.
+    public static func run(_ executable: String, arguments: [String], environment: [String: String],
+                           timeout: Duration = .seconds(300)) async throws -> (Int32, String) {
+        try await OffPool.run {
+            let process = Process()
+            process.executableURL = binary(executable)
+            process.arguments = arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let watchdog = Watchdog(process, after: timeout)
+            defer { watchdog.cancel() }
+            let output = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard !watchdog.fired else { throw TestFailure("\(executable) \(arguments.joined(separator: " ")) ran longer than \(timeout)") }
+            return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        }
     }
 
     public var log: String {
@@ -95,6 +101,7 @@ public final class ServiceProcess: @unchecked Sendable {
     public func waitUntilHealthy(timeout: Duration = ServiceProcess.startTimeout) async throws -> Int {
         let deadline = ContinuousClock.now + timeout
         let port = try await waitUntilListening(timeout: timeout)
+        // One deadline for both: listening, then healthy.
         while ContinuousClock.now < deadline {
             try exitedDuringStartUp()
             if await Self.isHealthy(port: port) { return port }
@@ -155,13 +162,16 @@ public final class ServiceProcess: @unchecked Sendable {
     /// Sends SIGTERM and waits; returns the exit status, or nil when the process did not stop in time (it is then
     /// killed). The caller checks the status.
     @discardableResult
-    public func terminate(within timeout: Duration = .seconds(15)) async -> Int32? {
+    public func terminate(within timeout: Duration = ServiceProcess.stopTimeout) async -> Int32? {
         settled.store(true, ordering: .relaxed)
         return await stop(within: timeout)
     }
 
+    /// How long a service may take to stop on SIGTERM before it is killed and its test fails.
+    public static let stopTimeout: Duration = .seconds(45)
+
     /// SIGTERM, then SIGKILL after `timeout`: the exit status, or nil when it had to be killed.
-    func stop(within timeout: Duration = .seconds(15)) async -> Int32? {
+    func stop(within timeout: Duration = ServiceProcess.stopTimeout) async -> Int32? {
         guard process.isRunning else { return process.terminationStatus }
         process.terminate()
         let deadline = ContinuousClock.now + timeout

@@ -20,9 +20,9 @@ public struct TestBackends: Sendable {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let databaseURL = try await TestServers.freshDatabase(prefix: "alto_e2e")
         let vhost = "alto-\(kind)-\(run)"
-        try TestServers.rabbitmqctl("add_vhost", vhost)
+        try await TestServers.rabbitmqctl("add_vhost", vhost)
         do {
-            try TestServers.rabbitmqctl("set_permissions", "-p", vhost, "guest", "'.*'", "'.*'", "'.*'")
+            try await TestServers.rabbitmqctl("set_permissions", "-p", vhost, "guest", "'.*'", "'.*'", "'.*'")
             let amqpURL = TestServers.amqpURL.replacingOccurrences(of: "%2f", with: vhost)
             let environment = ["ALTO_POSTGRES_URL": try TestServers.serviceURL(for: databaseURL), "ALTO_POSTGRES_MIGRATION_URL": databaseURL,
                                "ALTO_AMQP_URL": amqpURL, "ALTO_LOG_LEVEL": "info", "ALTO_BCRYPT_COST": "4",
@@ -30,13 +30,13 @@ public struct TestBackends: Sendable {
             return TestBackends(run: String(run), work: work, databaseURL: databaseURL, amqpURL: amqpURL, vhost: vhost,
                                 environment: environment)
         } catch {
-            try? TestServers.rabbitmqctl("delete_vhost", vhost)
+            try? await TestServers.rabbitmqctl("delete_vhost", vhost)
             throw error
         }
     }
 
     /// Drops the vhost (the database stays for a post-mortem; `scripts/test.sh` drops it on the next run).
-    public func release() {
-        try? TestServers.rabbitmqctl("delete_vhost", vhost)
+    public func release() async {
+        try? await TestServers.rabbitmqctl("delete_vhost", vhost)
     }
 }

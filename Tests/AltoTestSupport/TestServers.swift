@@ -47,17 +47,12 @@ public enum TestServers {
         .deletingLastPathComponent().deletingLastPathComponent()
 
     /// Runs `rabbitmqctl` against the test broker: `ALTO_RABBITMQCTL` when set, else the local-servers script's.
-    public static func rabbitmqctl(_ arguments: String...) throws {
+    public static func rabbitmqctl(_ arguments: String...) async throws {
         let command = ProcessInfo.processInfo.environment["ALTO_RABBITMQCTL"]
             ?? "'\(packageRoot.path)/scripts/local-servers.sh' rabbitmqctl"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", ([command] + arguments).joined(separator: " ")]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestFailure("rabbitmqctl \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
+        let outcome = try await Command.run("sh", ["-c", ([command] + arguments).joined(separator: " ")], timeout: .seconds(120))
+        guard outcome.status == 0 else {
+            throw TestFailure("rabbitmqctl \(arguments.joined(separator: " ")) exited with \(outcome.status): \(outcome.errors)")
         }
     }
 }

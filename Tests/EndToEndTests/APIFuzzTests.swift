@@ -9,8 +9,8 @@ import Testing
 @Suite(.timeLimit(.minutes(8))) struct APIFuzzTests {
     static let document = TestServers.packageRoot.appendingPathComponent("openapi.yaml").path
 
-    @Test func theDocumentDescribesEveryRouteWithThePermissionTheAPIEnforces() throws {
-        let json = try PeerServer.python("import json, yaml; print(json.dumps(yaml.safe_load(open('\(Self.document)'))))")
+    @Test func theDocumentDescribesEveryRouteWithThePermissionTheAPIEnforces() async throws {
+        let json = try await PeerServer.python("import json, yaml; print(json.dumps(yaml.safe_load(open('\(Self.document)'))))")
         let document = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         let paths = try #require(document["paths"] as? [String: [String: Any]])
         var described = Set<String>()
@@ -53,7 +53,7 @@ import Testing
                 ("as the host's agent", ["-H", "Authorization: Bearer \(agentToken)", "--include-path-regex", "heartbeat|scan-results"]),
             ]
             for (who, arguments) in runs {
-                let outcome = try Command.run("schemathesis", ["run", Self.document, "--url", suite.apiURL, "--checks", "not_a_server_error",
+                let outcome = try await Command.run("schemathesis", ["run", Self.document, "--url", suite.apiURL, "--checks", "not_a_server_error",
                                                                "--max-examples", "25", "--seed", "20261125", "--workers", "1",
                                                                "--max-time", "75", "--request-timeout", "20", "--warnings", "off"] + arguments,
                                               environment: ["NO_COLOR": "1"])

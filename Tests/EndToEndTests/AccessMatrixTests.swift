@@ -11,17 +11,14 @@ import Testing
         try await suite.whileRunning {
             let report = try await AccessMatrix.check(try await AccessWorld(suite, run: suite.run))
             #expect(report.failures.isEmpty, "\(report.failures.count) of \(report.cells) cells:\n\(report.failures.joined(separator: "\n"))")
-            #expect(report.cells == AccessPolicy.routes.count * Role.allCases.count * 2)
-            #expect(report.expected["2xx", default: 0] > 100 && report.expected["403", default: 0] > 100
-                        && report.expected["404", default: 0] > 50,
-                    "the matrix exercises allowed, forbidden and cross-tenant cells: \(report.expected)")
-            print("access matrix over HTTP: \(report.cells) cells, expected \(report.expected.sorted { $0.key < $1.key })")
+            #expect(report.gaps.isEmpty, "\(report.gaps)")
+            print("access matrix over HTTP: \(report.summary)")
         }
     }
 
     /// The routes the API builds are exactly the routes the table names: none is served without an entry.
-    @Test func theRouterServesExactlyTheRoutesOfThePermissionTable() throws {
-        let (status, output) = try ServiceProcess.run("alto-api", arguments: ["routes"], environment: [:])
+    @Test func theRouterServesExactlyTheRoutesOfThePermissionTable() async throws {
+        let (status, output) = try await ServiceProcess.run("alto-api", arguments: ["routes"], environment: [:])
         #expect(status == 0, "\(output)")
         let served = Set(output.split(separator: "\n").map(String.init).filter { $0.hasPrefix("/") == false && $0.contains(" /") })
         let table = Set(AccessPolicy.routes.keys.map(\.description))

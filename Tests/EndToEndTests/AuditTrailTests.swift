@@ -5,7 +5,7 @@ import Testing
 /// The audit trail as an auditor uses it: `alto-api audit verify` passes on the trail the API wrote and names the
 /// row a database administrator edited behind its back, and `alto-api audit export` delivers the records to a
 /// syslog collector (Debian's rsyslog, started by the test on loopback) over TCP and UDP.
-@Suite(.timeLimit(.minutes(3))) struct AuditTrailTests {
+@Suite(.timeLimit(.minutes(5))) struct AuditTrailTests {
     @Test func verifyFindsTamperingAndASyslogCollectorGetsTheRecords() async throws {
         let auditKey = "audit-trail-tests-key"
         let suite = try await RunningSuite(["alto-api"], environment: ["ALTO_AUDIT_KEY": auditKey])
@@ -21,10 +21,10 @@ import Testing
             _ = try await suite.send("POST", suite.apiURL + "/api/v1/sessions", body: Data(#"{"email":"nobody@example.com","password":"wrong"}"#.utf8),
                                      headers: ["Content-Type": "application/json"])
 
-            let (intact, report) = try ServiceProcess.run("alto-api", arguments: ["audit", "verify"], environment: suite.environment)
+            let (intact, report) = try await ServiceProcess.run("alto-api", arguments: ["audit", "verify"], environment: suite.environment)
             #expect(intact == 0, "\(report)")
             #expect(report.contains("\"checked_rows\" : 7"), "\(report)")
-            let (wrongKey, _) = try ServiceProcess.run("alto-api", arguments: ["audit", "verify"],
+            let (wrongKey, _) = try await ServiceProcess.run("alto-api", arguments: ["audit", "verify"],
                                                        environment: suite.environment.merging(["ALTO_AUDIT_KEY": "guessed"]) { _, n in n })
             #expect(wrongKey == 1, "without the chain's key nothing checks out")
 
@@ -44,10 +44,10 @@ import Testing
             let collector = try await PeerServer(["rsyslogd", "-n", "-f", config.path, "-i", suite.work.appendingPathComponent("rsyslog.pid").path],
                                                  name: "rsyslogd", logFolder: suite.work, port: port)
             defer { collector.stop() }
-            let (tcp, tcpOutput) = try ServiceProcess.run("alto-api", arguments: ["audit", "export", "--format", "syslog", "--syslog", "tcp://127.0.0.1:\(port)"],
+            let (tcp, tcpOutput) = try await ServiceProcess.run("alto-api", arguments: ["audit", "export", "--format", "syslog", "--syslog", "tcp://127.0.0.1:\(port)"],
                                                           environment: suite.environment)
             #expect(tcp == 0, "\(tcpOutput)")
-            let (udp, udpOutput) = try ServiceProcess.run("alto-api", arguments: ["audit", "export", "--format", "syslog", "--syslog", "udp://127.0.0.1:\(port)",
+            let (udp, udpOutput) = try await ServiceProcess.run("alto-api", arguments: ["audit", "export", "--format", "syslog", "--syslog", "udp://127.0.0.1:\(port)",
                                                                                     "--customer", customer.uuidString],
                                                           environment: suite.environment)
             #expect(udp == 0, "\(udpOutput)")
@@ -66,7 +66,7 @@ import Testing
                 try await postgres.query("UPDATE audit_log SET actor = 'someone else' WHERE action = 'rule.create' AND target LIKE 'rule/%' AND seq = 3", logger: TestServers.logger)
                 try await postgres.query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only", logger: TestServers.logger)
             }
-            let (tampered, findings) = try ServiceProcess.run("alto-api", arguments: ["audit", "verify"], environment: suite.environment)
+            let (tampered, findings) = try await ServiceProcess.run("alto-api", arguments: ["audit", "verify"], environment: suite.environment)
             #expect(tampered == 1)
             #expect(findings.contains("its fields were changed after it was written"), "\(findings)")
         }

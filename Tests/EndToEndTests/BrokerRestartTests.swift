@@ -19,9 +19,9 @@ import Testing
                 try await RunningSuite.waitUntil("the job is running", timeout: .seconds(30)) {
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'running'") == 1
                 }
-                try TestServers.rabbitmqctl("stop_app")
+                try await TestServers.rabbitmqctl("stop_app")
                 try await Task.sleep(for: .seconds(3))
-                try TestServers.rabbitmqctl("start_app")
+                try await TestServers.rabbitmqctl("start_app")
                 try await faults.expectNothingLost(originals, of: tenant)
                 try await RunningSuite.waitUntil("the job finishes after the broker is back", timeout: .seconds(90)) {
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE state = 'done'") == 1

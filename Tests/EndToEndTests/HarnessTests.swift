@@ -4,7 +4,7 @@ import Testing
 
 /// The harness every end-to-end test stands on: a service that dies says so at once, with its log, instead of a
 /// test timing out later with nothing to go on.
-@Suite(.timeLimit(.minutes(2))) struct HarnessTests {
+@Suite(.timeLimit(.minutes(5))) struct HarnessTests {
     @Test func aServiceThatExitsWhileStartingFailsItsTestWithinSecondsWithItsLog() async throws {
         let suite = try await RunningSuite(["alto-api"])
         try await suite.whileRunning {

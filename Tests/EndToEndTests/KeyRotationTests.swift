@@ -6,7 +6,7 @@ import Testing
 
 /// A storage target's credentials are stored encrypted with the tenant's key, and rotating the key rewraps them
 /// and every data key of the tenant's copies to the new version, leaving what they wrap the same.
-@Suite(.timeLimit(.minutes(2))) struct KeyRotationTests {
+@Suite(.timeLimit(.minutes(5))) struct KeyRotationTests {
     @Test func credentialsAreEncryptedAtRestAndRotationRewrapsThemAndTheDataKeys() async throws {
         let suite = try await RunningSuite(["alto-api"])
         try await suite.whileRunning {

@@ -9,7 +9,7 @@ import Testing
 
 /// The notifications WebSocket: a tenant's user follows what happens in their tenant and nothing of another's,
 /// and an upgrade without a valid token, or for another tenant, is refused before any frame is sent.
-@Suite(.timeLimit(.minutes(3))) struct NotificationTests {
+@Suite(.timeLimit(.minutes(5))) struct NotificationTests {
     @Test func eachTenantHearsOnlyItsOwnNotifications() async throws {
         let suite = try await RunningSuite(["alto-api"])
         try await suite.whileRunning {
@@ -47,7 +47,7 @@ import Testing
                                       (["Authorization: Bearer \(myToken)", "X-Alto-Customer-Id: \(theirs.customer)"], "404")] {
                 let upgrade = ["Connection: Upgrade", "Upgrade: websocket", "Sec-WebSocket-Version: 13", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="]
                 for (asked, expected) in [([String](), [status]), (upgrade, ["400", status])] {
-                    let outcome = try Command.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"]
+                    let outcome = try await Command.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"]
                                                   + (asked + headers).flatMap { ["-H", $0] } + [suite.apiURL + "/api/v1/notifications"])
                     let answer = String(decoding: outcome.output, as: UTF8.self)
                     #expect(expected.contains(answer), "\(headers), upgrade asked: \(!asked.isEmpty): \(answer)")

@@ -8,21 +8,21 @@ import Testing
 /// Transparent recall by the fanotify driver, with the whole suite running: unmodified programs read stubs and get
 /// the original bytes; a scanning program gets an error and recalls nothing; a read inside the resident preview
 /// recalls nothing; with the agent stopped a read fails instead of returning the stub's hole as zeros.
-@Suite(.serialized, .timeLimit(.minutes(4))) struct OnAccessRecallTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct OnAccessRecallTests {
     struct Created: Decodable {
         var id: UUID
     }
 
-    func shell(_ command: String, _ arguments: [String]) throws -> Command.Outcome {
-        try Command.run(command, arguments)
+    func shell(_ command: String, _ arguments: [String]) async throws -> Command.Outcome {
+        try await Command.run(command, arguments)
     }
 
     @Test func programsReadStubsTransparently() async throws {
         let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"])
         let data = suite.work.appendingPathComponent("share")
         try FileManager.default.createDirectory(at: data.appendingPathComponent("old projects"), withIntermediateDirectories: true)
-        #expect(try shell("mount", ["--bind", data.path, data.path]).status == 0, "the share needs a mount of its own")
-        defer { _ = try? shell("umount", ["-l", data.path]) }
+        #expect(try await shell("mount", ["--bind", data.path, data.path]).status == 0, "the share needs a mount of its own")
+        defer { _ = try? Command.runBlocking("umount", ["-l", data.path]) }
 
         var generated: [String: Data] = [:]
         for name in ["plan é 1.bin", "plan 2.bin", "plan 3.bin", "plan 4.bin", "plan 5.bin", "plan 6.bin"] {
@@ -52,7 +52,7 @@ import Testing
             ]) { _, new in new }
             try suite.start("alto-agent", arguments: ["guard"], environment: environment)
             let agent = try await suite.launch("alto-agent", arguments: ["run"], environment: environment)
-            let (scanStatus, scanOutput) = try ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: environment)
+            let (scanStatus, scanOutput) = try await ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: environment)
             #expect(scanStatus == 0, "\(scanOutput)")
 
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
@@ -61,31 +61,31 @@ import Testing
                 }
                 for path in stubs { #expect(try StubFile.record(at: path) != nil, "\(path) is a stub") }
 
-                let cat = try shell("cat", [stubs[0]])
+                let cat = try await shell("cat", [stubs[0]])
                 #expect(cat.status == 0, "\(cat.errors)")
                 #expect(cat.output == originals[stubs[0]], "cat reads the original bytes")
                 #expect(try StubFile.record(at: stubs[0]) == nil, "the read recalled the file")
-                let sum = try shell("sha256sum", [stubs[1]])
+                let sum = try await shell("sha256sum", [stubs[1]])
                 #expect(String(decoding: sum.output, as: UTF8.self).hasPrefix(ContentHash.of(originals[stubs[1]]!).dropFirst(7)))
                 let copy = suite.work.appendingPathComponent("copied.bin").path
-                #expect(try shell("cp", [stubs[2], copy]).status == 0)
+                #expect(try await shell("cp", [stubs[2], copy]).status == 0)
                 #expect(try Data(contentsOf: URL(fileURLWithPath: copy)) == originals[stubs[2]])
                 try await RunningSuite.waitUntil("the registry knows of the three recalls", timeout: .seconds(30)) {
                     try await RunningSuite.count(postgres, "SELECT count(*) FROM stub_registry WHERE state = 'recalled'") == 3
                 }
                 #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE is_stubbed") == 3)
 
-                let scanner = try shell("sha1sum", [stubs[3]])
+                let scanner = try await shell("sha1sum", [stubs[3]])
                 #expect(scanner.status != 0, "a scanning program gets an error")
                 #expect(scanner.errors.contains("not permitted"), "\(scanner.errors)")
                 #expect(try StubFile.record(at: stubs[3]) != nil, "and recalls nothing")
 
-                let preview = try shell("dd", ["if=\(stubs[4])", "bs=100", "count=1", "status=none"])
+                let preview = try await shell("dd", ["if=\(stubs[4])", "bs=100", "count=1", "status=none"])
                 #expect(preview.output == originals[stubs[4]]!.prefix(100), "the preview is served from disk")
                 #expect(try StubFile.record(at: stubs[4]) != nil, "without a recall")
 
                 #expect(await agent.terminate() == 0)
-                let stopped = try shell("cat", [stubs[5]])
+                let stopped = try await shell("cat", [stubs[5]])
                 #expect(stopped.status != 0, "with the agent stopped the read fails")
                 #expect(stopped.errors.contains("Input/output error"), "\(stopped.errors)")
                 #expect(!stopped.output.contains(where: { $0 != 0 }) || stopped.output.isEmpty || stopped.output == originals[stubs[5]]!.prefix(stopped.output.count),
@@ -94,7 +94,7 @@ import Testing
 
                 try await suite.launch("alto-agent", arguments: ["run"], environment: environment)
                 try await RunningSuite.waitUntil("the restarted agent recalls again", timeout: .seconds(30)) {
-                    try shell("cat", [stubs[5]]).output == originals[stubs[5]]
+                    try await shell("cat", [stubs[5]]).output == originals[stubs[5]]
                 }
             }
         }

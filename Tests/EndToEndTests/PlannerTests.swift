@@ -7,7 +7,7 @@ import Testing
 
 /// The planner as separate processes against the real PostgreSQL and RabbitMQ: jobs are published once, survive a
 /// planner killed between writing and publishing them, and two planners never take the same file.
-@Suite(.timeLimit(.minutes(3))) struct PlannerTests {
+@Suite(.timeLimit(.minutes(5))) struct PlannerTests {
     struct Created: Decodable { var id: UUID }
 
     /// A tenant with one host whose inventory holds 2,500 old files under /srv/share/archive (which one rule

@@ -6,7 +6,7 @@ import Testing
 
 /// The admin's and the agent's side of planning through the real API: every rejected rule names its field, and a
 /// heartbeat that takes a volume over a high watermark queues a plan that frees it down to the low one.
-@Suite(.timeLimit(.minutes(3))) struct RulesAndHeartbeatTests {
+@Suite(.timeLimit(.minutes(5))) struct RulesAndHeartbeatTests {
     struct Created: Decodable { var id: UUID }
 
     static func error(_ text: String) -> (field: String?, message: String?) {

@@ -204,7 +204,7 @@ import Testing
         }
     }
 
-    @Test func aFileDeletedDuringTheScanIsNotAnError() throws {
+    @Test func aFileDeletedDuringTheScanIsNotAnError() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("alto-vanish-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         for folder in 0..<20 {
@@ -219,7 +219,7 @@ import Testing
             }
         }
         deleter.start()
-        let (status, output) = try ServiceProcess.run("alto-agent", arguments: ["scan", root, "--output", root + "-out"], environment: [:])
+        let (status, output) = try await ServiceProcess.run("alto-agent", arguments: ["scan", root, "--output", root + "-out"], environment: [:])
         try? FileManager.default.removeItem(atPath: root + "-out")
         #expect(status == 0, "\(output)")
         #expect(output.contains("vanished"))

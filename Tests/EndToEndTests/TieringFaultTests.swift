@@ -59,7 +59,7 @@ import Testing
     @discardableResult
     func startAgentAndScan(_ suite: RunningSuite, _ tenant: Tenant, data: URL) async throws -> ServiceProcess {
         let agent = try await suite.launch("alto-agent", arguments: ["run"], environment: tenant.agentEnvironment)
-        let (status, output) = try ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: tenant.agentEnvironment)
+        let (status, output) = try await ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: tenant.agentEnvironment)
         #expect(status == 0, "\(output)")
         return agent
     }

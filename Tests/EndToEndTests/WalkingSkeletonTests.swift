@@ -9,7 +9,7 @@ import Testing
 
 /// All six executables as separate processes against the real PostgreSQL and RabbitMQ (a database and a vhost of
 /// their own), carrying a generated tree through scan → tier → stub → recall.
-@Suite(.timeLimit(.minutes(3))) struct WalkingSkeletonTests {
+@Suite(.timeLimit(.minutes(5))) struct WalkingSkeletonTests {
     struct Created: Decodable {
         var id: UUID
         var agent_token: String?
@@ -59,7 +59,7 @@ import Testing
 
             let agentEnvironment = suite.agentEnvironment(customer: customer.id, host: host.id, token: token)
             try await suite.launch("alto-agent", arguments: ["run"], environment: agentEnvironment)
-            let (scanStatus, scanOutput) = try ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: agentEnvironment)
+            let (scanStatus, scanOutput) = try await ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: agentEnvironment)
             #expect(scanStatus == 0, "\(scanOutput)")
 
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
@@ -99,7 +99,7 @@ import Testing
                 }
 
                 let recalled = cold[0]
-                let (recallStatus, recallOutput) = try ServiceProcess.run("alto-agent", arguments: ["recall", recalled], environment: agentEnvironment)
+                let (recallStatus, recallOutput) = try await ServiceProcess.run("alto-agent", arguments: ["recall", recalled], environment: agentEnvironment)
                 #expect(recallStatus == 0, "\(recallOutput)")
                 #expect(try Data(contentsOf: URL(fileURLWithPath: recalled)) == originals[recalled])
                 #expect(try StubFile.record(at: recalled) == nil)

@@ -8,7 +8,7 @@ import Testing
 
 /// Against the real RabbitMQ. Each test uses its own queue; the broker-restart test runs alone because it stops
 /// the broker for everyone.
-@Suite(.serialized, .timeLimit(.minutes(2))) struct AMQPTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct AMQPTests {
     let configuration: AMQPConfiguration
     let queue = "test.\(UUID().uuidString.lowercased())"
     let logger = TestServers.logger
@@ -150,12 +150,12 @@ import Testing
                                     declarations: [.workQueue(queue)], logger: logger)
         for index in 0..<50 { try await publisher.publish(message(index), routingKey: queue) }
         let firstHalf = try await receive(25, from: consumer)
-        try TestServers.rabbitmqctl("stop_app")
+        try await TestServers.rabbitmqctl("stop_app")
         let publishing = Task {
             for index in 50..<100 { try await publisher.publish(message(index), routingKey: queue) }
         }
         try await Task.sleep(for: .seconds(2))
-        try TestServers.rabbitmqctl("start_app")
+        try await TestServers.rabbitmqctl("start_app")
         try await publishing.value
         var bodies = Set(firstHalf.map(\.message.body))
         let deadline = ContinuousClock.now + .seconds(60)

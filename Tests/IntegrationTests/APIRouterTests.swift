@@ -11,10 +11,8 @@ import Testing
             let started = ContinuousClock.now
             let report = try await AccessMatrix.check(try await AccessWorld(api, run: backends.run))
             #expect(report.failures.isEmpty, "\(report.failures.count) of \(report.cells) cells:\n\(report.failures.joined(separator: "\n"))")
-            #expect(report.cells == AccessPolicy.routes.count * Role.allCases.count * 2)
-            #expect(report.expected["2xx", default: 0] > 100 && report.expected["403", default: 0] > 100
-                        && report.expected["404", default: 0] > 50, "\(report.expected)")
-            print("access matrix through the router: \(report.cells) cells in \(ContinuousClock.now - started), expected \(report.expected.sorted { $0.key < $1.key })")
+            #expect(report.gaps.isEmpty, "\(report.gaps)")
+            print("access matrix through the router: \(report.summary), in \(ContinuousClock.now - started)")
         }
     }
 
@@ -31,7 +29,7 @@ import Testing
 }
 
 /// Storage targets as the API checks them against their kind's description, through the router.
-@Suite(.timeLimit(.minutes(2))) struct StorageTargetRouterTests {
+@Suite(.timeLimit(.minutes(3))) struct StorageTargetRouterTests {
     @Test func aTargetIsCheckedAgainstItsKindAndItsCredentialsAreKeptApart() async throws {
         try await InProcessAPI.run { api, backends in
             let admin = ["Authorization": "Bearer alto-dev-admin", "Content-Type": "application/json"]

@@ -24,14 +24,14 @@ import Testing
                                      ("x-ms-blob-type", "BlockBlob"), ("Content-Length", "0")]),
     ]
 
-    @Test(arguments: requests.indices) func signaturesMatchTheAzureSDK(_ index: Int) throws {
+    @Test(arguments: requests.indices) func signaturesMatchTheAzureSDK(_ index: Int) async throws {
         let (method, path, query, headers) = Self.requests[index]
         let ours = try AzureSharedKeySigner(account: Self.account, base64Key: Self.key)
             .authorization(method: method, path: path, query: query, headers: headers)
         let url = "https://\(Self.account).blob.core.windows.net\(path)"
             + (query.isEmpty ? "" : "?" + query.map { "\($0.0)=\(SigV4Signer.encode($0.1))" }.joined(separator: "&"))
         let headerLiteral = "{" + headers.map { "\(String(reflecting: $0.0)): \(String(reflecting: $0.1))" }.joined(separator: ", ") + "}"
-        let theirs = try PeerServer.python("""
+        let theirs = try await PeerServer.python("""
             from azure.core.pipeline import PipelineContext, PipelineRequest
             from azure.core.pipeline.transport import HttpRequest
             from azure.storage.blob._shared.authentication import SharedKeyCredentialPolicy

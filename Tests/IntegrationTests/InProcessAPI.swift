@@ -35,7 +35,16 @@ enum InProcessAPI {
     /// Runs `body` against the router; the database, vhost and services are gone afterwards.
     static func run(_ body: @Sendable (Client, TestBackends) async throws -> Void) async throws {
         let backends = try await TestBackends.make("router")
-        defer { backends.release() }
+        do {
+            try await run(on: backends, body)
+        } catch {
+            await backends.release()
+            throw error
+        }
+        await backends.release()
+    }
+
+    private static func run(on backends: TestBackends, _ body: @Sendable (Client, TestBackends) async throws -> Void) async throws {
         let variables = ProcessInfo.processInfo.environment.merging(backends.environment) { _, new in new }
             .merging(["ALTO_LOG_LEVEL": "warning", "ALTO_HTTP_PORT": "0"]) { _, new in new }
         let settings = try ServiceSettings(serviceName: "alto-api", defaultPort: 0, reader: RuntimeSettings.environment(variables))

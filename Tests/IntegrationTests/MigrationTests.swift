@@ -3,7 +3,7 @@ import AltoTestSupport
 import PostgresNIO
 import Testing
 
-@Suite(.timeLimit(.minutes(1))) struct MigrationTests {
+@Suite(.timeLimit(.minutes(3))) struct MigrationTests {
     @Test func appliesToAnEmptyDatabaseAndASecondRunIsANoOp() async throws {
         let url = try await TestServers.freshDatabase()
         try await TestServers.withPostgres(url) { client in

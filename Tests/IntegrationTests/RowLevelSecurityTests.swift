@@ -7,7 +7,7 @@ import Testing
 
 /// Row-level security on its own, as the services' login sees the database: a query that forgets its tenant
 /// filter still reaches only the tenant its transaction is bound to, and the audit trail only grows.
-@Suite(.timeLimit(.minutes(1))) struct RowLevelSecurityTests {
+@Suite(.timeLimit(.minutes(3))) struct RowLevelSecurityTests {
     struct Tenants {
         var mine: UUID
         var theirs: UUID

@@ -10,8 +10,8 @@ import Testing
     static let accessKey = "AKIAALTOTEST"
     static let secretKey = "alto/test/secret+key"
 
-    func boto3(_ port: Int, _ body: String) throws -> String {
-        try PeerServer.python("""
+    func boto3(_ port: Int, _ body: String) async throws -> String {
+        try await PeerServer.python("""
             import boto3, hashlib, sys, urllib.parse
             s3 = boto3.client('s3', endpoint_url='http://127.0.0.1:\(port)', region_name='us-east-1',
                               aws_access_key_id='\(Self.accessKey)', aws_secret_access_key='\(Self.secretKey)')
@@ -25,7 +25,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: work) }
         let server = try await PeerServer(["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "{port}"], name: "moto", logFolder: work)
         defer { server.stop() }
-        _ = try boto3(server.port, "s3.create_bucket(Bucket='alto-tier2')")
+        _ = try await boto3(server.port, "s3.create_bucket(Bucket='alto-tier2')")
 
         let target = StorageTargetReference(id: UUID(), kind: .s3, location: "s3://alto-tier2/fileserver",
                                             settings: ["endpoint": "http://127.0.0.1:\(server.port)", "access_key_id": Self.accessKey],
@@ -41,7 +41,7 @@ import Testing
             let location = try #require(result.tieredLocation)
             #expect(location.hasPrefix("s3://alto-tier2/fileserver/"))
             let key = String(location.dropFirst("s3://alto-tier2/".count))
-            let seen = try boto3(server.port, """
+            let seen = try await boto3(server.port, """
                 key = \(String(reflecting: key))
                 head = s3.head_object(Bucket='alto-tier2', Key=key)
                 body = s3.get_object(Bucket='alto-tier2', Key=key)['Body'].read()
@@ -63,7 +63,7 @@ import Testing
         }
     }
 
-    @Test func signaturesMatchBotocores() throws {
+    @Test func signaturesMatchBotocores() async throws {
         let signer = SigV4Signer(accessKeyID: Self.accessKey, secretAccessKey: Self.secretKey, region: "eu-west-3")
         let date = Date(timeIntervalSince1970: 1_764_000_000)
         let path = "/alto-tier2/" + SigV4Signer.encode("customer/2025/10/28/7-Q1 report ü.pdf", keepingSlashes: true)
@@ -71,7 +71,7 @@ import Testing
         let headers = signer.sign(method: "PUT", host: "s3.example.net:9000", path: path, query: [("partNumber", "3"), ("uploadId", "a b/c")],
                                   headers: [("x-amz-meta-alto-original-path", "%2Fsrv%2Fq1")], payloadHash: payloadHash, date: date)
         let ours = try #require(headers.first { $0.0 == "Authorization" }?.1)
-        let theirs = try PeerServer.python("""
+        let theirs = try await PeerServer.python("""
             import datetime
             from unittest import mock
             from botocore.auth import S3SigV4Auth

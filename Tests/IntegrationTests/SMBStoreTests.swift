@@ -26,11 +26,11 @@ import Testing
             #expect(location.hasPrefix("smb://127.0.0.1:\(server.port)/tier2/tiered/"))
             let path = String(location.dropFirst("smb://127.0.0.1:\(server.port)/tier2/".count))
             let downloaded = work.appendingPathComponent("downloaded").path
-            let fetched = try Command.run("smbclient", ["-p", "\(server.port)", "//127.0.0.1/tier2", "-U", "root%secret",
+            let fetched = try await Command.run("smbclient", ["-p", "\(server.port)", "//127.0.0.1/tier2", "-U", "root%secret",
                                                         "-c", "get \"\(path)\" \"\(downloaded)\""])
             #expect(fetched.status == 0, "\(fetched.errors)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: downloaded)) == content, "smbclient reads back the original bytes")
-            let metadata = try Command.run("smbclient", ["-p", "\(server.port)", "//127.0.0.1/tier2", "-U", "root%secret",
+            let metadata = try await Command.run("smbclient", ["-p", "\(server.port)", "//127.0.0.1/tier2", "-U", "root%secret",
                                                          "-c", "get \"\(path).alto.json\" -"])
             let fields = try JSONSerialization.jsonObject(with: metadata.output.prefix { $0 != UInt8(ascii: "}") } + Data("}".utf8)) as? [String: String]
             #expect(fields?["sha256"] == ContentHash.of(content), "the hash is kept beside the copy")

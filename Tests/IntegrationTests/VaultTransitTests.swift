@@ -14,7 +14,7 @@ import Testing
 /// endpoints Alto uses (keys, datakey/plaintext, encrypt, decrypt, rotate, rewrap; `vault:v<n>:` ciphertexts,
 /// `{"data": ...}` answers, `{"errors": [...]}` refusals, `X-Vault-Token` and `X-Vault-Namespace` headers), with
 /// real AES-GCM from Python's cryptography package behind it.
-@Suite(.timeLimit(.minutes(1))) struct VaultTransitTests {
+@Suite(.timeLimit(.minutes(3))) struct VaultTransitTests {
     static let token = "test-root-token"
 
     static let standIn = #"""

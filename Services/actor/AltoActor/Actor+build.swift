@@ -18,6 +18,7 @@ public func buildActor(settings: ServiceSettings) async throws -> ServiceGroup {
     let recorder = ResultRecorder(postgres: postgres, jobs: jobs, auditTrail: settings.audit, logger: logger)
     let sweeper = JobSweeper(postgres: postgres, jobs: jobs, gate: gate,
                              agentTimeout: .seconds(max(1, reader.int(forKey: "alto.actor.agent.timeout.seconds", default: 180))),
+                             quietTimeout: .seconds(max(1, reader.int(forKey: "alto.actor.job.quiet.seconds", default: 3600))),
                              pollInterval: .seconds(max(1, reader.int(forKey: "alto.actor.sweep.seconds", default: 10))),
                              logger: logger)
     let dispatching = AMQPQueueWorker(

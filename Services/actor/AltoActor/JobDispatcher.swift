@@ -69,10 +69,11 @@ struct JobDispatcher: Sendable {
                 guard var job = try await jobs.lock(envelope.payload.jobID, customerID: envelope.customerID, hostID: hostID,
                                                     on: connection, logger: logger) else { return .alreadyDone }
                 var slotFree = false
-                if job.state == .queued {
+                if job.state == .queued && job.isDue {
                     slotFree = try await gate.admits(hostID: hostID, targetID: envelope.payload.target.id, on: connection, logger: logger)
                 }
-                let actions = try await jobs.handle(.dispatchRequested(slotFree: slotFree), for: &job, on: connection, logger: logger)
+                let actions = try await jobs.handle(.dispatchRequested(due: job.isDue, slotFree: slotFree), for: &job,
+                                                    on: connection, logger: logger)
                 guard actions.contains(.sendToAgent) else { return job.state == .queued ? .waiting : .alreadyDone }
                 try await Outbox.enqueue(envelope.reply(envelope.payload), queue: queue, on: connection, logger: logger)
                 return .sent

@@ -8,8 +8,9 @@ import PostgresNIO
 import ServiceLifecycle
 
 /// Looks after jobs between messages: holds the jobs in flight on a host whose agent stopped sending heartbeats,
-/// releases them when it is heard again, and re-dispatches jobs that went back to the queue (held, or deferred
-/// because their tier was unavailable) once they are due, rebuilt from the database. The agent answers a job it
+/// releases them when it is heard again, sends again a job its living agent has said nothing of for far longer
+/// than it should take (its report may have been lost), and re-dispatches jobs that went back to the queue (held,
+/// deferred because their tier was unavailable, or waiting for a slot) once they are due, rebuilt from the database. The agent answers a job it
 /// already finished from its journal and waits for one it is running, so a re-dispatch never runs a job twice at
 /// once. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so actor replicas share the work.
 struct JobSweeper: Service {
@@ -18,17 +19,20 @@ struct JobSweeper: Service {
     let gate: DispatchGate
     /// An agent not heard from for this long has its jobs held.
     let agentTimeout: Duration
+    /// A job in flight with no word from its agent for this long, plus twice its estimated duration, is sent again.
+    let quietTimeout: Duration
     let pollInterval: Duration
     let logger: Logger
     private let redispatched = Counter(label: "alto_actor_jobs_redispatched_total")
     private let held = Counter(label: "alto_actor_jobs_held_total")
 
-    init(postgres: PostgresClient, jobs: TieringJobStore, gate: DispatchGate, agentTimeout: Duration, pollInterval: Duration,
-         logger: Logger) {
+    init(postgres: PostgresClient, jobs: TieringJobStore, gate: DispatchGate, agentTimeout: Duration, quietTimeout: Duration,
+         pollInterval: Duration, logger: Logger) {
         self.postgres = postgres
         self.jobs = jobs
         self.gate = gate
         self.agentTimeout = agentTimeout
+        self.quietTimeout = quietTimeout
         self.pollInterval = pollInterval
         self.logger = logger
     }
@@ -46,9 +50,11 @@ struct JobSweeper: Service {
 
     func sweep() async throws {
         let timeout = Double(agentTimeout.components.seconds)
+        let quiet = Double(quietTimeout.components.seconds)
         try await postgres.acrossTenants(logger: logger) { connection in
             let silent = try await connection.query("""
-                SELECT job.id, job.state, job.state_reason, to_char(hosts.last_heartbeat_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                SELECT job.id, job.state, job.state_reason,
+                       to_char(hosts.last_heartbeat_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
                 FROM tiering_jobs job JOIN hosts ON hosts.id = job.host_id
                 WHERE job.state IN ('dispatched', 'running') AND hosts.last_heartbeat_at < now() - \(timeout) * interval '1 second'
                 FOR UPDATE OF job SKIP LOCKED
@@ -72,6 +78,18 @@ struct JobSweeper: Service {
             for (id, state, reason, _) in try await Self.rows(heard) {
                 var job = TieringJobStore.Job(id: id, state: try TieringJobStore.state(state, of: id), reason: reason)
                 _ = try await jobs.handle(.agentHeard, for: &job, on: connection, logger: logger)
+            }
+            let quietJobs = try await connection.query("""
+                SELECT job.id, job.state, job.state_reason, to_char(job.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                FROM tiering_jobs job JOIN hosts ON hosts.id = job.host_id
+                WHERE job.state IN ('dispatched', 'running') AND hosts.last_heartbeat_at >= now() - \(timeout) * interval '1 second'
+                  AND job.updated_at < now() - (\(quiet) + 2 * job.estimated_duration_seconds) * interval '1 second'
+                FOR UPDATE OF job SKIP LOCKED
+                """, logger: logger)
+            for (id, state, reason, since) in try await Self.rows(quietJobs) {
+                var job = TieringJobStore.Job(id: id, state: try TieringJobStore.state(state, of: id), reason: reason)
+                _ = try await jobs.handle(.agentQuiet(since: since ?? "never"), for: &job, on: connection, logger: logger)
+                logger.warning("job sent again: its agent has said nothing of it for too long", metadata: ["job": "\(id)"])
             }
         }
         var waiting: [UUID] = []
@@ -123,7 +141,7 @@ struct JobSweeper: Service {
             try await connection.bindTenant(customerID, logger: logger)
             var job = TieringJobStore.Job(id: jobID, state: .queued, reason: reason)
             let slotFree = try await gate.admits(hostID: hostID, targetID: targetID, on: connection, logger: logger)
-            guard try await jobs.handle(.dispatchRequested(slotFree: slotFree), for: &job, on: connection, logger: logger)
+            guard try await jobs.handle(.dispatchRequested(due: true, slotFree: slotFree), for: &job, on: connection, logger: logger)
                 .contains(.sendToAgent) else { return .full(jobID) }
             var files: [TieringJob.File] = []
             for try await (fileID, path, size, modified, hash) in try await connection.query("""

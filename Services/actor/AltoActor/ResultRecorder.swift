@@ -61,29 +61,28 @@ struct ResultRecorder: Sendable {
             }
             var saved: Int64 = 0
             var audit: [AuditRecord] = []
+            var applied: [AgentResult.File] = []
             for file in result.files {
-                switch (result.action, file.outcome) {
-                case (.tier, .tiered):
-                    try await recordTiered(file, result: result, customerID: customerID, hostID: hostID, connection: connection, logger: logger)
-                    saved += max(0, (file.allocatedBefore ?? file.size) - (file.allocatedAfter ?? 0))
-                case (.recall, .recalled):
-                    try await recordRecalled(file, customerID: customerID, hostID: hostID, connection: connection, logger: logger)
-                default:
-                    break
+                switch result.action {
+                case .tier:
+                    guard try await isNew(file, of: job, customerID: customerID, connection: connection, logger: logger) else { continue }
+                    if file.outcome == .tiered {
+                        try await recordTiered(file, result: result, jobID: job?.id, customerID: customerID, hostID: hostID,
+                                               connection: connection, logger: logger)
+                        saved += max(0, (file.allocatedBefore ?? file.size) - (file.allocatedAfter ?? 0))
+                    }
+                case .recall:
+                    if file.outcome == .recalled {
+                        try await recordRecalled(file, customerID: customerID, hostID: hostID, connection: connection, logger: logger)
+                    }
+                    if let jobID = result.jobID {
+                        try await connection.query("""
+                            UPDATE recall_job_files SET state = \(file.outcome == .recalled ? "recalled" : "failed"), reason = \(file.reason)
+                            WHERE job_id = \(jobID) AND customer_id = \(customerID) AND file_path = \(file.filePath)
+                            """, logger: logger)
+                    }
                 }
-                if result.action == .recall, let jobID = result.jobID {
-                    try await connection.query("""
-                        UPDATE recall_job_files SET state = \(file.outcome == .recalled ? "recalled" : "failed"), reason = \(file.reason)
-                        WHERE job_id = \(jobID) AND customer_id = \(customerID) AND file_path = \(file.filePath)
-                        """, logger: logger)
-                }
-                if result.action == .tier, let jobID = result.jobID, let fileID = file.fileID {
-                    let state = file.outcome == .deferred ? "pending" : file.outcome.rawValue
-                    try await connection.query("""
-                        UPDATE tiering_job_files SET state = \(state), reason = \(file.reason)
-                        WHERE job_id = \(jobID) AND file_id = \(fileID) AND customer_id = \(customerID)
-                        """, logger: logger)
-                }
+                applied.append(file)
                 audit.append(AuditRecord(
                     actor: "agent:\(hostID.uuidString.lowercased())", action: "file.\(result.action.rawValue)", target: file.filePath,
                     result: file.outcome.rawValue,
@@ -95,10 +94,12 @@ struct ResultRecorder: Sendable {
                 try await finishRecall(jobID, customerID: customerID, connection: connection, logger: logger)
             }
             if var job {
-                let event: TieringJobStateMachine.Event = result.files.isEmpty
-                    ? .agentStarted
-                    : .filesReported(try await jobs.files(of: job, on: connection, logger: logger),
-                                     unavailable: result.files.first { $0.outcome == .deferred }?.reason)
+                let files = try await jobs.files(of: job, on: connection, logger: logger)
+                let deferred = applied.filter { $0.outcome == .deferred }
+                let unavailable = deferred.isEmpty ? nil : deferred.compactMap(\.reason).first ?? "tier-2 storage unavailable"
+                // The agent says it started with a report of no files; one of no files with none left is the last.
+                let event: TieringJobStateMachine.Event = result.files.isEmpty && files.pending > 0
+                    ? .agentStarted : .filesReported(files, unavailable: unavailable)
                 for case .retryLater(let reason) in try await jobs.handle(event, for: &job, bytesSaved: saved, on: connection, logger: logger) {
                     let alert = envelope.reply(AltoNotification(event: "storage.unavailable", jobID: job.id,
                                                                 summary: "tier-2 storage unavailable; job put back: \(reason)", counts: [:]))
@@ -106,31 +107,47 @@ struct ResultRecorder: Sendable {
                     logger.error("tier-2 storage unavailable; the job goes back to the queue", metadata: ["reason": "\(reason)"])
                 }
             }
-            guard !result.files.isEmpty else {
-                logger.info("agent started the job")
+            guard !applied.isEmpty else {
+                logger.info(result.files.isEmpty ? "agent started the job" : "agent result already recorded; nothing new")
                 return
             }
-            let counts = Dictionary(grouping: result.files, by: \.outcome.rawValue).mapValues { Int64($0.count) }
+            let counts = Dictionary(grouping: applied, by: \.outcome.rawValue).mapValues { Int64($0.count) }
             let notification = envelope.reply(AltoNotification(
                 event: "\(result.action.rawValue).finished", jobID: result.jobID,
                 summary: "\(result.action.rawValue): " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "),
                 counts: counts.merging(["bytes_saved": saved]) { a, _ in a }))
             try await Outbox.enqueue(notification, exchange: AMQPTopology.notificationsExchange, routingKey: "",
                                      on: connection, logger: logger)
-            filesRecorded.increment(by: result.files.count)
+            filesRecorded.increment(by: applied.count)
             bytesSaved.increment(by: Int(saved))
-            logger.info("agent result recorded", metadata: ["files": "\(result.files.count)", "bytes_saved": "\(saved)"])
+            logger.info("agent result recorded", metadata: ["files": "\(applied.count)", "bytes_saved": "\(saved)"])
         }
     }
 
-    private func recordTiered(_ file: AgentResult.File, result: AgentResult, customerID: UUID, hostID: UUID,
+    /// Whether a file's tiering outcome is news. A file of a job takes its outcome once, while it is pending
+    /// (deferred puts it back to pending), so a report handled late or sent again, as an agent answering a
+    /// redelivered job from its journal does, changes nothing and counts nothing twice. A file of no job this host
+    /// has (the result named another host's job, or none) is recorded for the stub the agent made, apart from any job.
+    private func isNew(_ file: AgentResult.File, of job: TieringJobStore.Job?, customerID: UUID, connection: PostgresConnection,
+                       logger: Logger) async throws -> Bool {
+        guard let job, let fileID = file.fileID else { return true }
+        let rows = try await connection.query("""
+            UPDATE tiering_job_files SET state = \(file.outcome == .deferred ? "pending" : file.outcome.rawValue), reason = \(file.reason)
+            WHERE job_id = \(job.id) AND file_id = \(fileID) AND customer_id = \(customerID) AND state = 'pending'
+            RETURNING 1
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    private func recordTiered(_ file: AgentResult.File, result: AgentResult, jobID: UUID?, customerID: UUID, hostID: UUID,
                               connection: PostgresConnection, logger: Logger) async throws {
         guard let location = file.tieredLocation, let hash = file.hash else { return }
         try await connection.query("""
             INSERT INTO stub_registry (customer_id, host_id, file_id, file_path, target_id, tiered_location, hash, size, job_id,
                                        wrapped_key)
             VALUES (\(customerID), \(hostID), \(file.fileID), \(file.filePath), \(result.targetID), \(location), \(hash),
-                    \(file.size), \(result.jobID), \(file.wrappedKey))
+                    \(file.size), \(jobID), \(file.wrappedKey))
             ON CONFLICT (host_id, file_path) WHERE state = 'active' DO UPDATE SET
                 tiered_location = EXCLUDED.tiered_location, hash = EXCLUDED.hash, size = EXCLUDED.size,
                 job_id = EXCLUDED.job_id, wrapped_key = EXCLUDED.wrapped_key, created_at = now()

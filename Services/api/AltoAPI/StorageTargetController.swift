@@ -69,7 +69,9 @@ struct StorageTargetController: Sendable {
         try Self.validate(body, kind: kind, storedCredentials: stored)
         let secretNames = kind.secretNames
         let settings = (body.settings ?? [:]).filter { !secretNames.contains($0.key) }
-        let secrets = try await encrypted((body.settings ?? [:]).filter { secretNames.contains($0.key) }, tenant: customerID)
+        // An empty credential is one not sent: an update keeps the one stored.
+        let secrets = try await encrypted((body.settings ?? [:]).filter { secretNames.contains($0.key) && !$0.value.isEmpty },
+                                          tenant: customerID)
         let settingsJSON = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
         let secretsJSON = String(decoding: try JSONEncoder().encode(secrets), as: UTF8.self)
         do {
