@@ -47,25 +47,12 @@ public final class ServiceProcess: @unchecked Sendable {
         TestServers.packageRoot.appendingPathComponent(".build/debug/\(executable)")
     }
 
-    /// Runs an executable to completion (killed after `timeout`) and returns its exit status and output.
+    /// Runs an executable to completion (killed after `timeout`) and returns its exit status and output, standard
+    /// output first.
     public static func run(_ executable: String, arguments: [String], environment: [String: String],
                            timeout: Duration = .seconds(300)) async throws -> (Int32, String) {
-        try await OffPool.run {
-            let process = Process()
-            process.executableURL = binary(executable)
-            process.arguments = arguments
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let watchdog = Watchdog(process, after: timeout)
-            defer { watchdog.cancel() }
-            let output = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard !watchdog.fired else { throw TestFailure("\(executable) \(arguments.joined(separator: " ")) ran longer than \(timeout)") }
-            return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-        }
+        let outcome = try await Command.run(binary(executable).path, arguments, environment: environment, timeout: timeout)
+        return (outcome.status, String(decoding: outcome.output, as: UTF8.self) + outcome.errors)
     }
 
     public var log: String {
