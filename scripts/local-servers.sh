@@ -25,6 +25,15 @@ rabbit_node="alto@localhost"
 
 say() { printf '[local-servers] %s\n' "$*" >&2; }
 
+# Fails with a clear message when another program already listens on a port one of our servers needs.
+require_free() {
+    local port="$1" variable="$2"
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        say "127.0.0.1:$port is taken by another program (another checkout's servers?); stop it or set $variable"
+        exit 1
+    fi
+}
+
 as_user() {
     local user="$1"; shift
     if [ "$(id -un)" = "$user" ]; then "$@"; elif [ "$(id -u)" = 0 ]; then runuser -u "$user" -- "$@"; else sudo -u "$user" -- "$@"; fi
@@ -76,6 +85,7 @@ start_postgres() {
     fi
     install -d -o postgres -g postgres "$state/pg-run"
     if ! as_user postgres "$pg_bin/pg_ctl" -D "$state/pg" status >/dev/null 2>&1; then
+        require_free "$pg_port" ALTO_LOCAL_PG_PORT
         say "starting PostgreSQL on 127.0.0.1:$pg_port"
         as_user postgres "$pg_bin/pg_ctl" -D "$state/pg" -l "$state/pg-run/postgres.log" -w -t 60 \
             -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $state/pg-run -c max_connections=200 -c fsync=on $pg_tuning" start >/dev/null
@@ -105,6 +115,7 @@ CONF
     if rabbitmqctl_local -q status >/dev/null 2>&1; then
         rabbitmqctl_local -q start_app >/dev/null 2>&1 || true
     else
+        require_free "$amqp_port" ALTO_LOCAL_AMQP_PORT
         say "starting RabbitMQ on 127.0.0.1:$amqp_port"
         (cd "$rabbit_home" && as_user rabbitmq env "${rabbit_vars[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server -detached >/dev/null 2>&1)
     fi
