@@ -27,9 +27,10 @@ export ALTO_TEST_SUITES_AT_ONCE="${ALTO_TEST_SUITES_AT_ONCE:-$cores}"
 if [ $# -gt 0 ]; then exec swift test --skip-build "$@"; fi
 step() { printf '\n[test] %s\n' "$1" >&2; shift; swift test --skip-build "$@"; }
 step "unit tests (no servers)" --skip IntegrationTests --skip EndToEndTests
-step "integration tests (PostgreSQL, RabbitMQ, tier-2 peers)" --filter IntegrationTests
-# Schemathesis keeps both cores busy for minutes, which would starve the other suites' services as they start, so
-# the fuzzing runs after them; the broker-restart tests stop RabbitMQ for a moment, so they run alone, last.
+# The broker-restart tests stop RabbitMQ for a moment, so they run alone, one at a time, last; schemathesis keeps
+# both cores busy for minutes, which would starve the other suites' services as they start, so it runs on its own.
+step "integration tests (PostgreSQL, RabbitMQ, tier-2 peers)" --filter IntegrationTests --skip BrokerRestartTests
 step "end-to-end tests (the executables as processes)" --filter EndToEndTests --skip BrokerRestartTests --skip APIFuzzTests
 step "end-to-end: fuzzing the API from openapi.yaml" --filter APIFuzzTests
-step "end-to-end: the broker restarted mid-job" --filter BrokerRestartTests
+SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=1 step "the broker restarted under a client and mid-job, one test at a time" \
+    --filter BrokerRestartTests

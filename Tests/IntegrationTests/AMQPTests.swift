@@ -6,8 +6,8 @@ import Logging
 import ServiceLifecycle
 import Testing
 
-/// Against the real RabbitMQ. Each test uses its own queue; the broker-restart test runs alone because it stops
-/// the broker for everyone.
+/// Against the real RabbitMQ. Each test uses its own queue; the broker's restart is `AMQPBrokerRestartTests`, which
+/// `scripts/test.sh` runs alone because it stops the broker for everyone.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct AMQPTests {
     let configuration: AMQPConfiguration
     let queue = "test.\(UUID().uuidString.lowercased())"
@@ -139,33 +139,6 @@ import Testing
         #expect(received.count == 1)
         #expect(logs.count(containing: "connection lost") == 0, "\(logs.all)")
         #expect(logs.count(containing: "connected") == 2)
-        try await publisher.declare([.deleteQueue(queue), .deleteQueue(AMQPTopology.deadLetterQueue(for: queue))])
-        await publisher.shutdown()
-    }
-
-    @Test func survivesABrokerRestartWithoutLosingConfirmedMessages() async throws {
-        let publisher = AMQPPublisher(configuration: configuration, logger: logger)
-        try await publisher.declare([.workQueue(queue)])
-        let consumer = AMQPConsumer(configuration: configuration, queue: queue, prefetch: 10,
-                                    declarations: [.workQueue(queue)], logger: logger)
-        for index in 0..<50 { try await publisher.publish(message(index), routingKey: queue) }
-        let firstHalf = try await receive(25, from: consumer)
-        try await TestServers.rabbitmqctl("stop_app")
-        let publishing = Task {
-            for index in 50..<100 { try await publisher.publish(message(index), routingKey: queue) }
-        }
-        try await Task.sleep(for: .seconds(2))
-        try await TestServers.rabbitmqctl("start_app")
-        try await publishing.value
-        var bodies = Set(firstHalf.map(\.message.body))
-        let deadline = ContinuousClock.now + .seconds(60)
-        for await delivery in consumer.deliveries() {
-            bodies.insert(delivery.message.body)
-            consumer.settle(delivery, .ack)
-            if bodies.count == 100 || ContinuousClock.now > deadline { break }
-        }
-        await consumer.close()
-        #expect(bodies == Set((0..<100).map { message($0).body }))
         try await publisher.declare([.deleteQueue(queue), .deleteQueue(AMQPTopology.deadLetterQueue(for: queue))])
         await publisher.shutdown()
     }
