@@ -8,7 +8,7 @@ public final class PeerServer: @unchecked Sendable {
     /// Kept open for the server's life: smbd in the foreground stops when its standard input ends.
     private let input = Pipe()
 
-    /// Starts `arguments` (with `{port}` replaced by `port`, by default a random one) and waits until the port
+    /// Starts `arguments` (with `{port}` replaced by `port`, by default one the kernel picks) and waits until the port
     /// accepts connections.
     public init(_ arguments: [String], name: String, logFolder: URL, port: Int = PeerServer.freePort()) async throws {
         self.port = port
@@ -82,7 +82,8 @@ public final class PeerServer: @unchecked Sendable {
                 bind(probe, socketAddress, length) == 0 && getsockname(probe, socketAddress, &length) == 0
             }
         }
-        return found ? Int(UInt16(bigEndian: address.sin_port)) : Int.random(in: 41_000...59_000)
+        precondition(found, "cannot bind a loopback socket to port 0: \(String(cString: strerror(errno)))")
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     private static func accepts(_ port: Int) -> Bool {

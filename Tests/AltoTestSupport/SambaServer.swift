@@ -2,7 +2,7 @@ import Foundation
 
 /// Debian's smbd as a real SMB peer for the tests, on loopback.
 public enum SambaServer {
-    /// Starts a Samba server of the test's own on `port` (a random one by default), sharing `<work>/samba/share`
+    /// Starts a Samba server of the test's own on `port` (by default one the kernel picks), sharing `<work>/samba/share`
     /// as `tier2` to user root with password `secret`; starting it again on the same folder and port brings the
     /// same share back.
     public static func start(in work: URL, port: Int = PeerServer.freePort()) async throws -> PeerServer {

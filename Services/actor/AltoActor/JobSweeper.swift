@@ -10,9 +10,9 @@ import ServiceLifecycle
 /// Looks after jobs between messages: holds the jobs in flight on a host whose agent stopped sending heartbeats,
 /// releases them when it is heard again, sends again a job its living agent has said nothing of for far longer
 /// than it should take (its report may have been lost), and re-dispatches jobs that went back to the queue (held,
-/// deferred because their tier was unavailable, or waiting for a slot) once they are due, rebuilt from the database. The agent answers a job it
-/// already finished from its journal and waits for one it is running, so a re-dispatch never runs a job twice at
-/// once. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so actor replicas share the work.
+/// deferred because their tier was unavailable, or waiting for a slot) once they are due, rebuilt from the
+/// database. The agent answers a job it already finished from its journal and waits for one it is running, so a
+/// re-dispatch never runs a job twice at once. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so actor replicas share the work.
 struct JobSweeper: Service {
     let postgres: PostgresClient
     let jobs: TieringJobStore
@@ -59,12 +59,8 @@ struct JobSweeper: Service {
                 WHERE job.state IN ('dispatched', 'running') AND hosts.last_heartbeat_at < now() - \(timeout) * interval '1 second'
                 FOR UPDATE OF job SKIP LOCKED
                 """, logger: logger)
-            var count = 0
-            for (id, state, reason, since) in try await Self.rows(silent) {
-                var job = TieringJobStore.Job(id: id, state: try TieringJobStore.state(state, of: id), reason: reason)
-                _ = try await jobs.handle(.agentSilent(since: since ?? "never"), for: &job, on: connection, logger: logger)
-                if job.state == .held { count += 1 }
-            }
+            let count = try await handleEach(silent, on: connection) { .agentSilent(since: $0 ?? "never") }
+                .filter { $0.state == .held }.count
             if count > 0 {
                 held.increment(by: count)
                 logger.warning("jobs held: their agents stopped sending heartbeats", metadata: ["jobs": "\(count)"])
@@ -75,10 +71,7 @@ struct JobSweeper: Service {
                 WHERE job.state = 'held' AND hosts.last_heartbeat_at >= now() - \(timeout) * interval '1 second'
                 FOR UPDATE OF job SKIP LOCKED
                 """, logger: logger)
-            for (id, state, reason, _) in try await Self.rows(heard) {
-                var job = TieringJobStore.Job(id: id, state: try TieringJobStore.state(state, of: id), reason: reason)
-                _ = try await jobs.handle(.agentHeard, for: &job, on: connection, logger: logger)
-            }
+            _ = try await handleEach(heard, on: connection) { _ in .agentHeard }
             let quietJobs = try await connection.query("""
                 SELECT job.id, job.state, job.state_reason, to_char(job.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
                 FROM tiering_jobs job JOIN hosts ON hosts.id = job.host_id
@@ -86,10 +79,8 @@ struct JobSweeper: Service {
                   AND job.updated_at < now() - (\(quiet) + 2 * job.estimated_duration_seconds) * interval '1 second'
                 FOR UPDATE OF job SKIP LOCKED
                 """, logger: logger)
-            for (id, state, reason, since) in try await Self.rows(quietJobs) {
-                var job = TieringJobStore.Job(id: id, state: try TieringJobStore.state(state, of: id), reason: reason)
-                _ = try await jobs.handle(.agentQuiet(since: since ?? "never"), for: &job, on: connection, logger: logger)
-                logger.warning("job sent again: its agent has said nothing of it for too long", metadata: ["job": "\(id)"])
+            for job in try await handleEach(quietJobs, on: connection, { .agentQuiet(since: $0 ?? "never") }) {
+                logger.warning("job sent again: its agent has said nothing of it for too long", metadata: ["job": "\(job.id)"])
             }
         }
         var waiting: [UUID] = []
@@ -102,11 +93,20 @@ struct JobSweeper: Service {
         }
     }
 
-    /// All of a query's jobs, read before the first is written: a connection runs one statement at a time.
-    private static func rows(_ rows: PostgresRowSequence) async throws -> [(UUID, String, String?, String?)] {
-        var all: [(UUID, String, String?, String?)] = []
-        for try await row in rows.decode((UUID, String, String?, String?).self) { all.append(row) }
-        return all
+    /// Hands each job a query locked (id, state, reason, and the time its event names) its event, and returns the
+    /// jobs as they are now. The rows are all read before the first job is written: a connection runs one
+    /// statement at a time.
+    private func handleEach(_ rows: PostgresRowSequence, on connection: PostgresConnection,
+                            _ event: (String?) -> TieringJobStateMachine.Event) async throws -> [TieringJobStore.Job] {
+        var found: [(UUID, String, String?, String?)] = []
+        for try await row in rows.decode((UUID, String, String?, String?).self) { found.append(row) }
+        var handled: [TieringJobStore.Job] = []
+        for (id, state, reason, time) in found {
+            var job = TieringJobStore.Job(id: id, state: try TieringJobStore.state(state, of: id), reason: reason)
+            _ = try await jobs.handle(event(time), for: &job, on: connection, logger: logger)
+            handled.append(job)
+        }
+        return handled
     }
 
     enum Sweep {
@@ -153,8 +153,8 @@ struct JobSweeper: Service {
             }
             let payload = TieringJob(jobID: jobID, ruleID: ruleID, priority: priority, files: files, estimatedSpaceSaved: saved,
                                  estimatedDurationSeconds: duration, bandwidthBytesPerSecond: bandwidth,
-                                 target: StorageTargetReference(id: targetID, kind: StorageTargetReference.Kind(rawValue: kind), location: location,
-                                                                settingsJSON: settings, secretsJSON: secrets))
+                                 target: StorageTargetReference(id: targetID, kind: StorageTargetReference.Kind(rawValue: kind),
+                                                                location: location, settingsJSON: settings, secretsJSON: secrets))
             let queue = AMQPTopology.agentQueue(customerID: customerID.uuidString, hostID: hostID.uuidString)
             try await Outbox.enqueue(Envelope(customerID: customerID, hostID: hostID, payload: payload), queue: queue,
                                      on: connection, logger: logger)

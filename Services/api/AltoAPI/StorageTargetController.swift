@@ -179,16 +179,11 @@ struct StorageTargetController: Sendable {
     /// The names of the credentials a target already keeps, when it keeps its kind: an update may leave them out.
     private func storedCredentials(_ id: UUID, kind: StorageTargetReference.Kind, _ context: AltoRequestContext) async throws -> Set<String> {
         let customerID = try context.tenant()
-        return try await scope.run(context) { connection in
-            var names: Set<String> = []
-            for try await name in try await connection.query("""
-                SELECT jsonb_object_keys(secrets) FROM storage_targets
-                WHERE id = \(id) AND customer_id = \(customerID) AND kind = \(kind.rawValue) AND deleted_at IS NULL
-                """, logger: context.logger).decode(String.self) {
-                names.insert(name)
-            }
-            return names
+        let stored = try await scope.run(context) { connection in
+            try await load(id, customerID: customerID, on: connection, logger: context.logger)
         }
+        guard let stored, stored.kind == kind.rawValue else { return [] }
+        return Set(stored.secrets)
     }
 
     static func kind(of body: TargetBody) throws -> StorageKind {
