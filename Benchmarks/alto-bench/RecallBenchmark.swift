@@ -30,7 +30,7 @@ struct RecallBenchmark {
         try FileManager.default.createDirectory(atPath: plain, withIntermediateDirectories: true)
         let tierer = FileTierer(store: FilesystemStore(root: tier2),
                                 target: StorageTargetReference(id: UUID(), kind: .filesystem, location: tier2),
-                                customerID: UUID(), hostID: UUID())
+                                customerID: UUID(), hostID: UUID(), paths: ConfinedPaths(roots: [share]))
         var stubs: [String] = []
         for index in 0..<files {
             let content = Data((0..<(1 << 20)).map { _ in UInt8.random(in: 0...255) })

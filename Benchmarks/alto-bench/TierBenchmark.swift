@@ -47,7 +47,7 @@ struct TierBenchmark {
         options.sealing = FileTierer.Sealing(key: dataKey.key, encryption: StubRecord.Encryption(provider: keys.name, wrappedKey: dataKey.wrapped))
         let tierer = FileTierer(store: FilesystemStore(root: tier2),
                                 target: StorageTargetReference(id: UUID(), kind: .filesystem, location: tier2),
-                                customerID: tenant, hostID: UUID(), options: options)
+                                customerID: tenant, hostID: UUID(), paths: ConfinedPaths(roots: [work]), options: options)
         Self.dropCaches()
         let started = ContinuousClock.now
         var tiered = 0

@@ -6,6 +6,8 @@ public struct AgentResult: EnvelopePayload {
 
     public enum Action: String, Codable, Sendable {
         case tier, recall
+        /// Something on the host that may be an attack on it, one file each, with the reason: kept in the audit trail.
+        case security
     }
 
     public enum Outcome: String, Codable, Sendable {

@@ -1,9 +1,12 @@
 import Foundation
 
-/// What a stub remembers about its tier-2 copy; kept in the file's `user.alto.stub` extended attribute, so a
-/// stub explains itself even when the central database is out of reach.
+/// What a stub remembers about its tier-2 copy; kept in the file's `trusted.alto.stub` extended attribute, so a
+/// stub explains itself even when the central database is out of reach. Only a process with CAP_SYS_ADMIN can write
+/// `trusted.*`: the file's owner, who owns its `user.*` attributes, cannot make a file say its copy is elsewhere.
 public struct StubRecord: Codable, Sendable, Equatable {
-    public static let attributeName = "user.alto.stub"
+    public static let attributeName = "trusted.alto.stub"
+    /// Where a user could write a record of their own; one found there is a forgery, never followed.
+    public static let forgeableAttributeName = "user.alto.stub"
     public static let currentVersion = 1
 
     public var version: Int
@@ -52,6 +55,19 @@ public struct StubRecord: Codable, Sendable, Equatable {
         self.compression = compression
         self.residentBytes = residentBytes
         self.encryption = encryption
+    }
+
+    /// What makes the record unusable, or nil: a recall must never follow a record it cannot make sense of, nor
+    /// write past the size the record gives.
+    public var problem: String? {
+        if version != Self.currentVersion { return "version \(version) is not \(Self.currentVersion)" }
+        if size < 0 || residentBytes < 0 || residentBytes > size { return "sizes out of range (\(residentBytes) of \(size) bytes resident)" }
+        if location.isEmpty || location.utf8.contains(0) { return "no usable location" }
+        let digest = hash.utf8.dropFirst(7)
+        guard hash.hasPrefix("sha256:"), digest.count == 64,
+              digest.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else { return "no sha256 hash" }
+        if let compression, compression != "zstd" { return "unknown compression \(compression)" }
+        return nil
     }
 
     public init(from decoder: any Decoder) throws {

@@ -44,8 +44,10 @@ public struct FileTierer: Sendable {
     public let driver: any StubDriver
     /// Who had what open for writing when the job started.
     public let writers: OpenWriters
+    /// The managed roots every path of a job must be below.
+    public let paths: ConfinedPaths
 
-    public init(store: any TierStore, target: StorageTargetReference, customerID: UUID, hostID: UUID,
+    public init(store: any TierStore, target: StorageTargetReference, customerID: UUID, hostID: UUID, paths: ConfinedPaths,
                 options: Options = Options(), limiter: BandwidthLimiter? = nil, driver: any StubDriver = LinuxStubDriver(),
                 writers: OpenWriters = .snapshot()) {
         _ = Self.leaseBreaksAreHarmless
@@ -57,6 +59,7 @@ public struct FileTierer: Sendable {
         self.limiter = limiter
         self.driver = driver
         self.writers = writers
+        self.paths = paths
     }
 
     /// A lease break signals its holder with SIGIO, whose default action ends the process; the agent only needs
@@ -80,12 +83,8 @@ public struct FileTierer: Sendable {
     }
 
     private func tierOrThrow(_ file: TieringJob.File, now: Date) async throws(TieringError) -> AgentResult.File {
-        let descriptor = alto_openat_read_noatime(AT_FDCWD, file.filePath)
-        guard descriptor >= 0 else {
-            throw errno == ENOENT ? TieringError(.changedSinceScan, "the file is gone") : TieringError.io("open", file.filePath)
-        }
-        var original: PosixFile? = PosixFile(adopting: descriptor, path: file.filePath)
-        if let record = try driver.record(at: file.filePath) {
+        var original: PosixFile? = PosixFile(adopting: try paths.open(file.filePath, flags: O_RDONLY | alto_o_noatime), path: file.filePath)
+        if let record = try driver.record(descriptor: original!.descriptor, path: file.filePath) {
             return try alreadyTiered(file, record: record)
         }
         let before = try original!.status()
@@ -115,7 +114,7 @@ public struct FileTierer: Sendable {
             guard Self.sameVersion(before, copied) else { throw TieringError(.changedSinceScan, "modified while it was being copied") }
             original = nil
 
-            let writable = try PosixFile(path: file.filePath, flags: O_RDWR)
+            let writable = PosixFile(adopting: try paths.open(file.filePath, flags: O_RDWR), path: file.filePath)
             try Self.takeWriteLease(writable)
             defer { _ = alto_set_lease(writable.descriptor, alto_lease_none()) }
             let current = try writable.status()

@@ -48,16 +48,43 @@ public struct FilesystemStore: TierStore {
         return try await readBack(destination, for: source)
     }
 
+    /// Reads a copy only from below the target's folder, whatever its location says: the location is resolved from
+    /// the folder's descriptor without "..", symbolic links or magic links (openat2 RESOLVE_BENEATH).
     public func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError) {
         let root = self.root
         try await Blocking.run { () throws(TieringError) in
             try Self.checkReachable(root)
-            try PosixFile(path: location, flags: O_RDONLY).stream(into: sink)
+            let folder = try PosixFile(path: root, flags: O_RDONLY | O_DIRECTORY)
+            let relative = try Self.relative(location, to: root)
+            let descriptor = alto_open_beneath(folder.descriptor, relative, O_RDONLY, 1)
+            guard descriptor >= 0 else {
+                if errno == EXDEV || errno == ELOOP {
+                    throw TieringError(.untrustedRecord, "the copy \(location) is reached through a symbolic link or leaves \(root)")
+                }
+                throw TieringError.io("open", location)
+            }
+            try PosixFile(adopting: descriptor, path: location).stream(into: sink)
         }
     }
 
     public func remove(_ location: String) async {
-        unlink(location)
+        guard let relative = try? Self.relative(location, to: root),
+              let folder = try? PosixFile(path: root, flags: O_RDONLY | O_DIRECTORY) else { return }
+        let name = (relative as NSString).lastPathComponent
+        let parent = (relative as NSString).deletingLastPathComponent
+        let directory = parent.isEmpty ? dup(folder.descriptor) : alto_open_beneath(folder.descriptor, parent, O_RDONLY | O_DIRECTORY, 1)
+        guard directory >= 0 else { return }
+        unlinkat(directory, name, 0)
+        close(directory)
+    }
+
+    /// The part of a copy's location below the target's folder; a location elsewhere is not this target's copy.
+    static func relative(_ location: String, to root: String) throws(TieringError) -> String {
+        let prefix = root.hasSuffix("/") ? root : root + "/"
+        guard location.hasPrefix(prefix), location.count > prefix.count else {
+            throw TieringError(.untrustedRecord, "the copy \(location) is not below the target's folder \(root)")
+        }
+        return String(location.dropFirst(prefix.count))
     }
 
     /// A root that is gone (an unmounted share) or answers with a transport error is the tier being unavailable,

@@ -2,13 +2,13 @@ import AltoModels
 import CAltoLinux
 import Glibc
 
-/// The Linux stub (DESIGN.md, "Stubs on Linux"): `user.alto.stub` and a hole past the resident preview, made
+/// The Linux stub (DESIGN.md, "Stubs on Linux"): `trusted.alto.stub` and a hole past the resident preview, made
 /// outside the on-access watch so the punch does not wait on the guard.
 public struct LinuxStubDriver: StubDriver {
     public init() {}
 
-    public func record(at path: String) throws(TieringError) -> StubRecord? {
-        try StubFile.record(at: path)
+    public func record(descriptor: Int32, path: String) throws(TieringError) -> StubRecord? {
+        try StubFile.record(descriptor: descriptor, path: path)
     }
 
     public func makeStub(descriptor: Int32, path: String, record: StubRecord, times: (timespec, timespec)) throws(TieringError) {
@@ -19,6 +19,7 @@ public struct LinuxStubDriver: StubDriver {
     }
 
     public func releaseAgain(descriptor: Int32, record: StubRecord) {
+        guard case .stub(let current) = StubFile.inspect(descriptor: descriptor), current == record else { return }
         _ = alto_punch_hole(descriptor, off_t(record.residentBytes), off_t(max(0, record.size - record.residentBytes)))
     }
 

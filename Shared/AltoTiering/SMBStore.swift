@@ -97,12 +97,14 @@ public struct SMBStore: TierStore {
     }
 
     public func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError) {
+        try confine(location)
         try await Blocking.run { [self] () throws(TieringError) in
             try SMBConnection.exclusively { () throws(TieringError) in try Self.read(location, over: try connect(), into: sink) }
         }
     }
 
     public func remove(_ location: String) async {
+        guard (try? confine(location)) != nil else { return }
         _ = try? await Blocking.run { [self] () throws(TieringError) in
             try SMBConnection.exclusively { () throws(TieringError) in
                 let connection = try connect()
@@ -113,6 +115,14 @@ public struct SMBStore: TierStore {
     }
 
     static let metadataSuffix = ".alto.json"
+
+    /// A copy is read only from below the target's folder: the location must start there and name no "..".
+    func confine(_ location: String) throws(TieringError) {
+        let components = location.dropFirst(root.count).split(separator: "/")
+        guard location.hasPrefix(root + "/"), !components.contains(".."), !components.contains(".") else {
+            throw TieringError(.untrustedRecord, "the copy \(location) is not below the target's folder \(root)")
+        }
+    }
 
     private static func writeMetadata(of object: TierObject, hash: String, beside destination: String,
                                       over connection: SMBConnection) throws(TieringError) {

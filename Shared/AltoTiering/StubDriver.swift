@@ -8,12 +8,14 @@ import Glibc
 /// would conform to this protocol and feed its callbacks to the same coordinator; tiering and recall above it would
 /// not change.
 public protocol StubDriver: Sendable {
-    /// The stub record of a path, nil for an ordinary file.
-    func record(at path: String) throws(TieringError) -> StubRecord?
+    /// The stub record of an open file, nil for an ordinary one; a record its owner could have forged, or one
+    /// that makes no sense, is an `.untrustedRecord` error.
+    func record(descriptor: Int32, path: String) throws(TieringError) -> StubRecord?
     /// Turns a file whose copy is verified into a stub; `descriptor` is open for writing, and no other program has
     /// the file open (the caller holds a write lease). Must not throw once the data is released.
     func makeStub(descriptor: Int32, path: String, record: StubRecord, times: (timespec, timespec)) throws(TieringError)
-    /// Releases the data of a stub whose recall failed half-way, so it stays a whole stub.
+    /// Releases the data of a stub whose recall failed half-way, so it stays a whole stub; only while its record
+    /// is still there, since another recall may have finished it and a program may be writing it.
     func releaseAgain(descriptor: Int32, record: StubRecord)
     /// Makes a file whose content was restored and verified an ordinary file again, with its times as they were.
     func clearStub(descriptor: Int32, path: String, times: (timespec, timespec)) throws(TieringError)

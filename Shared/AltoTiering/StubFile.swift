@@ -4,7 +4,7 @@ import Foundation
 import Glibc
 
 /// The Linux stub (DESIGN.md, "Stubs on Linux"): the file keeps its path, size, times, mode and owner, its data
-/// blocks past the resident preview are released by punching a hole, and `user.alto.stub` records the tier-2 copy.
+/// blocks past the resident preview are released by punching a hole, and `trusted.alto.stub` records the tier-2 copy.
 public enum StubFile {
     /// Bytes the file occupies on disk, which a stub drops to (nearly) nothing.
     public static func allocatedBytes(_ path: String) throws(TieringError) -> Int64 {
@@ -13,31 +13,76 @@ public enum StubFile {
         return Int64(info.st_blocks) * 512
     }
 
-    /// The stub record of a path, or nil when the file is not a stub.
+    /// What a file's attributes say about it, read from an open descriptor so that the file cannot be swapped
+    /// between the check and the use.
+    public enum Inspection: Sendable, Equatable {
+        case ordinary
+        case stub(StubRecord)
+        /// A stub record where its owner could have written it (`user.alto.stub`): never followed.
+        case forged
+        /// A `trusted.alto.stub` that cannot be decoded or makes no sense.
+        case damaged(String)
+    }
+
+    public static func inspect(descriptor: Int32) -> Inspection {
+        switch attribute(StubRecord.attributeName, of: descriptor) {
+        case .value(let bytes):
+            guard let record = try? AltoJSON.decoder().decode(StubRecord.self, from: Data(bytes)) else {
+                return .damaged("the stub record is not valid JSON of a stub")
+            }
+            if let problem = record.problem { return .damaged("the stub record is unusable: \(problem)") }
+            return .stub(record)
+        case .unreadable(let code):
+            return .damaged("the stub record cannot be read: \(String(cString: strerror(code)))")
+        case .absent:
+            if case .value = attribute(StubRecord.forgeableAttributeName, of: descriptor) { return .forged }
+            return .ordinary
+        }
+    }
+
+    /// The stub record of an open file, nil for an ordinary one; a forged or damaged record is an error.
+    public static func record(descriptor: Int32, path: String) throws(TieringError) -> StubRecord? {
+        switch inspect(descriptor: descriptor) {
+        case .ordinary: return nil
+        case .stub(let record): return record
+        case .forged:
+            throw TieringError(.untrustedRecord, "\(path) carries a stub record in \(StubRecord.forgeableAttributeName), where its owner "
+                               + "can write one; it is not followed")
+        case .damaged(let problem): throw TieringError(.untrustedRecord, "\(path): \(problem)")
+        }
+    }
+
+    /// The stub record of a path (not following a final symbolic link), for tests and tools; recalls read it
+    /// from the descriptor they fill.
     public static func record(at path: String) throws(TieringError) -> StubRecord? {
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | alto_o_path)
+        guard descriptor >= 0 else { throw TieringError.io("open", path) }
+        defer { close(descriptor) }
+        // An O_PATH descriptor serves fgetxattr through /proc, and opening it raises no fanotify event.
+        let linked = "/proc/self/fd/\(descriptor)"
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = alto_getxattr(path, StubRecord.attributeName, &buffer, buffer.count)
+        let count = alto_getxattr(linked, StubRecord.attributeName, &buffer, buffer.count)
         if count < 0 {
             if errno == ENODATA { return nil }
-            throw TieringError.io("read the stub attribute of", path)
+            throw TieringError.io("read the stub record of", path)
         }
-        return decode(buffer[0..<count])
+        guard let record = try? AltoJSON.decoder().decode(StubRecord.self, from: Data(buffer[0..<count])), record.problem == nil else {
+            throw TieringError(.untrustedRecord, "\(path): the stub record is unusable")
+        }
+        return record
     }
 
-    /// The stub record of an open file, or nil when it is not a stub.
-    static func record(of file: PosixFile) throws(TieringError) -> StubRecord? {
-        try file.attribute(StubRecord.attributeName).flatMap { decode($0[...]) }
+    private enum Attribute {
+        case value([UInt8])
+        case absent
+        case unreadable(errno: Int32)
     }
 
-    /// The stub record behind a descriptor, for the on-access driver, which holds descriptors, not paths.
-    public static func record(descriptor: Int32) -> StubRecord? {
+    private static func attribute(_ name: String, of descriptor: Int32) -> Attribute {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = alto_fgetxattr(descriptor, StubRecord.attributeName, &buffer, buffer.count)
-        return count < 0 ? nil : decode(buffer[0..<count])
-    }
-
-    private static func decode(_ bytes: ArraySlice<UInt8>) -> StubRecord? {
-        try? AltoJSON.decoder().decode(StubRecord.self, from: Data(bytes))
+        let count = alto_fgetxattr(descriptor, name, &buffer, buffer.count)
+        if count < 0 { return errno == ENODATA || errno == ENOTSUP ? .absent : .unreadable(errno: errno) }
+        return .value(Array(buffer[0..<count]))
     }
 
     /// The resident preview rounded up to whole file-system blocks, which is what a hole punch can leave.
@@ -54,7 +99,9 @@ public enum StubFile {
         let json: [UInt8]
         do { json = Array(try AltoJSON.encoder().encode(record)) } catch { throw TieringError(.io, "encode stub record: \(error)") }
         guard alto_fsetxattr(file.descriptor, StubRecord.attributeName, json, json.count) == 0 else {
-            throw TieringError.io("set the stub attribute on", file.path)
+            let code = errno
+            throw TieringError(.io, "cannot keep the stub record of \(file.path) in \(StubRecord.attributeName) (\(String(cString: strerror(code)))): "
+                               + "the agent needs CAP_SYS_ADMIN and a file system with trusted attributes", systemError: code)
         }
         guard alto_punch_hole(file.descriptor, off_t(record.residentBytes), off_t(record.size - record.residentBytes)) == 0 else {
             let code = errno

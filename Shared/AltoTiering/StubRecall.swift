@@ -7,27 +7,31 @@ import Glibc
 
 /// Brings a stub's content back from its tier-2 copy, in place, and makes it an ordinary file again.
 public enum StubRecall {
-    /// Recalls the stub at `path`, opening it itself (explicit recalls, when no on-access driver watches the file).
+    /// Recalls the stub at `path`, opening it itself (explicit recalls, when no reader is waiting for the file).
+    /// Where a guard watches the file, this open is itself a reader's: the agent may have recalled the file by the
+    /// time it is open, which is as good.
     @discardableResult
     public static func recall(path: String, stores: any TierStoreProvider,
                               driver: any StubDriver = LinuxStubDriver()) async throws(TieringError) -> StubRecord {
-        let file = try PosixFile(path: path, flags: O_RDWR)
-        guard let record = try driver.record(at: path) else {
+        guard let expected = try StubFile.record(at: path) else {
             throw TieringError(.notAStub, "\(path) is not an Alto stub")
         }
+        let file = try PosixFile(path: path, flags: O_RDWR | O_NOFOLLOW)
+        guard let record = try driver.record(descriptor: file.descriptor, path: path) else { return expected }
         try await fill(file, record: record, stores: stores, driver: driver)
         return record
     }
 
-    /// Recalls through a descriptor someone else opened, a fanotify event's: writes through it raise no further
-    /// events. The descriptor stays open; its owner closes it.
+    /// Recalls through a descriptor someone else opened, a fanotify event's or one resolved below a managed root:
+    /// the record is read from it, and writes through a fanotify event's raise no further events. The descriptor
+    /// stays open; its owner closes it.
     @discardableResult
     public static func recall(descriptor: Int32, path: String, stores: any TierStoreProvider,
                               driver: any StubDriver = LinuxStubDriver()) async throws(TieringError) -> StubRecord {
         let duplicate = dup(descriptor)
         guard duplicate >= 0 else { throw TieringError.io("duplicate the descriptor of", path) }
         let file = PosixFile(adopting: duplicate, path: path)
-        guard let record = try StubFile.record(of: file) else {
+        guard let record = try driver.record(descriptor: file.descriptor, path: path) else {
             throw TieringError(.notAStub, "\(path) is not an Alto stub")
         }
         try await fill(file, record: record, stores: stores, driver: driver)
@@ -35,12 +39,17 @@ public enum StubRecall {
     }
 
     /// Fills the stub from its copy while hashing; only when the hash matches the stub's record is the stub
-    /// attribute removed. On a mismatch the blocks are released again, so the file stays a valid stub.
+    /// attribute removed. Nothing is written past the record's size. On a mismatch the blocks are released again
+    /// (while the record is still there), so the file stays a valid stub.
     static func fill(_ file: PosixFile, record: StubRecord, stores: any TierStoreProvider, driver: any StubDriver) async throws(TieringError) {
         let info = try file.status()
+        guard Int64(info.st_size) == record.size else {
+            throw TieringError(.untrustedRecord, "\(file.path) is \(info.st_size) bytes long, its stub record says \(record.size); "
+                               + "nothing is written into it")
+        }
         let store = try await stores.store(for: record)
         let key: SymmetricKey? = if let encryption = record.encryption { try await stores.dataKey(for: encryption) } else { nil }
-        let writer = try RecallWriter(file: file, compressed: record.compression == "zstd", key: key)
+        let writer = try RecallWriter(file: file, size: record.size, compressed: record.compression == "zstd", key: key)
         do throws(TieringError) {
             try await store.retrieve(record.location, into: writer)
             let (written, hash) = try writer.finish()
@@ -50,7 +59,7 @@ public enum StubRecall {
             }
             try file.sync()
         } catch {
-            driver.releaseAgain(descriptor: file.descriptor, record: record)
+            if writer.wroteAnything { driver.releaseAgain(descriptor: file.descriptor, record: record) }
             throw error
         }
         try driver.clearStub(descriptor: file.descriptor, path: file.path, times: (info.st_atim, info.st_mtim))
@@ -64,11 +73,13 @@ final class RecallWriter: TierSink, @unchecked Sendable {
     private let opener: StreamOpener?
     private let decompressor: Decompressor?
     private var hasher = SHA256()
+    private let size: Int64
     private var offset: Int64 = 0
     private var decompressed: [UInt8] = []
 
-    init(file: PosixFile, compressed: Bool, key: SymmetricKey? = nil) throws(TieringError) {
+    init(file: PosixFile, size: Int64, compressed: Bool, key: SymmetricKey? = nil) throws(TieringError) {
         self.file = file
+        self.size = size
         self.opener = key.map(StreamOpener.init)
         do {
             decompressor = compressed ? try Decompressor(.zstd) : nil
@@ -95,7 +106,13 @@ final class RecallWriter: TierSink, @unchecked Sendable {
         if let failure { throw failure }
     }
 
+    /// Whether any byte reached the file, which must then be released again if the recall fails.
+    var wroteAnything: Bool { offset > 0 }
+
     private func write(_ content: UnsafeRawBufferPointer) throws(TieringError) {
+        guard offset + Int64(content.count) <= size else {
+            throw TieringError(.hashMismatch, "the tier-2 copy of \(file.path) is longer than the \(size) bytes its stub record gives")
+        }
         hasher.update(bufferPointer: content)
         try file.write(content, at: offset)
         offset += Int64(content.count)

@@ -12,6 +12,11 @@ public struct TieringError: Error, Sendable, CustomStringConvertible {
         /// The copy does not hash to what was read; the copy is discarded and the original kept.
         case hashMismatch
         case notAStub
+        /// A stub record no one but a user could have written, one that makes no sense, or one whose copy lies
+        /// outside its target: never followed, and reported as a security event.
+        case untrustedRecord
+        /// A job named a path outside the managed roots, or one reached through a symbolic link or another mount.
+        case outsideManagedRoots
         /// The second tier cannot be reached at all: the job is put back and tried again later.
         case storageUnavailable
         /// A network hiccup worth retrying (timeouts, resets, 5xx answers).
@@ -33,7 +38,7 @@ public struct TieringError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
-    static func io(_ operation: String, _ path: String, errno code: Int32 = errno) -> TieringError {
+    public static func io(_ operation: String, _ path: String, errno code: Int32 = errno) -> TieringError {
         TieringError(.io, "\(operation) \(path): \(String(cString: strerror(code)))", systemError: code)
     }
 }

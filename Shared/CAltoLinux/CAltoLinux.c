@@ -6,7 +6,11 @@
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/file.h>
+#include <linux/openat2.h>
 #include <pthread.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/xattr.h>
@@ -32,6 +36,9 @@ struct alto_fanotify_range {
     uint64_t offset;
     uint64_t count;
 };
+
+const int alto_o_noatime = O_NOATIME;
+const int alto_o_path = O_PATH;
 
 int alto_punch_hole(int fd, off_t offset, off_t length) {
     return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length);
@@ -196,6 +203,91 @@ int alto_peer_pid(int socket) {
         return -1;
     }
     return credentials.pid;
+}
+
+int alto_fanotify_fail_stranded(int group, int limit, int error) {
+    int answered = 0;
+    for (int fd = 0; fd < limit; fd++) {
+        struct fanotify_response response = { .fd = fd, .response = ALTO_FAN_DENY_ERRNO(error) };
+        // Several stranded events may share a number only if the reader closed one before reading the next, so
+        // a number is tried again until no event waits on it.
+        while (write(group, &response, sizeof response) == sizeof response) {
+            answered++;
+        }
+    }
+    return answered;
+}
+
+pid_t alto_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int count, int new_session,
+                 const char *log) {
+    // The descriptors are first moved above every target number, so that placing one cannot overwrite another.
+    int moved[16];
+    if (count < 0 || count > 16) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + count);
+        if (moved[i] < 0) {
+            int saved = errno;
+            while (i-- > 0) close(moved[i]);
+            errno = saved;
+            return -1;
+        }
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attributes);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (log) {
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    }
+    for (int i = 0; i < count; i++) {
+        posix_spawn_file_actions_adddup2(&actions, moved[i], 3 + i);
+    }
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigdefault(&attributes, &all);
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if (new_session) {
+        flags |= POSIX_SPAWN_SETSID;
+    }
+    posix_spawnattr_setflags(&attributes, flags);
+    pid_t pid = -1;
+    int failure = posix_spawn(&pid, path, &actions, &attributes, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    for (int i = 0; i < count; i++) {
+        close(moved[i]);
+    }
+    if (failure != 0) {
+        errno = failure;
+        return -1;
+    }
+    return pid;
+}
+
+int alto_pidfd_open(pid_t pid) {
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int alto_open_beneath(int dirfd, const char *path, int flags, int cross_mounts) {
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | (cross_mounts ? 0 : RESOLVE_NO_XDEV),
+    };
+    if (how.flags & O_CREAT) {
+        how.mode = 0600;
+    }
+    int fd;
+    do {
+        fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    } while (fd < 0 && errno == EAGAIN);
+    return fd;
 }
 
 static int alto_termination_pipe[2] = {-1, -1};

@@ -118,7 +118,7 @@ struct KeyedStore: TierStoreProvider {
         var options = FileTierer.Options()
         options.sealing = FileTierer.Sealing(key: dataKey.key, encryption: StubRecord.Encryption(provider: keys.name, wrappedKey: dataKey.wrapped))
         let result = await FileTierer(store: CorruptingStore(inner: tiering.store), target: tiering.target, customerID: tenant,
-                                      hostID: tiering.host, options: options).tier(file)
+                                      hostID: tiering.host, paths: tiering.paths, options: options).tier(file)
         #expect(result.outcome == .failed)
         #expect(try StubFile.record(at: path) == nil)
         #expect(try tiering.contents(path) == content)

@@ -48,11 +48,12 @@ struct CorruptingStore: TierStore {
     }
 
     var store: FilesystemStore { FilesystemStore(root: folder + "/tier2") }
+    var paths: ConfinedPaths { ConfinedPaths(roots: [folder + "/data"]) }
 
     func tierer(_ configure: (inout FileTierer.Options) -> Void = { _ in }) -> FileTierer {
         var options = FileTierer.Options()
         configure(&options)
-        return FileTierer(store: store, target: target, customerID: customer, hostID: host, options: options)
+        return FileTierer(store: store, target: target, customerID: customer, hostID: host, paths: paths, options: options)
     }
 
     func makeFile(_ name: String, bytes: Int, compressible: Bool = false) throws -> (String, [UInt8], TieringJob.File) {
@@ -164,7 +165,7 @@ struct CorruptingStore: TierStore {
 
     @Test func anUnreachableTierDefersTheFileAndKeepsIt() async throws {
         let (path, content, file) = try makeFile("waiting.bin", bytes: 64 << 10)
-        let gone = FileTierer(store: FilesystemStore(root: folder + "/unmounted"), target: target, customerID: customer, hostID: host)
+        let gone = FileTierer(store: FilesystemStore(root: folder + "/unmounted"), target: target, customerID: customer, hostID: host, paths: paths)
         let result = await gone.tier(file)
         #expect(result.outcome == .deferred)
         #expect(try contents(path) == content)
@@ -172,7 +173,7 @@ struct CorruptingStore: TierStore {
 
     @Test func aCopyThatDoesNotHashRightIsDiscardedAndTheOriginalKept() async throws {
         let (path, content, file) = try makeFile("ledger.xlsx", bytes: 300 << 10)
-        let result = await FileTierer(store: CorruptingStore(inner: store), target: target, customerID: customer, hostID: host).tier(file)
+        let result = await FileTierer(store: CorruptingStore(inner: store), target: target, customerID: customer, hostID: host, paths: paths).tier(file)
         #expect(result.outcome == .failed)
         #expect(result.reason?.contains("hashing to") == true, "\(result.reason ?? "")")
         #expect(try contents(path) == content)

@@ -46,7 +46,7 @@ import Testing
                 "min_days_since_modified": 30, "target_id": target.id.uuidString,
             ] as [String: any Sendable], customer: customer)
 
-            let environment = suite.agentEnvironment(customer: customer, host: host, token: token).merging([
+            let environment = suite.agentEnvironment(customer: customer, host: host, token: token, guarded: true).merging([
                 "ALTO_AGENT_SCAN_ROOTS": data.path, "ALTO_AGENT_SCANNER_PROGRAMS": "sha1sum",
                 "ALTO_AGENT_RECALL_WAIT_SECONDS": "1", "ALTO_AGENT_PREVIEW_BYTES": "4096", "ALTO_AGENT_PREVIEW_PROGRAMS": "dd",
             ]) { _, new in new }

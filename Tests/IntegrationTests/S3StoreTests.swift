@@ -31,7 +31,7 @@ import Testing
                                             settings: ["endpoint": "http://127.0.0.1:\(server.port)", "access_key_id": Self.accessKey],
                                             secrets: ["secret_access_key": Self.secretKey])
         let store = try S3Store(target: target)
-        let tierer = FileTierer(store: store, target: target, customerID: UUID(), hostID: UUID())
+        let tierer = FileTierer(store: store, target: target, customerID: UUID(), hostID: UUID(), paths: ConfinedPaths(roots: [work.path]))
         let (large, largeContent) = try TierTestFiles.make(work, "big ü file.bin", bytes: 200 << 20)
         let (small, smallContent) = try TierTestFiles.make(work, "small name, with spaces.txt", bytes: 100 << 10)
 

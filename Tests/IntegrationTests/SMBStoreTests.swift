@@ -17,7 +17,7 @@ import Testing
         let target = StorageTargetReference(id: UUID(), kind: .smb, location: "//127.0.0.1/tier2/tiered",
                                             settings: ["username": "root", "port": "\(server.port)"], secrets: ["password": "secret"])
         let store = try SMBStore(target: target)
-        let tierer = FileTierer(store: store, target: target, customerID: UUID(), hostID: UUID())
+        let tierer = FileTierer(store: store, target: target, customerID: UUID(), hostID: UUID(), paths: ConfinedPaths(roots: [work.path]))
         let files = [try TierTestFiles.make(work, "Jahresbericht ü 2019.bin", bytes: 24 << 20), try TierTestFiles.make(work, "notes, draft.txt", bytes: 70 << 10)]
         for (file, content) in files {
             let result = await tierer.tier(file)

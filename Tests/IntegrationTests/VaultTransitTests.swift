@@ -171,7 +171,7 @@ ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Transit).serve_forever()
             options.sealing = FileTierer.Sealing(key: dataKey.key, encryption: StubRecord.Encryption(provider: vault.name, wrappedKey: dataKey.wrapped))
             let store = FilesystemStore(root: folder + "/tier2")
             let tierer = FileTierer(store: store, target: StorageTargetReference(id: UUID(), kind: .filesystem, location: folder + "/tier2"),
-                                    customerID: tenant, hostID: UUID(), options: options)
+                                    customerID: tenant, hostID: UUID(), paths: ConfinedPaths(roots: [folder]), options: options)
             let result = await tierer.tier(TieringJob.File(fileID: 1, filePath: path, fileSize: Int64(content.count), lastModified: modified))
             #expect(result.outcome == .tiered, "\(result.reason ?? "")")
             #expect(try StubFile.record(at: path)?.encryption?.provider == "vault")

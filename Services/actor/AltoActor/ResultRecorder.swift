@@ -16,6 +16,7 @@ struct ResultRecorder: Sendable {
     let logger: Logger
     private let filesRecorded = Counter(label: "alto_actor_files_total")
     private let bytesSaved = Counter(label: "alto_actor_bytes_saved_total")
+    private let securityEvents = Counter(label: "alto_actor_security_events_total")
 
     init(postgres: PostgresClient, jobs: TieringJobStore, auditTrail: AuditTrail, logger: Logger) {
         self.postgres = postgres
@@ -71,6 +72,9 @@ struct ResultRecorder: Sendable {
                                                connection: connection, logger: logger)
                         saved += max(0, (file.allocatedBefore ?? file.size) - (file.allocatedAfter ?? 0))
                     }
+                case .security:
+                    securityEvents.increment()
+                    logger.warning("security event on a host", metadata: ["path": "\(file.filePath)", "reason": "\(file.reason ?? "")"])
                 case .recall:
                     if file.outcome == .recalled {
                         try await recordRecalled(file, customerID: customerID, hostID: hostID, connection: connection, logger: logger)
@@ -84,8 +88,9 @@ struct ResultRecorder: Sendable {
                 }
                 applied.append(file)
                 audit.append(AuditRecord(
-                    actor: "agent:\(hostID.uuidString.lowercased())", action: "file.\(result.action.rawValue)", target: file.filePath,
-                    result: file.outcome.rawValue,
+                    actor: "agent:\(hostID.uuidString.lowercased())",
+                    action: result.action == .security ? "security.stub_record" : "file.\(result.action.rawValue)", target: file.filePath,
+                    result: result.action == .security ? "refused" : file.outcome.rawValue,
                     details: ["job_id": result.jobID?.uuidString.lowercased(), "reason": file.reason, "hash": file.hash,
                               "tiered_location": file.tieredLocation]))
             }
@@ -113,7 +118,7 @@ struct ResultRecorder: Sendable {
             }
             let counts = Dictionary(grouping: applied, by: \.outcome.rawValue).mapValues { Int64($0.count) }
             let notification = envelope.reply(AltoNotification(
-                event: "\(result.action.rawValue).finished", jobID: result.jobID,
+                event: result.action == .security ? "security.event" : "\(result.action.rawValue).finished", jobID: result.jobID,
                 summary: "\(result.action.rawValue): " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "),
                 counts: counts.merging(["bytes_saved": saved]) { a, _ in a }))
             try await Outbox.enqueue(notification, exchange: AMQPTopology.notificationsExchange, routingKey: "",

@@ -15,9 +15,10 @@ public func buildAgent(settings: AgentSettings) async throws -> ServiceGroup {
     let configurationStore = AgentConfigurationStore(folder: settings.stateFolder)
     let catalog = TargetCatalog(folder: settings.stateFolder, keys: try KeyProviders.make(), customerID: settings.customerID)
     let reporter = ResultReporter(publisher: publisher, customerID: settings.customerID, hostID: settings.hostID, logger: logger)
+    let security = SecurityReporter(reporter: reporter, logger: logger)
     let coordinator = RecallCoordinator(catalog: catalog, throttle: RecallThrottle(concurrency: settings.recallConcurrency,
                                                                                   perSecond: settings.recallsPerSecond),
-                                        logger: logger)
+                                        security: security, logger: logger)
     let executor = TieringExecutor(settings: settings, configurationStore: configurationStore, catalog: catalog,
                                    coordinator: coordinator, reporter: reporter, logger: logger)
     let handler = AgentCommandHandler(settings: settings, configurationStore: configurationStore, executor: executor,
@@ -30,9 +31,11 @@ public func buildAgent(settings: AgentSettings) async throws -> ServiceGroup {
                                declarations: AMQPDeclaration.standard + [.workQueue(queue)], logger: logger),
         publisher: publisher, concurrency: 3, logger: logger
     ) { delivery in await handler.handle(delivery) }
-    let onAccess = OnAccessRecallService(socketPath: settings.guardSocket, coordinator: coordinator, reporter: reporter, logger: logger)
-    if settings.startGuard {
-        StubGuardLauncher(settings: settings, logger: logger).startUnlessRunning()
+    let link = GuardLink(socketPath: settings.guardSocket,
+                         launcher: settings.startGuard ? StubGuardLauncher(settings: settings, logger: logger) : nil, logger: logger)
+    let onAccess = OnAccessRecallService(link: link, coordinator: coordinator, reporter: reporter, security: security, logger: logger)
+    if settings.unguardedStubs {
+        logger.warning("ALTO_AGENT_UNGUARDED_STUBS is set: stubs are made where no guard watches, and read there as zeros")
     }
     let operations = OperationsServer.make(settings: settings.runtime, routes: OperationsRoutes(registry: registry, checks: [OperationsRoutes.brokerCheck(publisher)]),
                                            logger: logger)

@@ -78,8 +78,9 @@ struct AgentCommandHandler: Sendable {
 
     private func recall(_ envelope: Envelope<RecallJob>, logger: Logger) async throws -> AMQPSettlement {
         var outcomes: [AgentResult.File] = []
+        let paths = ConfinedPaths(roots: settings.managedRoots(configurationStore))
         for file in envelope.payload.files {
-            outcomes.append(await coordinator.recall(path: file.filePath, fileID: file.fileID))
+            outcomes.append(await coordinator.recall(path: file.filePath, fileID: file.fileID, within: paths))
         }
         try await reporter.publish(AgentResult(jobID: envelope.payload.jobID, action: .recall, targetID: nil, files: outcomes),
                                    correlationID: envelope.correlationID)

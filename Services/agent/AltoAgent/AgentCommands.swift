@@ -85,12 +85,19 @@ public enum AgentCommands {
         return recalled.count == outcomes.count
     }
 
-    /// Runs the stub guard on the managed roots until SIGTERM.
+    /// Runs the stub guard's keeper on the managed roots until SIGTERM: it holds the fanotify group and restarts
+    /// the guard proper whenever it exits.
     public static func guardStubs(settings: AgentSettings) throws {
         let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-agent-guard", level: settings.runtime.logLevel)
         let roots = settings.managedRoots(AgentConfigurationStore(folder: settings.stateFolder))
         guard !roots.isEmpty else { throw AgentError("no managed roots: set ALTO_AGENT_SCAN_ROOTS") }
-        try StubGuard(roots: roots, policy: GuardPolicy(scanners: settings.scannerPrograms, previewPrograms: settings.previewPrograms),
-                      socketPath: settings.guardSocket, waitSeconds: settings.recallWaitSeconds, logger: logger).run()
+        try StubGuardKeeper(roots: roots, socketPath: settings.guardSocket, logger: logger).run()
+    }
+
+    /// Runs the guard proper, as the keeper starts it, with the group and socket it inherits.
+    public static func guardWorker(settings: AgentSettings) throws {
+        let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-agent-guard", level: settings.runtime.logLevel)
+        try StubGuard(policy: GuardPolicy(scanners: settings.scannerPrograms, previewPrograms: settings.previewPrograms),
+                      waitSeconds: settings.recallWaitSeconds, logger: logger).run()
     }
 }

@@ -37,6 +37,9 @@ public struct AgentSettings: Sendable {
     var guardSocket: String
     /// Start `alto-agent guard` when none is listening (`ALTO_AGENT_START_GUARD`); off where systemd runs it.
     var startGuard: Bool
+    /// Make stubs where no guard watches (`ALTO_AGENT_UNGUARDED_STUBS`), for tests of tiering that are not about
+    /// reading stubs: there a program reading a stub gets its hole as zeros. Never on a host users read.
+    var unguardedStubs: Bool
     /// Scans waiting to be uploaded, one folder each.
     var spoolFolder: String { stateFolder + "/spool" }
     /// Results of finished jobs, so a job delivered again is answered, not run again.
@@ -68,6 +71,7 @@ public struct AgentSettings: Sendable {
         recallWaitSeconds = max(0, reader.int(forKey: "alto.agent.recall.wait.seconds", default: 30))
         guardSocket = reader.string(forKey: "alto.agent.guard.socket", default: stateFolder + "/guard.sock")
         startGuard = reader.bool(forKey: "alto.agent.start.guard", default: true)
+        unguardedStubs = reader.bool(forKey: "alto.agent.unguarded.stubs", default: false)
     }
 
     /// Backup agents, virus scanners and desktop indexers commonly found on Linux file servers.

@@ -1,10 +1,24 @@
 import Foundation
 
+/// What the stub guard sends an agent that connects, with the fanotify group's descriptor: the roots it marks,
+/// the only ones where the agent may make stubs.
+struct GuardHello: Codable, Sendable {
+    var roots: [String]
+}
+
 /// What the stub guard asks the agent: recall the stub behind the descriptor passed with this message.
 struct GuardRequest: Codable, Sendable {
     var id: UInt64
     var pid: Int32
     var path: String
+}
+
+/// Something the guard met that the tenant's admins must hear of, sent without a descriptor: a stub record a user
+/// could have forged, or one that makes no sense.
+struct GuardNotice: Codable, Sendable {
+    var path: String
+    var uid: UInt32
+    var problem: String
 }
 
 /// The agent's answer: 0 lets the reader go on (the file is whole again), an errno fails its read.

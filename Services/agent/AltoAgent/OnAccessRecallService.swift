@@ -1,4 +1,3 @@
-import AltoAMQP
 import AltoModels
 import AltoTiering
 import CAltoLinux
@@ -8,95 +7,168 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The agent's side of on-access recall: connects to the stub guard, recalls each stub a reader is waiting for
-/// through the descriptor the guard passed (writes through it raise no further events), answers the guard, and
-/// reports the recall so the registry and inventory follow. Reconnects while the guard restarts.
+/// The agent's side of on-access recall: keeps a link to the stub guard (`GuardLink`, on a thread of its own),
+/// recalls each stub a reader is waiting for through the descriptor the guard passed (writes through it raise no
+/// further events), answers the guard, reports the recall so the registry and inventory follow, and reports the
+/// security notices the guard sends.
 struct OnAccessRecallService: Service {
-    let socketPath: String
+    let link: GuardLink
     let coordinator: RecallCoordinator
     let reporter: ResultReporter
+    let security: SecurityReporter
     let logger: Logger
 
     func run() async throws {
-        await withGracefulShutdownHandler {
-            while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                if let connection = connect() {
-                    logger.info("connected to the stub guard; recalling on access", metadata: ["socket": "\(socketPath)"])
-                    await serve(connection)
-                    OnAccessWatch.use(group: -1)
-                    logger.warning("stub guard connection closed")
-                }
-                try? await Task.sleep(for: .milliseconds(200))
-            }
-        } onGracefulShutdown: {}
-    }
-
-    private func connect() -> GuardConnection? {
-        guard let socket = UnixSocketAddress.connect(to: socketPath) else { return nil }
-        var hello = [UInt8](repeating: 0, count: 64)
-        var group: Int32 = -1
-        guard alto_receive_fd(socket, &group, &hello, hello.count) > 0, group >= 0 else {
-            close(socket)
-            return nil
-        }
-        OnAccessWatch.use(group: group)
-        return GuardConnection(socket: socket)
-    }
-
-    /// Requests arrive on a thread of their own (a blocking receive); each recall runs as a task and answers when done.
-    private func serve(_ connection: GuardConnection) async {
-        let requests = AsyncStream<(GuardRequest, Int32)> { continuation in
-            let thread = Thread {
-                while let request = connection.receive() { continuation.yield(request) }
+        let messages = AsyncStream<GuardLink.Message> { continuation in
+            Thread.detachNewThread {
+                link.run { continuation.yield($0) }
                 continuation.finish()
             }
-            thread.start()
         }
         await withTaskCancellationOrGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                for await (request, descriptor) in requests {
-                    group.addTask {
-                        let outcome = await coordinator.recall(descriptor: descriptor, path: request.path)
-                        close(descriptor)
-                        connection.send(GuardResponse(id: request.id, error: outcome.outcome == .recalled ? 0 : EIO))
-                        await reporter.report(AgentResult(jobID: nil, action: .recall, targetID: nil, files: [outcome]))
+                for await message in messages {
+                    switch message {
+                    case .recall(let request, let descriptor, let connection):
+                        group.addTask {
+                            let outcome = await coordinator.recallForReader(descriptor: descriptor, path: request.path)
+                            close(descriptor)
+                            connection.send(GuardResponse(id: request.id, error: outcome.isWhole ? 0 : EIO))
+                            if let report = outcome.report {
+                                await reporter.report(AgentResult(jobID: nil, action: .recall, targetID: nil, files: [report]))
+                            }
+                        }
+                    case .notice(let notice):
+                        group.addTask { await security.report(path: notice.path, problem: notice.problem, uid: notice.uid) }
                     }
                 }
             }
         } onCancelOrGracefulShutdown: {
-            connection.shutdown()
+            link.stop()
         }
-        connection.close()
+    }
+}
+
+/// The agent's connection to the stub guard, kept on a thread of its own so that it never waits on the cooperative
+/// pool (whose threads may be blocked in opens the guard must answer). When the guard goes, the agent keeps its
+/// fanotify group, so the marks stay and readers wait; if no guard is back within `handOverAfter`, it starts one and
+/// hands it the group (or, where the service manager runs the guard, lets the group go).
+final class GuardLink: Sendable {
+    enum Message: Sendable {
+        case recall(GuardRequest, Int32, GuardConnection)
+        case notice(GuardNotice)
+    }
+
+    let socketPath: String
+    let launcher: StubGuardLauncher?
+    let logger: Logger
+    private let handOverAfter: Duration = .seconds(2)
+    private let relaunchEvery: Duration = .seconds(10)
+    private let stopped = Atomic<Bool>(false)
+    private let current = Mutex<Int32>(-1)
+
+    /// - Parameter launcher: starts guards when none runs; nil where the service manager runs the guard.
+    init(socketPath: String, launcher: StubGuardLauncher?, logger: Logger) {
+        self.socketPath = socketPath
+        self.launcher = launcher
+        self.logger = logger
+    }
+
+    func run(_ deliver: (Message) -> Void) {
+        var lostAt: ContinuousClock.Instant?
+        var lastLaunch: ContinuousClock.Instant?
+        while !stopped.load(ordering: .acquiring) {
+            if let connection = connect() {
+                logger.info("connected to the stub guard; recalling on access", metadata: ["socket": "\(socketPath)",
+                                                                                         "roots": "\(OnAccessWatch.guardedRoots)"])
+                while let message = connection.receive() { deliver(message) }
+                OnAccessWatch.disconnected()
+                current.withLock { $0 = -1 }
+                connection.close()
+                lostAt = .now
+                if !stopped.load(ordering: .acquiring) { logger.warning("stub guard connection closed; no stub is made until it is back") }
+                continue
+            }
+            let now = ContinuousClock.now
+            if OnAccessWatch.holdsGroup, let lost = lostAt, now - lost > handOverAfter {
+                let group = OnAccessWatch.release()
+                if let launcher {
+                    logger.error("the stub guard is gone; starting one with the group this agent kept")
+                    launcher.start(handing: group)
+                    lastLaunch = now
+                } else {
+                    close(group)
+                    logger.error("the stub guard is gone and the service manager runs it; stubs are unprotected until it is back")
+                }
+            } else if !OnAccessWatch.holdsGroup, let launcher, lastLaunch.map({ now - $0 > relaunchEvery }) ?? true {
+                launcher.start()
+                lastLaunch = now
+            }
+            usleep(100_000)
+        }
+    }
+
+    func stop() {
+        stopped.store(true, ordering: .releasing)
+        current.withLock { socket in if socket >= 0 { _ = shutdown(socket, Int32(SHUT_RDWR)) } }
+    }
+
+    /// A connection whose hello, with the group and the marked roots, has arrived; nil when no guard answers.
+    private func connect() -> GuardConnection? {
+        guard let socket = UnixSocketAddress.connect(to: socketPath) else { return nil }
+        current.withLock { $0 = socket }
+        var hello = [UInt8](repeating: 0, count: 64 << 10)
+        var group: Int32 = -1
+        let count = alto_receive_fd(socket, &group, &hello, hello.count)
+        guard count > 0, group >= 0, let decoded = try? JSONDecoder().decode(GuardHello.self, from: Data(hello[0..<count])) else {
+            if group >= 0 { close(group) }
+            current.withLock { $0 = -1 }
+            close(socket)
+            return nil
+        }
+        OnAccessWatch.use(group: group, roots: decoded.roots)
+        return GuardConnection(socket: socket)
     }
 }
 
 /// One connection to the guard: whole messages (SOCK_SEQPACKET), each with at most one descriptor.
 final class GuardConnection: Sendable {
     private let socket: Int32
-    private let sending = Mutex(())
+    /// Whether the socket was closed: an answer that comes later must not reach whatever reuses its number.
+    private let closed = Mutex(false)
 
     init(socket: Int32) {
         self.socket = socket
     }
 
-    func receive() -> (GuardRequest, Int32)? {
+    func receive() -> GuardLink.Message? {
         var buffer = [UInt8](repeating: 0, count: 8192)
         while true {
             var descriptor: Int32 = -1
             let count = alto_receive_fd(socket, &descriptor, &buffer, buffer.count)
             guard count > 0 else { return nil }
-            if let request = try? JSONDecoder().decode(GuardRequest.self, from: Data(buffer[0..<count])), descriptor >= 0 {
-                return (request, descriptor)
+            let body = Data(buffer[0..<count])
+            if descriptor >= 0 {
+                if let request = try? JSONDecoder().decode(GuardRequest.self, from: body) { return .recall(request, descriptor, self) }
+                Glibc.close(descriptor)
+            } else if let notice = try? JSONDecoder().decode(GuardNotice.self, from: body) {
+                return .notice(notice)
             }
-            if descriptor >= 0 { Glibc.close(descriptor) }
         }
     }
 
     func send(_ response: GuardResponse) {
         guard let body = try? JSONEncoder().encode(response) else { return }
-        sending.withLock { _ in _ = body.withUnsafeBytes { alto_send_fd(socket, -1, $0.baseAddress, $0.count) } }
+        closed.withLock { closed in
+            guard !closed else { return }
+            _ = body.withUnsafeBytes { alto_send_fd(socket, -1, $0.baseAddress, $0.count) }
+        }
     }
 
-    func shutdown() { _ = Glibc.shutdown(socket, Int32(SHUT_RDWR)) }
-    func close() { Glibc.close(socket) }
+    func close() {
+        closed.withLock { closed in
+            closed = true
+            Glibc.close(socket)
+        }
+    }
 }

@@ -5,12 +5,12 @@ import Foundation
 import Glibc
 import Logging
 
-/// The Linux stub driver's gatekeeper, a small process of its own (`alto-agent guard`) that owns the fanotify
-/// group watching the managed roots' mounts for opens and pre-content events. It answers what needs no tier-2 access
-/// itself (ordinary files, scanning programs, header sniffers reading inside a stub's resident preview) and hands
-/// every other open or read of a stub to the agent over a Unix socket, with the event's descriptor. Because it outlives the agent, a reader never sees
-/// a stub's hole as zeros: while no agent is connected the read waits up to `recallWaitSeconds` for one, then fails
-/// with EIO. When the guard itself stops it fails what is waiting before it lets go of the group.
+/// The Linux stub driver's gatekeeper (`alto-agent guard --worker`), run and restarted by `StubGuardKeeper`, whose
+/// fanotify group and socket it inherits. It reads the group's opens and pre-content events, answers what needs no
+/// tier-2 access itself (ordinary files, scanning programs, header sniffers reading inside a stub's resident preview)
+/// and hands every other open or read of a stub to the agent over the socket, with the event's descriptor. Because
+/// it outlives the agent, a reader never sees a stub's hole as zeros: while no agent is connected the read waits up
+/// to `recallWaitSeconds` for one, then fails with EIO. When the guard stops it fails what is waiting.
 final class StubGuard {
     private struct Waiting {
         var event: alto_fanotify_event
@@ -19,9 +19,7 @@ final class StubGuard {
         var forwarded: Bool
     }
 
-    private let roots: [String]
     private let policy: GuardPolicy
-    private let socketPath: String
     private let waitSeconds: Int
     private var logger: Logger
     private var group: Int32 = -1
@@ -31,34 +29,33 @@ final class StubGuard {
     private var waiting: [UInt64: Waiting] = [:]
     private var nextID: UInt64 = 1
 
-    init(roots: [String], policy: GuardPolicy, socketPath: String, waitSeconds: Int, logger: Logger) {
-        self.roots = roots
+    private var hello = GuardHello(roots: [])
+    /// Security notices not yet handed to an agent, oldest first, at most `noticeLimit`.
+    private var notices: [GuardNotice] = []
+    private static let noticeLimit = 1000
+
+    init(policy: GuardPolicy, waitSeconds: Int, logger: Logger) {
         self.policy = policy
-        self.socketPath = socketPath
         self.waitSeconds = waitSeconds
         self.logger = logger
     }
 
     /// Watches until SIGTERM or SIGINT.
     func run() throws {
+        signal(SIGPIPE, SIG_IGN)
         let termination = alto_termination_fd()
         guard termination >= 0 else { throw AgentError("cannot watch for SIGTERM: \(String(cString: strerror(errno)))") }
-        group = alto_fanotify_init()
-        guard group >= 0 else {
-            throw AgentError("fanotify pre-content events are unavailable (\(String(cString: strerror(errno)))); "
-                             + "they need Linux 6.14 or later and CAP_SYS_ADMIN; stubs can only be recalled explicitly")
+        guard let group = GuardSocket.inherited(StubGuardKeeper.groupVariable),
+              let listener = GuardSocket.inherited(GuardSocket.listenerVariable),
+              let roots = ProcessInfo.processInfo.environment[StubGuardKeeper.rootsVariable]
+                .flatMap({ try? JSONDecoder().decode([String].self, from: Data($0.utf8)) })
+        else {
+            throw AgentError("`alto-agent guard --worker` is started by `alto-agent guard`, which hands it the fanotify group")
         }
-        for root in roots {
-            guard MountTable.isMountPoint(root) else {
-                throw AgentError("\(root) is not a mount point: the guard watches whole mounts, so give each managed root "
-                                 + "its own (a volume, or `mount --bind \(root) \(root)`)")
-            }
-            guard alto_fanotify_mark_mount(group, root) == 0 else {
-                throw AgentError("cannot watch \(root) for reads of stubs: \(String(cString: strerror(errno)))")
-            }
-        }
-        listener = try Self.listen(at: socketPath)
-        logger.info("stub guard watching", metadata: ["roots": "\(roots.joined(separator: ","))", "socket": "\(socketPath)"])
+        self.group = group
+        self.listener = listener
+        hello = GuardHello(roots: roots)
+        logger.info("stub guard watching", metadata: ["roots": "\(roots.joined(separator: ","))", "pid": "\(getpid())"])
         defer { shutDown() }
         while true {
             var descriptors = [pollfd(fd: group, events: Int16(POLLIN), revents: 0),
@@ -91,7 +88,20 @@ final class StubGuard {
     private func decide(_ event: alto_fanotify_event) {
         var event = event
         let isFromAlto = event.pid == agentPID || event.pid == getpid()
-        let record = isFromAlto ? nil : StubFile.record(descriptor: event.fd)
+        var record: StubRecord?
+        if !isFromAlto {
+            switch StubFile.inspect(descriptor: event.fd) {
+            case .ordinary: break
+            case .stub(let stub): record = stub
+            case .forged:
+                // The owner's own attribute on the owner's own file: its bytes are theirs to read, nothing else is.
+                notice(event.fd, "a stub record in \(StubRecord.forgeableAttributeName), where the file's owner can write one; not followed")
+                return answer(event.fd, error: 0, ignoreFurther: true)
+            case .damaged(let problem):
+                notice(event.fd, problem)
+                return answer(event.fd, error: EIO, ignoreFurther: false)
+            }
+        }
         let process = ProcessFiles(pid: event.pid)
         let kind: GuardPolicy.Access.Kind = alto_fanotify_is_open(&event) != 0
             ? .open : .read(range: event.has_range != 0 ? event.offset..<(event.offset + event.count) : nil)
@@ -112,6 +122,26 @@ final class StubGuard {
             waiting[id] = Waiting(event: event, path: Self.path(of: event.fd), deadline: Date().addingTimeInterval(Double(waitSeconds)),
                                   forwarded: false)
             forward(id)
+        }
+    }
+
+    /// Logs a security notice and hands it to the agent, which reports it to the central suite.
+    private func notice(_ descriptor: Int32, _ problem: String) {
+        var info = stat()
+        _ = fstat(descriptor, &info)
+        let entry = GuardNotice(path: Self.path(of: descriptor), uid: info.st_uid, problem: problem)
+        logger.warning("untrusted stub record", metadata: ["path": "\(entry.path)", "uid": "\(entry.uid)", "problem": "\(problem)"])
+        if notices.count == Self.noticeLimit { notices.removeFirst() }
+        notices.append(entry)
+        sendNotices()
+    }
+
+    private func sendNotices() {
+        guard agent >= 0 else { return }
+        while let first = notices.first {
+            guard let body = try? JSONEncoder().encode(first),
+                  body.withUnsafeBytes({ alto_send_fd(agent, -1, $0.baseAddress, $0.count) }) == body.count else { return }
+            notices.removeFirst()
         }
     }
 
@@ -147,8 +177,8 @@ final class StubGuard {
             close(connection)
             return
         }
-        let hello = Array("{}".utf8)
-        guard alto_send_fd(connection, group, hello, hello.count) == hello.count else {
+        let hello = (try? JSONEncoder().encode(hello)) ?? Data("{}".utf8)
+        guard hello.withUnsafeBytes({ alto_send_fd(connection, group, $0.baseAddress, $0.count) }) == hello.count else {
             close(connection)
             return
         }
@@ -156,6 +186,7 @@ final class StubGuard {
         agentPID = alto_peer_pid(connection)
         logger.info("agent connected", metadata: ["pid": "\(agentPID)", "waiting": "\(waiting.count)"])
         for id in waiting.keys.sorted() { forward(id) }
+        sendNotices()
     }
 
     /// The agent went away: what it had not answered waits for the next one, within the same deadline.
@@ -195,26 +226,15 @@ final class StubGuard {
         for entry in waiting.values { answer(entry.event.fd, error: EIO, ignoreFurther: false) }
         waiting.removeAll()
         if agent >= 0 { close(agent) }
-        if listener >= 0 { close(listener) }
-        unlink(socketPath)
-        if group >= 0 { close(group) }
         logger.info("stub guard stopped")
     }
 
+    /// The path of an open file in the inventory's encoding, so a name that is not UTF-8 reaches the registry intact.
     static func path(of descriptor: Int32) -> String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(descriptor)")) ?? "fd \(descriptor)"
-    }
-
-    private static func listen(at path: String) throws -> Int32 {
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        unlink(path)
-        let socket = Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard socket >= 0 else { throw AgentError("socket: \(String(cString: strerror(errno)))") }
-        var address = UnixSocketAddress(path: path)
-        guard address.withSockaddr({ bind(socket, $0, $1) }) == 0, Glibc.listen(socket, 4) == 0 else {
-            throw AgentError("cannot listen on \(path): \(String(cString: strerror(errno)))")
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = buffer.withUnsafeMutableBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { readlink("/proc/self/fd/\(descriptor)", $0.baseAddress!, $0.count) }
         }
-        chmod(path, 0o600)
-        return socket
+        return count > 0 ? PathEncoding.encode(Array(buffer[0..<count])) : "fd \(descriptor)"
     }
 }

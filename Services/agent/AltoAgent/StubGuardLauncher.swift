@@ -2,24 +2,31 @@ import Foundation
 import Glibc
 import Logging
 
-/// Starts `alto-agent guard` beside an agent that finds none listening, for hosts without the systemd units
-/// (the demo, a manual start). The guard is its own process so that it outlives the agent: it is not stopped with it.
-struct StubGuardLauncher {
+/// Starts `alto-agent guard` for an agent that finds none listening, on hosts without the systemd units (the demo, a
+/// manual start). The guard runs in a session of its own and logs to `guard.log` in the state folder, so it outlives
+/// the agent however the agent ends; an agent that kept the last guard's fanotify group hands it over, so the new
+/// guard keeps its marks and the reads waiting in it.
+struct StubGuardLauncher: Sendable {
     let settings: AgentSettings
     let logger: Logger
 
-    func startUnlessRunning() {
-        guard !Self.isListening(at: settings.guardSocket) else { return }
-        let guardProcess = Process()
-        guardProcess.executableURL = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-                                         ?? CommandLine.arguments[0])
-        guardProcess.arguments = ["guard"]
-        do {
-            try guardProcess.run()
-            logger.info("stub guard started", metadata: ["pid": "\(guardProcess.processIdentifier)"])
-        } catch {
-            logger.error("cannot start the stub guard; stubs are recalled only on request", metadata: ["error": "\(error)"])
+    /// Starts a guard, handing it `group` when it is a descriptor (this process closes its own copy after).
+    func start(handing group: Int32 = -1) {
+        try? FileManager.default.createDirectory(atPath: settings.stateFolder, withIntermediateDirectories: true)
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var environment = ProcessInfo.processInfo.environment
+        environment[StubGuardKeeper.groupVariable] = group >= 0 ? "3" : nil
+        let pid = Spawn.start(executable, ["alto-agent", "guard"], environment: environment, descriptors: group >= 0 ? [group] : [],
+                              newSession: true, log: settings.stateFolder + "/guard.log")
+        if group >= 0 { close(group) }
+        guard pid > 0 else {
+            return logger.error("cannot start the stub guard; no file is tiered until one runs",
+                                metadata: ["error": "\(String(cString: strerror(errno)))"])
         }
+        logger.info("stub guard started", metadata: ["pid": "\(pid)", "handed_group": "\(group >= 0)",
+                                                     "log": "\(settings.stateFolder)/guard.log"])
+        // Reaped here if it ends while this agent runs; the agent never waits on it.
+        Thread.detachNewThread { var status: Int32 = 0; _ = waitpid(pid, &status, 0) }
     }
 
     /// True when a guard answers on `path`.

@@ -50,10 +50,15 @@ struct TieringExecutor: Sendable {
         }
         options.compress = job.target.compression == "zstd"
         options.previewBytes = settings.previewBytes
+        guard let roots = await guardedRoots() else {
+            let reason = "no stub guard is watching this host's managed roots, and a stub no guard watches reads as zeros; "
+                + "the job waits for `alto-agent guard`"
+            logger.error("tiering refused: no stub guard", metadata: ["job": "\(job.jobID)"])
+            return finished(job, job.files.map { failure($0, .deferred, reason) })
+        }
         let tierer = FileTierer(store: store, target: job.target, customerID: settings.customerID, hostID: settings.hostID,
-                                options: options, limiter: limiter(for: job, configuration: configuration))
+                                paths: ConfinedPaths(roots: roots), options: options, limiter: limiter(for: job, configuration: configuration))
         let parallel = max(1, configuration?.maxConcurrentFiles ?? settings.parallelFiles)
-        await waitForTheGuard()
         await reporter.report(AgentResult(jobID: job.jobID, action: .tier, targetID: job.target.id, files: []), replyingTo: correlationID)
 
         var outcomes: [AgentResult.File] = []
@@ -97,16 +102,17 @@ struct TieringExecutor: Sendable {
         return finished(job, outcomes)
     }
 
-    /// A stub is made under a write lease; if a guard watches the file but this agent does not hold its group yet
-    /// (both just started, or the guard restarted), the punch would be an event the guard must open the file for,
-    /// which waits out the lease. So while a guard is there, tiering starts only once the agent is connected to it.
-    private func waitForTheGuard() async {
-        guard !OnAccessWatch.isActive, StubGuardLauncher.isListening(at: settings.guardSocket) else { return }
+    /// The roots where stubs may be made: those the connected guard marks (a stub is made under a write lease, and
+    /// the agent must hold the guard's group to leave the file out of the watch for the punch), waiting a little for
+    /// a guard that is starting; nil when none answers. With `unguardedStubs`, the managed roots.
+    private func guardedRoots() async -> [String]? {
+        if settings.unguardedStubs { return settings.managedRoots(configurationStore) }
         let deadline = ContinuousClock.now + .seconds(15)
         while !OnAccessWatch.isActive && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(100))
         }
-        if !OnAccessWatch.isActive { logger.warning("tiering without the stub guard: none answered") }
+        let roots = OnAccessWatch.guardedRoots
+        return roots.isEmpty ? nil : roots
     }
 
     private func finished(_ job: TieringJob, _ outcomes: [AgentResult.File]) -> AgentResult {

@@ -90,12 +90,19 @@ struct AgentCommand: AsyncParsableCommand {
             abstract: "Own the fanotify watch on the managed roots and hand reads of stubs to the agent.",
             discussion: """
                 Runs until SIGTERM. Started by its own systemd unit before the file-sharing services, or by \
-                `alto-agent run` when none is running. While no agent is connected, a read of a stub waits \
-                ALTO_AGENT_RECALL_WAIT_SECONDS for one and then fails with EIO; it never returns the stub's hole as zeros.
+                `alto-agent run` when none is running. It holds the watch and runs the guard proper as a child it \
+                restarts; while no agent is connected, a read of a stub waits ALTO_AGENT_RECALL_WAIT_SECONDS for one \
+                and then fails with EIO; it never returns the stub's hole as zeros.
                 """)
 
+        @Flag(help: .hidden) var worker = false
+
         func run() throws {
-            try AgentCommands.guardStubs(settings: try AgentSettings())
+            if worker {
+                try AgentCommands.guardWorker(settings: try AgentSettings())
+            } else {
+                try AgentCommands.guardStubs(settings: try AgentSettings())
+            }
         }
     }
 }

@@ -11,6 +11,10 @@ ssize_t alto_getxattr(const char *path, const char *name, void *value, size_t si
 ssize_t alto_fgetxattr(int fd, const char *name, void *value, size_t size);
 int alto_fsetxattr(int fd, const char *name, const void *value, size_t size);
 int alto_fremovexattr(int fd, const char *name);
+/* Open flags that need _GNU_SOURCE, which Swift's Glibc module does not define. */
+extern const int alto_o_noatime;
+extern const int alto_o_path;
+
 /* Opens a file for reading without updating its access time where the caller may (owner or CAP_FOWNER), and
    normally where it may not; never follows a final symbolic link. */
 int alto_openat_read_noatime(int dirfd, const char *name);
@@ -52,6 +56,24 @@ ssize_t alto_send_fd(int socket, int fd, const void *data, size_t length);
 ssize_t alto_receive_fd(int socket, int *fd, void *data, size_t length);
 /* The process id of a Unix socket's peer, or -1. */
 int alto_peer_pid(int socket);
+/* Answers, with `error`, the permission events a reader that is gone took from `group` and never answered: they wait
+   on descriptor numbers of the dead reader's table, so each number below `limit` is tried. Only while no other
+   process reads the group. Returns how many were answered. */
+int alto_fanotify_fail_stranded(int group, int limit, int error);
+
+/* Starts `path` with `argv` and `envp` (NULL-terminated), with `fds[i]` as descriptor 3 + i, standard input from
+   /dev/null, standard output and error appended to `log` when it is not NULL, every signal at its default and
+   unblocked, and in a session of its own when `new_session` is nonzero. Returns the process id, or -1 with errno. */
+pid_t alto_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int count, int new_session,
+                 const char *log);
+/* A descriptor that becomes readable when process `pid` exits (pidfd_open). */
+int alto_pidfd_open(pid_t pid);
+
+/* openat2 confined to the tree below `dirfd`: no "..", absolute path or symbolic link (in any component) leads out,
+   and no other mount is entered unless `cross_mounts`. Returns the descriptor, or -1 with errno (EXDEV; ELOOP for a
+   symbolic link). */
+int alto_open_beneath(int dirfd, const char *path, int flags, int cross_mounts);
+
 /* Returns a descriptor that becomes readable once SIGTERM or SIGINT arrives, in whichever thread (a handler writes to a pipe). */
 int alto_termination_fd(void);
 

@@ -1,0 +1,131 @@
+import CAltoLinux
+import Foundation
+import Glibc
+import Logging
+
+/// `alto-agent guard`: a small process that owns the fanotify group watching the managed roots and the socket agents
+/// connect to, and runs the guard proper (`StubGuard`, `alto-agent guard --worker`) as a child it restarts whenever
+/// it exits. The kernel keeps a group's marks only while some process holds it, and lets every waiting read through
+/// when the last holder goes; the keeper does nothing else, so a guard that crashes or is killed costs no protection:
+/// reads of stubs queue in the group until the restarted guard takes them. The reads the dead guard had taken but
+/// not answered are failed with EIO before its successor starts (the kernel does not hand them to another reader).
+final class StubGuardKeeper {
+    /// The most descriptors a guard may hold, so the events a dead one stranded can all be found.
+    static let descriptorLimit: rlim_t = 65536
+    /// The environment variables through which a group and its marked roots are handed on.
+    static let groupVariable = "ALTO_GUARD_GROUP_FD"
+    static let rootsVariable = "ALTO_GUARD_ROOTS"
+
+    private let roots: [String]
+    private let socketPath: String
+    private var logger: Logger
+
+    init(roots: [String], socketPath: String, logger: Logger) {
+        self.roots = roots
+        self.socketPath = socketPath
+        self.logger = logger
+    }
+
+    /// Watches until SIGTERM or SIGINT; throws when the roots cannot be watched, before it listens.
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let termination = alto_termination_fd()
+        guard termination >= 0 else { throw AgentError("cannot watch for SIGTERM: \(String(cString: strerror(errno)))") }
+        let group = try openGroup()
+        defer { close(group) }
+        for root in roots {
+            guard MountTable.isMountPoint(root) else {
+                throw AgentError("\(root) is not a mount point: the guard watches whole mounts, so give each managed root "
+                                 + "its own (a volume, or `mount --bind \(root) \(root)`)")
+            }
+            guard alto_fanotify_mark_mount(group, root) == 0 else {
+                throw AgentError("cannot watch \(root) for reads of stubs: \(String(cString: strerror(errno)))")
+            }
+        }
+        var limit = rlimit(rlim_cur: Self.descriptorLimit, rlim_max: Self.descriptorLimit)
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 {
+            getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            limit.rlim_cur = limit.rlim_max
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        let listener = try GuardSocket.listen(at: socketPath)
+        defer {
+            close(listener)
+            unlink(socketPath)
+        }
+        logger.info("stub guard keeper watching", metadata: ["roots": "\(roots.joined(separator: ","))", "socket": "\(socketPath)"])
+        var delay = Duration.milliseconds(50)
+        while true {
+            let started = ContinuousClock.now
+            let worker = try startWorker(group: group, listener: listener)
+            let stopping = supervise(worker, termination: termination)
+            let stranded = alto_fanotify_fail_stranded(group, Int32(limit.rlim_cur), EIO)
+            if stopping {
+                logger.warning("stub guard stopped; stubs on the managed roots are unprotected until it runs again",
+                               metadata: ["failed_reads": "\(stranded)"])
+                return
+            }
+            delay = ContinuousClock.now - started > .seconds(10) ? .milliseconds(50) : min(delay * 2, .seconds(5))
+            logger.error("stub guard exited; restarting it", metadata: ["failed_reads": "\(stranded)", "restart_in": "\(delay)"])
+            if Self.wait(delay, unless: termination) { return }
+        }
+    }
+
+    /// A group handed on (by an agent that held the last one, or by the service manager) is kept, with its marks and
+    /// the reads waiting in it; otherwise a new one. The events a previous guard took are failed first.
+    private func openGroup() throws -> Int32 {
+        if let inherited = GuardSocket.inherited(Self.groupVariable) {
+            let stranded = alto_fanotify_fail_stranded(inherited, Int32(Self.descriptorLimit), EIO)
+            logger.info("stub guard keeper took over a fanotify group", metadata: ["failed_reads": "\(stranded)"])
+            return inherited
+        }
+        let group = alto_fanotify_init()
+        guard group >= 0 else {
+            throw AgentError("fanotify pre-content events are unavailable (\(String(cString: strerror(errno)))); "
+                             + "they need Linux 6.14 or later and CAP_SYS_ADMIN, and without them no file is tiered")
+        }
+        return group
+    }
+
+    private func startWorker(group: Int32, listener: Int32) throws -> Int32 {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var environment = ProcessInfo.processInfo.environment
+        environment[Self.groupVariable] = "3"
+        environment[Self.rootsVariable] = String(decoding: try JSONEncoder().encode(roots), as: UTF8.self)
+        environment[GuardSocket.listenerVariable] = "4"
+        let pid = Spawn.start(executable, ["alto-agent", "guard", "--worker"], environment: environment, descriptors: [group, listener])
+        guard pid > 0 else { throw AgentError("cannot start the stub guard: \(String(cString: strerror(errno)))") }
+        logger.info("stub guard started", metadata: ["pid": "\(pid)"])
+        return pid
+    }
+
+    /// Waits for the worker to exit; true when the keeper was asked to stop (the worker is stopped first).
+    private func supervise(_ pid: Int32, termination: Int32) -> Bool {
+        let exited = alto_pidfd_open(pid)
+        defer { if exited >= 0 { close(exited) } }
+        var descriptors = [pollfd(fd: termination, events: Int16(POLLIN), revents: 0),
+                           pollfd(fd: exited, events: Int16(POLLIN), revents: 0)]
+        while poll(&descriptors, 2, -1) < 0 && errno == EINTR {}
+        var status: Int32 = 0
+        guard descriptors[0].revents != 0 else {
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            logger.error("stub guard exited", metadata: ["status": "\(Spawn.describe(status))"])
+            return false
+        }
+        kill(pid, SIGTERM)
+        for _ in 0..<200 {
+            if waitpid(pid, &status, WNOHANG) == pid { return true }
+            usleep(50_000)
+        }
+        kill(pid, SIGKILL)
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return true
+    }
+
+    /// Sleeps for `delay`; true when SIGTERM came meanwhile.
+    private static func wait(_ delay: Duration, unless termination: Int32) -> Bool {
+        var descriptor = pollfd(fd: termination, events: Int16(POLLIN), revents: 0)
+        let milliseconds = Int32(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)
+        return poll(&descriptor, 1, milliseconds) > 0
+    }
+}
