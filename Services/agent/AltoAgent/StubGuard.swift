@@ -33,6 +33,8 @@ final class StubGuard {
     /// Security notices not yet handed to an agent, oldest first, at most `noticeLimit`.
     private var notices: [GuardNotice] = []
     private static let noticeLimit = 1000
+    /// The file versions (device, inode, change time) already noticed, so one forgery opened many times is one event.
+    private var noticed: Set<[Int]> = []
 
     init(policy: GuardPolicy, waitSeconds: Int, logger: Logger) {
         self.policy = policy
@@ -129,6 +131,9 @@ final class StubGuard {
     private func notice(_ descriptor: Int32, _ problem: String) {
         var info = stat()
         _ = fstat(descriptor, &info)
+        let version = [Int(info.st_dev), Int(info.st_ino), info.st_ctim.tv_sec, info.st_ctim.tv_nsec]
+        guard noticed.insert(version).inserted else { return }
+        if noticed.count > Self.noticeLimit { noticed.removeAll() }
         let entry = GuardNotice(path: Self.path(of: descriptor), uid: info.st_uid, problem: problem)
         logger.warning("untrusted stub record", metadata: ["path": "\(entry.path)", "uid": "\(entry.uid)", "problem": "\(problem)"])
         if notices.count == Self.noticeLimit { notices.removeFirst() }
