@@ -141,9 +141,24 @@ public final class ServiceProcess: @unchecked Sendable {
         while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
     }
 
-    /// SIGKILL without waiting, for a process nobody will look at again.
+    /// SIGKILL without waiting, for a process nobody will look at again, and for the children it started (the stub
+    /// guard's keeper would otherwise leave its guard behind).
     func kill() {
-        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        guard process.isRunning else { return }
+        for child in Self.children(of: process.processIdentifier) { Glibc.kill(child, SIGKILL) }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+    }
+
+    /// The living children of a process, from /proc.
+    public static func children(of parent: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            // The state and the parent are the first fields of /proc/<pid>/stat after the name in parentheses.
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let end = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: end)...].split(separator: " ")
+            return fields.count > 2 && Int32(fields[1]) == parent && fields[0] != "Z"
+        }
     }
 
     /// Sends SIGTERM and waits; returns the exit status, or nil when the process did not stop in time (it is then

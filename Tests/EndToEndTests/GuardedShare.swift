@@ -77,15 +77,7 @@ struct GuardedShare {
 
     /// The guard proper: the keeper's one child.
     func guardWorker() -> Int32? {
-        let keeperPID = keeper.processIdentifier
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap(Int32.init).first { pid in
-            // The parent is the fourth field of /proc/<pid>/stat, after the name in parentheses.
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let end = stat.lastIndex(of: ")") else { return false }
-            let fields = stat[stat.index(after: end)...].split(separator: " ")
-            return fields.count > 2 && Int32(fields[1]) == keeperPID && fields[0] != "Z"
-        }
+        ServiceProcess.children(of: keeper.processIdentifier).first
     }
 
     /// Reads a file as an unmodified program does (`cat`, as `user` when given), by its bytes.

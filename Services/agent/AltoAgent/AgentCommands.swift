@@ -61,6 +61,12 @@ public enum AgentCommands {
             throw AgentError("ALTO_CUSTOMER_ID must name the tenant whose stubs these are")
         }
         let catalog = TargetCatalog(folder: stateFolder, keys: try KeyProviders.make(), customerID: customerID)
+        // With a guard but no agent, this command stands in for the agent, so the guard lets its opens of stubs
+        // through; with an agent connected the guard refuses it, and the agent recalls each stub as it is opened.
+        let guardSocket = settings?.guardSocket ?? stateFolder + "/guard.sock"
+        let standIn = UnixSocketAddress.connect(to: guardSocket)
+        if let standIn, let (group, _) = GuardLink.handshake(standIn) { close(group) }
+        defer { if let standIn { close(standIn) } }
         var outcomes: [AgentResult.File] = []
         for path in StubWalk.stubs(under: paths) {
             let outcome: Result<StubRecord, TieringError>

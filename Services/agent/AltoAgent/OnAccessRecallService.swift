@@ -117,17 +117,26 @@ final class GuardLink: Sendable {
     private func connect() -> GuardConnection? {
         guard let socket = UnixSocketAddress.connect(to: socketPath) else { return nil }
         current.withLock { $0 = socket }
+        guard let (group, hello) = Self.handshake(socket) else {
+            current.withLock { $0 = -1 }
+            close(socket)
+            return nil
+        }
+        OnAccessWatch.use(group: group, roots: hello.roots)
+        return GuardConnection(socket: socket)
+    }
+
+    /// Waits for the guard's hello on a connected socket: from then on the guard takes this process for the agent,
+    /// whose own opens of stubs it lets through.
+    static func handshake(_ socket: Int32) -> (group: Int32, hello: GuardHello)? {
         var hello = [UInt8](repeating: 0, count: 64 << 10)
         var group: Int32 = -1
         let count = alto_receive_fd(socket, &group, &hello, hello.count)
         guard count > 0, group >= 0, let decoded = try? JSONDecoder().decode(GuardHello.self, from: Data(hello[0..<count])) else {
             if group >= 0 { close(group) }
-            current.withLock { $0 = -1 }
-            close(socket)
             return nil
         }
-        OnAccessWatch.use(group: group, roots: decoded.roots)
-        return GuardConnection(socket: socket)
+        return (group, decoded)
     }
 }
 
