@@ -135,7 +135,7 @@ let package = Package(
         tests("AltoPlanningTests", ["AltoPlanning", "AltoModels"]),
         tests("AltoRuntimeTests", ["AltoRuntime", "AltoAMQP", "AltoModels", logging]),
         tests("AltoStoreTests", ["AltoStore"]),
-        tests("AltoTieringTests", ["AltoTiering", "AltoModels", "AltoKeys", crypto]),
+        tests("AltoTieringTests", ["AltoTiering", "AltoModels", "AltoKeys", "CAltoLinux", crypto]),
         tests("AltoAgentTests", ["AltoAgent", "AltoModels"]),
 
         // What the integration and end-to-end tests share: the real servers, the suite as processes, fixtures.

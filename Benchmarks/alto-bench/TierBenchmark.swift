@@ -41,7 +41,7 @@ struct TierBenchmark {
         let tier2 = work + "/\(name)-tier2"
         try FileManager.default.createDirectory(atPath: tier2, withIntermediateDirectories: true)
         let tenant = UUID()
-        let keys = try LocalKeyProvider(folder: URL(fileURLWithPath: work + "/keys"))
+        let keys = LocalKeyProvider(folder: URL(fileURLWithPath: work + "/keys"))
         let dataKey = try await keys.generateDataKey(tenant: tenant)
         var options = FileTierer.Options()
         options.sealing = FileTierer.Sealing(key: dataKey.key, encryption: StubRecord.Encryption(provider: keys.name, wrappedKey: dataKey.wrapped))

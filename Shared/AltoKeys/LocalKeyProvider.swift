@@ -3,7 +3,8 @@ import Foundation
 import Glibc
 
 /// The embedded provider for one machine: a master key file wraps one key per tenant, each with versions, kept in
-/// a keyring folder; a tenant's key is made the first time it is needed. Ciphertexts read
+/// a keyring folder; a tenant's key (and the master key) is made the first time something is sealed, never when
+/// something is opened: a missing keyring on a read is an error, since a new key opens no existing copy. Ciphertexts read
 /// `alto:v<version>:<base64 of nonce, ciphertext and tag>` (AES-256-GCM, the tenant's id as associated data, so a
 /// ciphertext of one tenant does not open under another's key). Every process that uses the folder (the API,
 /// an agent on the same machine) sees the same keys; a rotation by one is read by the others at their next use.
@@ -14,10 +15,8 @@ public struct LocalKeyProvider: KeyProvider {
     /// The keyring folder: `master.key` and `tenants/<id>.json`.
     public let folder: URL
 
-    public init(folder: URL) throws {
+    public init(folder: URL) {
         self.folder = folder
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("tenants"), withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
     }
 
     public func generateDataKey(tenant: UUID) async throws -> DataKey {
@@ -97,7 +96,10 @@ public struct LocalKeyProvider: KeyProvider {
 
     private func keyring(_ tenant: UUID, creating: Bool) throws -> Keyring {
         var stored = try readStored(tenant)
-        if stored.versions.isEmpty, creating {
+        if stored.versions.isEmpty && !creating {
+            throw KeyError(.unavailable, "the keyring in \(folder.path) has no key of tenant \(tenant); nothing sealed under one opens without it")
+        }
+        if stored.versions.isEmpty {
             stored = try withLock(tenant) {
                 var current = try readStored(tenant)
                 if current.versions.isEmpty {
@@ -107,7 +109,7 @@ public struct LocalKeyProvider: KeyProvider {
                 return current
             }
         }
-        let master = try masterKey()
+        let master = try masterKey(creating: creating)
         var versions: [Int: SymmetricKey] = [:]
         for entry in stored.versions {
             guard let sealed = Data(base64Encoded: entry.wrappedKey),
@@ -119,7 +121,7 @@ public struct LocalKeyProvider: KeyProvider {
     }
 
     private func wrapTenantKey(_ key: SymmetricKey, version: Int, tenant: UUID) throws -> StoredKeyring.Version {
-        let sealed = try AES.GCM.seal(key.withUnsafeBytes { Array($0) }, using: try masterKey(), authenticating: Self.associatedData(tenant))
+        let sealed = try AES.GCM.seal(key.withUnsafeBytes { Array($0) }, using: try masterKey(creating: true), authenticating: Self.associatedData(tenant))
         return .init(version: version, wrappedKey: sealed.combined?.base64EncodedString() ?? "")
     }
 
@@ -139,17 +141,18 @@ public struct LocalKeyProvider: KeyProvider {
         try Self.writeAtomically(data, to: tenantFile(tenant))
     }
 
-    /// The master key, made on first use (32 random bytes, readable by the owner only).
-    private func masterKey() throws -> SymmetricKey {
+    /// The master key (32 random bytes, readable by the owner only), made when `creating` and missing.
+    private func masterKey(creating: Bool) throws -> SymmetricKey {
         let path = folder.appendingPathComponent("master.key").path
         if let data = FileManager.default.contents(atPath: path) {
             guard data.count == 32 else { throw KeyError(.unavailable, "\(path) must hold 32 bytes, it holds \(data.count)") }
             return SymmetricKey(data: data)
         }
+        guard creating else { throw KeyError(.unavailable, "\(path) is missing: the keyring's tenant keys cannot be opened without it") }
         let key = SymmetricKey(size: .bits256)
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            if errno == EEXIST { return try masterKey() }
+            if errno == EEXIST { return try masterKey(creating: false) }
             throw KeyError(.unavailable, "cannot create \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }
@@ -160,6 +163,8 @@ public struct LocalKeyProvider: KeyProvider {
 
     /// Runs `body` holding an exclusive lock on the tenant's keyring, so two processes never both add a version.
     private func withLock<Result>(_ tenant: UUID, _ body: () throws -> Result) throws -> Result {
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("tenants"), withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         let path = folder.appendingPathComponent("tenants/\(tenant.uuidString.lowercased()).lock").path
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw KeyError(.unavailable, "cannot open \(path)") }

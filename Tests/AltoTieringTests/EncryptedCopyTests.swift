@@ -31,7 +31,7 @@ struct KeyedStore: TierStoreProvider {
     init() throws {
         tiering = try FileTiererTests()
         tenant = tiering.customer
-        keys = try LocalKeyProvider(folder: URL(fileURLWithPath: tiering.folder + "/keys"))
+        keys = LocalKeyProvider(folder: URL(fileURLWithPath: tiering.folder + "/keys"))
     }
 
     func sealedTierer(compress: Bool = false) async throws -> FileTierer {
@@ -72,7 +72,7 @@ struct KeyedStore: TierStoreProvider {
         let foreign = try await keys.generateDataKey(tenant: otherTenant)
         #expect(throws: TieringError.self) { try SealedStream.open(try tiering.contents(#require(result.tieredLocation)), key: foreign.key) }
         // A keyring folder without this tenant's keys (another machine's) knows nothing of them.
-        let stranger = try LocalKeyProvider(folder: URL(fileURLWithPath: tiering.folder + "/elsewhere"))
+        let stranger = LocalKeyProvider(folder: URL(fileURLWithPath: tiering.folder + "/elsewhere"))
         await #expect(throws: KeyError.self) { _ = try await stranger.unwrapDataKey(wrapped, tenant: tenant) }
     }
 

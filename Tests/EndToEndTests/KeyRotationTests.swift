@@ -17,7 +17,7 @@ import Testing
                 "settings": ["access_key_id": "AKIDEXAMPLE", "secret_access_key": "wJalrXUtnFEMI/K7MDENG"],
             ], customer: customer)
             #expect(target.secrets == ["secret_access_key"])
-            let keys = try LocalKeyProvider(folder: URL(fileURLWithPath: try #require(suite.environment["ALTO_KEY_DIR"])))
+            let keys = LocalKeyProvider(folder: URL(fileURLWithPath: try #require(suite.environment["ALTO_KEY_DIR"])))
             let dataKey = try await keys.generateDataKey(tenant: customer)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 func storedSecret() async throws -> String {

@@ -10,7 +10,7 @@ enum TierTestKeys {
     static func content(of copy: String, record: StubRecord, environment: [String: String]) async throws -> Data {
         var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: copy)))
         if let encryption = record.encryption {
-            let provider = try LocalKeyProvider(folder: URL(fileURLWithPath: environment["ALTO_KEY_DIR"] ?? ""))
+            let provider = LocalKeyProvider(folder: URL(fileURLWithPath: environment["ALTO_KEY_DIR"] ?? ""))
             let tenant = UUID(uuidString: environment["ALTO_CUSTOMER_ID"] ?? "") ?? UUID()
             let key = try await provider.unwrapDataKey(encryption.wrappedKey, tenant: tenant)
             bytes = try SealedStream.open(bytes, key: key)

@@ -13,8 +13,9 @@ public func buildAgent(settings: AgentSettings) async throws -> ServiceGroup {
     let publisher = AMQPPublisher(configuration: settings.runtime.amqp, logger: logger)
     let queue = AMQPTopology.agentQueue(customerID: settings.customerID.uuidString, hostID: settings.hostID.uuidString)
     let configurationStore = AgentConfigurationStore(folder: settings.stateFolder)
-    let catalog = TargetCatalog(folder: settings.stateFolder, keys: try KeyProviders.make(), customerID: settings.customerID)
-    let reporter = ResultReporter(publisher: publisher, customerID: settings.customerID, hostID: settings.hostID, logger: logger)
+    let catalog = TargetCatalog(folder: settings.stateFolder, keys: try KeyProviders.make(defaultFolder: settings.keyFolder), customerID: settings.customerID)
+    let reporter = ResultReporter(publisher: publisher, spool: ResultSpool(folder: settings.resultsFolder), customerID: settings.customerID,
+                                  hostID: settings.hostID, logger: logger)
     let security = SecurityReporter(reporter: reporter, logger: logger)
     let coordinator = RecallCoordinator(catalog: catalog, throttle: RecallThrottle(concurrency: settings.recallConcurrency,
                                                                                   perSecond: settings.recallsPerSecond),
@@ -40,7 +41,7 @@ public func buildAgent(settings: AgentSettings) async throws -> ServiceGroup {
     let operations = OperationsServer.make(settings: settings.runtime, routes: OperationsRoutes(registry: registry, checks: [OperationsRoutes.brokerCheck(publisher)]),
                                            logger: logger)
     return ServiceGroup(configuration: .init(
-        services: [publisher, onAccess, worker, scans, heartbeats, operations],
+        services: [publisher, reporter, onAccess, worker, scans, heartbeats, operations],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger
     ))

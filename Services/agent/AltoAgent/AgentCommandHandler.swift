@@ -61,7 +61,7 @@ struct AgentCommandHandler: Sendable {
         logger[metadataKey: "job"] = "\(job.jobID)"
         if let finished = await journal.claim(job.jobID) {
             logger.info("job already finished here; reporting its result again")
-            try await reporter.publish(finished, correlationID: envelope.correlationID)
+            reporter.report(finished, replyingTo: envelope.correlationID, id: ResultReporter.id(answering: job.jobID))
             return .ack
         }
         do {
@@ -82,8 +82,9 @@ struct AgentCommandHandler: Sendable {
         for file in envelope.payload.files {
             outcomes.append(await coordinator.recall(path: file.filePath, fileID: file.fileID, within: paths))
         }
-        try await reporter.publish(AgentResult(jobID: envelope.payload.jobID, action: .recall, targetID: nil, files: outcomes),
-                                   correlationID: envelope.correlationID)
+        reporter.report(AgentResult(jobID: envelope.payload.jobID, action: .recall, targetID: nil, files: outcomes),
+                        replyingTo: envelope.correlationID,
+                        id: ResultReporter.id(answering: envelope.payload.jobID, delivery: envelope.correlationID.uuidString))
         return .ack
     }
 }

@@ -60,7 +60,7 @@ public enum AgentCommands {
         guard let customerID = settings?.customerID ?? environment["ALTO_CUSTOMER_ID"].flatMap(UUID.init(uuidString:)) else {
             throw AgentError("ALTO_CUSTOMER_ID must name the tenant whose stubs these are")
         }
-        let catalog = TargetCatalog(folder: stateFolder, keys: try KeyProviders.make(), customerID: customerID)
+        let catalog = TargetCatalog(folder: stateFolder, keys: try KeyProviders.make(defaultFolder: stateFolder + "/keys"), customerID: customerID)
         // With a guard but no agent, this command stands in for the agent, so the guard lets its opens of stubs
         // through; with an agent connected the guard refuses it, and the agent recalls each stub as it is opened.
         let guardSocket = settings?.guardSocket ?? stateFolder + "/guard.sock"
@@ -84,8 +84,11 @@ public enum AgentCommands {
         if !recalled.isEmpty, let settings {
             let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.runtime.logLevel)
             let publisher = AMQPPublisher(configuration: settings.runtime.amqp, logger: logger)
-            let reporter = ResultReporter(publisher: publisher, customerID: settings.customerID, hostID: settings.hostID, logger: logger)
-            await reporter.report(AgentResult(jobID: nil, action: .recall, targetID: nil, files: recalled))
+            let reporter = ResultReporter(publisher: publisher, spool: ResultSpool(folder: settings.resultsFolder),
+                                          customerID: settings.customerID, hostID: settings.hostID, logger: logger)
+            // Spooled first: what cannot be sent now, the running agent sends once the broker is back.
+            reporter.report(AgentResult(jobID: nil, action: .recall, targetID: nil, files: recalled))
+            if await !reporter.sendPending() { print("the broker is out of reach; the agent reports these recalls once it is back") }
             await publisher.shutdown()
         }
         return recalled.count == outcomes.count

@@ -42,6 +42,10 @@ public struct AgentSettings: Sendable {
     var unguardedStubs: Bool
     /// Scans waiting to be uploaded, one folder each.
     var spoolFolder: String { stateFolder + "/spool" }
+    /// The local key provider's keyring, unless `ALTO_KEY_DIR` names another (absolute) folder.
+    var keyFolder: String { stateFolder + "/keys" }
+    /// Results not yet confirmed by the broker, sent in order by the running agent.
+    var resultsFolder: String { stateFolder + "/results" }
     /// Results of finished jobs, so a job delivered again is answered, not run again.
     var journalFolder: String { stateFolder + "/jobs" }
 
@@ -58,6 +62,9 @@ public struct AgentSettings: Sendable {
         customerID = customer
         hostID = host
         stateFolder = reader.string(forKey: "alto.agent.state.dir", default: "/var/lib/alto-agent")
+        guard stateFolder.hasPrefix("/") else {
+            throw AgentError("ALTO_AGENT_STATE_DIR must be an absolute path, not \(stateFolder): the spool, the journal and the keyring live there")
+        }
         scanRoots = reader.string(forKey: "alto.agent.scan.roots", default: "").split(separator: ",").map(String.init)
         scanIntervalSeconds = reader.int(forKey: "alto.agent.scan.interval.seconds")
         uploadRetrySeconds = max(1, reader.int(forKey: "alto.agent.upload.retry.seconds", default: 60))

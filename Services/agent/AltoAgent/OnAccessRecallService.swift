@@ -35,11 +35,11 @@ struct OnAccessRecallService: Service {
                             close(descriptor)
                             connection.send(GuardResponse(id: request.id, error: outcome.isWhole ? 0 : EIO))
                             if let report = outcome.report {
-                                await reporter.report(AgentResult(jobID: nil, action: .recall, targetID: nil, files: [report]))
+                                reporter.report(AgentResult(jobID: nil, action: .recall, targetID: nil, files: [report]))
                             }
                         }
                     case .notice(let notice):
-                        group.addTask { await security.report(path: notice.path, problem: notice.problem, uid: notice.uid) }
+                        security.report(path: notice.path, problem: notice.problem, uid: notice.uid)
                     }
                 }
             }

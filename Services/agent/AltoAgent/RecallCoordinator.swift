@@ -101,7 +101,7 @@ struct RecallCoordinator: Sendable {
         case .failure(let error):
             failed.increment()
             logger.error("recall failed; the file stays a stub", metadata: ["path": "\(path)", "reason": "\(error.message)"])
-            if error.code == .untrustedRecord { await security.report(path: path, problem: error.message) }
+            if error.code == .untrustedRecord { security.report(path: path, problem: error.message) }
         }
         return outcome
     }

@@ -16,11 +16,11 @@ struct SecurityReporter: Sendable {
         self.logger = logger
     }
 
-    func report(path: String, problem: String, uid: UInt32? = nil) async {
+    func report(path: String, problem: String, uid: UInt32? = nil) {
         events.increment()
         logger.warning("security event", metadata: ["path": "\(path)", "problem": "\(problem)", "uid": "\(uid.map(String.init) ?? "")"])
         let reason = uid.map { "\(problem) (file owned by uid \($0))" } ?? problem
-        await reporter.report(AgentResult(jobID: nil, action: .security, targetID: nil,
+        reporter.report(AgentResult(jobID: nil, action: .security, targetID: nil,
                                           files: [AgentResult.File(fileID: nil, filePath: path, outcome: .failed, reason: reason, size: 0)]))
     }
 }

@@ -59,7 +59,7 @@ struct TieringExecutor: Sendable {
         let tierer = FileTierer(store: store, target: job.target, customerID: settings.customerID, hostID: settings.hostID,
                                 paths: ConfinedPaths(roots: roots), options: options, limiter: limiter(for: job, configuration: configuration))
         let parallel = max(1, configuration?.maxConcurrentFiles ?? settings.parallelFiles)
-        await reporter.report(AgentResult(jobID: job.jobID, action: .tier, targetID: job.target.id, files: []), replyingTo: correlationID)
+        reporter.report(AgentResult(jobID: job.jobID, action: .tier, targetID: job.target.id, files: []), replyingTo: correlationID)
 
         var outcomes: [AgentResult.File] = []
         var unreported: [AgentResult.File] = []
@@ -77,7 +77,7 @@ struct TieringExecutor: Sendable {
             while next < job.files.count {
                 if inFlight == parallel, let outcome = await group.next() { settle(outcome) }
                 if unreported.count >= Self.reportEvery {
-                    await reporter.report(AgentResult(jobID: job.jobID, action: .tier, targetID: job.target.id, files: unreported),
+                    reporter.report(AgentResult(jobID: job.jobID, action: .tier, targetID: job.target.id, files: unreported),
                                           replyingTo: correlationID)
                     unreported.removeAll()
                 }
@@ -96,7 +96,7 @@ struct TieringExecutor: Sendable {
             while let outcome = await group.next() { settle(outcome) }
         }
         if !unreported.isEmpty || outcomes.isEmpty {
-            await reporter.report(AgentResult(jobID: job.jobID, action: .tier, targetID: job.target.id, files: unreported),
+            reporter.report(AgentResult(jobID: job.jobID, action: .tier, targetID: job.target.id, files: unreported),
                                   replyingTo: correlationID)
         }
         return finished(job, outcomes)
