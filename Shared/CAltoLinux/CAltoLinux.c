@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -269,6 +271,51 @@ pid_t alto_spawn(const char *path, char *const argv[], char *const envp[], const
         return -1;
     }
     return pid;
+}
+
+int alto_notify_service_manager(const char *state, int fd) {
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (path == NULL || path[0] == 0) {
+        return 0;
+    }
+    struct sockaddr_un address;
+    memset(&address, 0, sizeof address);
+    address.sun_family = AF_UNIX;
+    size_t length = strlen(path);
+    if (length >= sizeof address.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(address.sun_path, path, length);
+    if (address.sun_path[0] == '@') {
+        address.sun_path[0] = 0;
+    }
+    int socket_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (socket_fd < 0) {
+        return -1;
+    }
+    struct iovec vector = { .iov_base = (void *)state, .iov_len = strlen(state) };
+    union {
+        char bytes[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = { .msg_name = &address, .msg_namelen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length),
+                              .msg_iov = &vector, .msg_iovlen = 1 };
+    if (fd >= 0) {
+        message.msg_control = control.bytes;
+        message.msg_controllen = sizeof control.bytes;
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(header), &fd, sizeof(int));
+    }
+    ssize_t sent = sendmsg(socket_fd, &message, MSG_NOSIGNAL);
+    int saved = errno;
+    close(socket_fd);
+    errno = saved;
+    return sent < 0 ? -1 : 1;
 }
 
 int alto_pidfd_open(pid_t pid) {

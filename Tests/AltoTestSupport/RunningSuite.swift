@@ -147,15 +147,15 @@ public final class RunningSuite: APIClient, @unchecked Sendable {
         return (customer.id, host.id, token)
     }
 
-    /// What `alto-agent` needs to act as the given host. Unless `guarded`, it makes stubs without a stub guard (the
-    /// tests of scanning and tiering, whose folders are no mounts of their own); the tests of reading stubs run the
-    /// real guard.
+    /// What `alto-agent` needs to act as the given host, managing the suite's work folder. Unless `guarded`, it makes
+    /// stubs without a stub guard (the tests of scanning and tiering, whose folders are no mounts of their own); the
+    /// tests of reading stubs run the real guard on a root of their own.
     public func agentEnvironment(customer: UUID, host: UUID, token: String, state: String = "agent-state",
                                  guarded: Bool = false) -> [String: String] {
         environment.merging([
             "ALTO_API_URL": apiURL, "ALTO_AGENT_TOKEN": token, "ALTO_CUSTOMER_ID": customer.uuidString,
             "ALTO_HOST_ID": host.uuidString, "ALTO_AGENT_STATE_DIR": work.appendingPathComponent(state).path,
-            "ALTO_AGENT_START_GUARD": "false", "ALTO_AGENT_UNGUARDED_STUBS": guarded ? "false" : "true",
+            "ALTO_AGENT_START_GUARD": "false", "ALTO_AGENT_UNGUARDED_STUBS": guarded ? "false" : "true", "ALTO_AGENT_SCAN_ROOTS": work.path,
         ]) { _, new in new }
     }
 

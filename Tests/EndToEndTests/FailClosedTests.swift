@@ -50,6 +50,30 @@ import Testing
         }
     }
 
+    @Test func theWatchOutlivesItsKeeperWhereTheServiceManagerKeepsItsGroup() async throws {
+        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"])
+        let names = [Self.name("kept 1.bin"), Self.name("kept 2.bin")]
+        let (share, originals) = try await GuardedShare.make(suite, files: Dictionary(uniqueKeysWithValues: names.map { ($0, 1 << 20) }),
+                                                             startingGuard: false)
+        defer { share.unmount() }
+        let folder = suite.work.appendingPathComponent("service-manager")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let manager = try ServiceManagerStandIn(folder: folder, executable: ServiceProcess.binary("alto-agent").path,
+                                                environment: ProcessInfo.processInfo.environment.merging(share.environment) { _, new in new })
+        defer { manager.stop() }
+        try await manager.waitFor("ready-1")
+        try await suite.whileRunning {
+            try await suite.launch("alto-agent", arguments: ["run"], environment: share.environment)
+            try await share.scanAndTier(names.count)
+            manager.tell("kill")
+            try await manager.waitFor("killed")
+            let read = try await share.read(names[0])
+            #expect(read.status == 0 && read.output == originals[names[0]],
+                    "with the keeper and the guard killed, the read waits in the kept group and gets the original: \(read.errors)")
+            try await manager.waitFor("ready-2")
+        }
+    }
+
     @Test func twoReadersOfOneStubBothGetTheOriginal() async throws {
         let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"])
         let names = (0..<100).map { Self.name("drawing \($0).dwg") }

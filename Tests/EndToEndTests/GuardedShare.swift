@@ -14,15 +14,17 @@ struct GuardedShare {
     let root: URL
     let customer: UUID
     let environment: [String: String]
-    let keeper: ServiceProcess
+    /// The stub guard's keeper, unless the test runs the guard its own way.
+    let keeper: ServiceProcess?
 
     struct Created: Decodable {
         var id: UUID
     }
 
     /// Mounts the share, makes `files` below it (their bytes random, modified long ago), enrols a host and starts
-    /// the guard; the agent is the caller's to start.
-    static func make(_ suite: RunningSuite, files: [[UInt8]: Int], extra: [String: String] = [:]) async throws -> (GuardedShare, [[UInt8]: Data]) {
+    /// the guard unless `startingGuard` is false; the agent is the caller's to start.
+    static func make(_ suite: RunningSuite, files: [[UInt8]: Int], startingGuard: Bool = true,
+                     extra: [String: String] = [:]) async throws -> (GuardedShare, [[UInt8]: Data]) {
         let root = suite.work.appendingPathComponent("share")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("cold"), withIntermediateDirectories: true)
         let mounted = try await Command.run("mount", ["--bind", root.path, root.path])
@@ -49,9 +51,11 @@ struct GuardedShare {
         let environment = suite.agentEnvironment(customer: customer, host: host, token: token, guarded: true).merging([
             "ALTO_AGENT_SCAN_ROOTS": root.path, "ALTO_AGENT_RECALL_WAIT_SECONDS": "1", "ALTO_AGENT_PREVIEW_BYTES": "0",
         ].merging(extra) { _, new in new }) { _, new in new }
-        let keeper = try suite.start("alto-agent", arguments: ["guard"], environment: environment)
+        let keeper = startingGuard ? try suite.start("alto-agent", arguments: ["guard"], environment: environment) : nil
         let share = GuardedShare(suite: suite, root: root, customer: customer, environment: environment, keeper: keeper)
-        try await RunningSuite.waitUntil("the guard runs", timeout: .seconds(30)) { share.guardWorker() != nil }
+        if startingGuard {
+            try await RunningSuite.waitUntil("the guard runs", timeout: .seconds(30)) { share.guardWorker() != nil }
+        }
         return (share, originals)
     }
 
@@ -77,7 +81,7 @@ struct GuardedShare {
 
     /// The guard proper: the keeper's one child.
     func guardWorker() -> Int32? {
-        ServiceProcess.children(of: keeper.processIdentifier).first
+        keeper.flatMap { ServiceProcess.children(of: $0.processIdentifier).first }
     }
 
     /// Reads a file as an unmodified program does (`cat`, as `user` when given), by its bytes.

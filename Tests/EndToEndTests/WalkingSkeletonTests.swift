@@ -58,6 +58,7 @@ import Testing
             let token = try #require(host.agent_token)
 
             let agentEnvironment = suite.agentEnvironment(customer: customer.id, host: host.id, token: token)
+                .merging(["ALTO_AGENT_SCAN_ROOTS": data.path]) { _, new in new }
             try await suite.launch("alto-agent", arguments: ["run"], environment: agentEnvironment)
             let (scanStatus, scanOutput) = try await ServiceProcess.run("alto-agent", arguments: ["scan", data.path], environment: agentEnvironment)
             #expect(scanStatus == 0, "\(scanOutput)")

@@ -98,7 +98,7 @@ final class GuardLink: Sendable {
                     lastLaunch = now
                 } else {
                     close(group)
-                    logger.error("the stub guard is gone and the service manager runs it; stubs are unprotected until it is back")
+                    logger.error("the stub guard is gone; the service manager restarts it, and keeps its watch where it stores the guard's group")
                 }
             } else if !OnAccessWatch.holdsGroup, let launcher, lastLaunch.map({ now - $0 > relaunchEvery }) ?? true {
                 launcher.start()

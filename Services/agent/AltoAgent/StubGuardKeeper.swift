@@ -9,6 +9,10 @@ import Logging
 /// when the last holder goes; the keeper does nothing else, so a guard that crashes or is killed costs no protection:
 /// reads of stubs queue in the group until the restarted guard takes them. The reads the dead guard had taken but
 /// not answered are failed with EIO before its successor starts (the kernel does not hand them to another reader).
+///
+/// Under systemd the keeper also puts the group in the unit's file-descriptor store (`FileDescriptorStoreMax=`), and
+/// takes it back from there when it starts: then even a keeper that is killed costs no protection, since the service
+/// manager holds the group until the restarted keeper has it.
 final class StubGuardKeeper {
     /// The most descriptors a guard may hold, so the events a dead one stranded can all be found.
     static let descriptorLimit: rlim_t = 65536
@@ -53,6 +57,9 @@ final class StubGuardKeeper {
             close(listener)
             unlink(socketPath)
         }
+        if alto_notify_service_manager("FDSTORE=1\nFDNAME=\(Self.storedName)", group) < 0 || alto_notify_service_manager("READY=1", -1) < 0 {
+            logger.warning("cannot hand the fanotify group to the service manager", metadata: ["error": "\(String(cString: strerror(errno)))"])
+        }
         logger.info("stub guard keeper watching", metadata: ["roots": "\(roots.joined(separator: ","))", "socket": "\(socketPath)"])
         var delay = Duration.milliseconds(50)
         while true {
@@ -71,10 +78,13 @@ final class StubGuardKeeper {
         }
     }
 
+    /// The name of the group in the service manager's file-descriptor store.
+    static let storedName = "fanotify"
+
     /// A group handed on (by an agent that held the last one, or by the service manager) is kept, with its marks and
     /// the reads waiting in it; otherwise a new one. The events a previous guard took are failed first.
     private func openGroup() throws -> Int32 {
-        if let inherited = GuardSocket.inherited(Self.groupVariable) {
+        if let inherited = GuardSocket.inherited(Self.groupVariable) ?? Self.storedGroup() {
             let stranded = alto_fanotify_fail_stranded(inherited, Int32(Self.descriptorLimit), EIO)
             logger.info("stub guard keeper took over a fanotify group", metadata: ["failed_reads": "\(stranded)"])
             return inherited
@@ -87,12 +97,25 @@ final class StubGuardKeeper {
         return group
     }
 
+    /// The group the service manager kept for this unit (`LISTEN_FDS`, named in `LISTEN_FDNAMES`), if any.
+    private static func storedGroup() -> Int32? {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["LISTEN_PID"].flatMap(Int32.init) == getpid(), let count = environment["LISTEN_FDS"].flatMap(Int.init),
+              let names = environment["LISTEN_FDNAMES"]?.split(separator: ":", omittingEmptySubsequences: false),
+              let index = names.firstIndex(of: Substring(storedName)), index < count else { return nil }
+        let descriptor = Int32(3 + index)
+        guard fcntl(descriptor, F_GETFD) >= 0 else { return nil }
+        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        return descriptor
+    }
+
     private func startWorker(group: Int32, listener: Int32) throws -> Int32 {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var environment = ProcessInfo.processInfo.environment
         environment[Self.groupVariable] = "3"
         environment[Self.rootsVariable] = String(decoding: try JSONEncoder().encode(roots), as: UTF8.self)
         environment[GuardSocket.listenerVariable] = "4"
+        for variable in ["NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] { environment[variable] = nil }
         let pid = Spawn.start(executable, ["alto-agent", "guard", "--worker"], environment: environment, descriptors: [group, listener])
         guard pid > 0 else { throw AgentError("cannot start the stub guard: \(String(cString: strerror(errno)))") }
         logger.info("stub guard started", metadata: ["pid": "\(pid)"])

@@ -66,6 +66,10 @@ int alto_fanotify_fail_stranded(int group, int limit, int error);
    unblocked, and in a session of its own when `new_session` is nonzero. Returns the process id, or -1 with errno. */
 pid_t alto_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int count, int new_session,
                  const char *log);
+/* Tells the service manager that started this process (systemd's NOTIFY_SOCKET) `state`, such as "READY=1" or
+   "FDSTORE=1\nFDNAME=x", passing `fd` with it unless it is -1. Returns 0 when no manager listens, 1 when sent, -1. */
+int alto_notify_service_manager(const char *state, int fd);
+
 /* A descriptor that becomes readable when process `pid` exits (pidfd_open). */
 int alto_pidfd_open(pid_t pid);
 
