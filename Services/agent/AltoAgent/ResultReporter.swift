@@ -58,7 +58,9 @@ final class ResultReporter: Service, Sendable {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             if await sendPending() {
                 delay = .seconds(1)
-                for _ in 0..<100 where !spooled.exchange(false, ordering: .acquiringAndReleasing) && !Task.isShuttingDownGracefully {
+                let lookAgain = ContinuousClock.now + .seconds(5)
+                while !spooled.exchange(false, ordering: .acquiringAndReleasing) && ContinuousClock.now < lookAgain
+                        && !Task.isShuttingDownGracefully {
                     try? await Task.sleep(for: .milliseconds(50))
                 }
             } else {
