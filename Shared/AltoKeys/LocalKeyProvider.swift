@@ -148,16 +148,25 @@ public struct LocalKeyProvider: KeyProvider {
             guard data.count == 32 else { throw KeyError(.unavailable, "\(path) must hold 32 bytes, it holds \(data.count)") }
             return SymmetricKey(data: data)
         }
-        guard creating else { throw KeyError(.unavailable, "\(path) is missing: the keyring's tenant keys cannot be opened without it") }
+        // A master key is made only for a keyring that has no tenant key yet: a new one would open none of theirs.
+        let tenants = (try? FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("tenants").path)) ?? []
+        guard creating, !tenants.contains(where: { $0.hasSuffix(".json") }) else {
+            throw KeyError(.unavailable, "\(path) is missing: the keyring's tenant keys cannot be opened without it")
+        }
         let key = SymmetricKey(size: .bits256)
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
+        let temporary = path + ".\(UUID().uuidString)"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw KeyError(.unavailable, "cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { unlink(temporary) }
+        let written = key.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fsync(descriptor) == 0
+        close(descriptor)
+        guard written == 32, synced else { throw KeyError(.unavailable, "cannot write \(path)") }
+        // Published whole or not at all: a process racing this one reads either no key or all 32 bytes of one.
+        guard link(temporary, path) == 0 else {
             if errno == EEXIST { return try masterKey(creating: false) }
             throw KeyError(.unavailable, "cannot create \(path): \(String(cString: strerror(errno)))")
         }
-        defer { close(descriptor) }
-        let written = key.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        guard written == 32, fsync(descriptor) == 0 else { throw KeyError(.unavailable, "cannot write \(path)") }
         return key
     }
 

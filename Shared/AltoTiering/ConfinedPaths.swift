@@ -34,16 +34,18 @@ public struct ConfinedPaths: Sendable {
         return (root, relative)
     }
 
-    /// Opens `path` with `flags`; O_NOATIME is dropped where the kernel refuses it (a file root does not own on a
-    /// file system that checks).
+    /// Opens the regular file `path` with `flags`; O_NOATIME is dropped where the kernel refuses it (a file root
+    /// does not own on a file system that checks).
     public func open(_ path: String, flags: Int32) throws(TieringError) -> Int32 {
         let (root, relative) = try locate(path)
         let folder = Self.openFolder(root)
         guard folder >= 0 else { throw TieringError(.io, "the managed root of \(path) cannot be opened: \(String(cString: strerror(errno)))") }
         defer { close(folder) }
-        var descriptor = Self.open(relative, beneath: folder, flags: flags)
+        // Non-blocking, so a FIFO a user put in the file's place cannot hold the open; anything but a regular
+        // file is refused before it is read.
+        var descriptor = Self.open(relative, beneath: folder, flags: flags | O_NONBLOCK | O_NOCTTY)
         if descriptor < 0 && errno == EPERM && flags & alto_o_noatime != 0 {
-            descriptor = Self.open(relative, beneath: folder, flags: flags & ~alto_o_noatime)
+            descriptor = Self.open(relative, beneath: folder, flags: (flags & ~alto_o_noatime) | O_NONBLOCK | O_NOCTTY)
         }
         guard descriptor >= 0 else {
             switch errno {
@@ -55,6 +57,12 @@ public struct ConfinedPaths: Sendable {
                 throw TieringError.io("open", path)
             }
         }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(descriptor)
+            throw TieringError(.changedSinceScan, "\(path) is no longer a regular file")
+        }
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
         return descriptor
     }
 

@@ -89,6 +89,11 @@ public struct FileTierer: Sendable {
         }
         let before = try original!.status()
         guard (before.st_mode & S_IFMT) == S_IFREG else { throw TieringError(.changedSinceScan, "no longer a regular file") }
+        // The guard watches the managed roots' mounts; another name of the file could be reached through a mount it
+        // does not watch, and read the stub's hole there.
+        guard before.st_nlink <= 1 else {
+            throw TieringError(.rejected, "has \(before.st_nlink) hard links; a file with other names is not tiered")
+        }
         try Self.checkUnchanged(before, file)
         let resident = StubFile.residentBytes(preview: options.previewBytes, blockSize: Int64(before.st_blksize))
         guard Int64(before.st_size) > resident else {

@@ -55,15 +55,20 @@ public enum StubFile {
     /// The stub record of a path (not following a final symbolic link), for tests and tools; recalls read it
     /// from the descriptor they fill.
     public static func record(at path: String) throws(TieringError) -> StubRecord? {
-        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | alto_o_path)
+        try record(in: AT_FDCWD, named: path, path: path)
+    }
+
+    /// The stub record of `name` in an open directory, without opening the file for reading: an O_PATH descriptor
+    /// raises no fanotify event, where a scan's open of a stub would be a reader's and recall it.
+    public static func record(in directory: Int32, named name: UnsafePointer<CChar>, path: String) throws(TieringError) -> StubRecord? {
+        let descriptor = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | alto_o_path)
         guard descriptor >= 0 else { throw TieringError.io("open", path) }
         defer { close(descriptor) }
-        // An O_PATH descriptor serves fgetxattr through /proc, and opening it raises no fanotify event.
-        let linked = "/proc/self/fd/\(descriptor)"
+        // fgetxattr refuses O_PATH descriptors; the same file through /proc does not.
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = alto_getxattr(linked, StubRecord.attributeName, &buffer, buffer.count)
+        let count = alto_getxattr("/proc/self/fd/\(descriptor)", StubRecord.attributeName, &buffer, buffer.count)
         if count < 0 {
-            if errno == ENODATA { return nil }
+            if errno == ENODATA || errno == ENOTSUP { return nil }
             throw TieringError.io("read the stub record of", path)
         }
         guard let record = try? AltoJSON.decoder().decode(StubRecord.self, from: Data(buffer[0..<count])), record.problem == nil else {

@@ -13,10 +13,15 @@ public enum StubRecall {
     @discardableResult
     public static func recall(path: String, stores: any TierStoreProvider,
                               driver: any StubDriver = LinuxStubDriver()) async throws(TieringError) -> StubRecord {
+        let before = try PosixFile(path: path, flags: O_RDONLY | O_NOFOLLOW | alto_o_path)
         guard let expected = try StubFile.record(at: path) else {
             throw TieringError(.notAStub, "\(path) is not an Alto stub")
         }
         let file = try PosixFile(path: path, flags: O_RDWR | O_NOFOLLOW)
+        let (was, now) = (try before.status(), try file.status())
+        guard was.st_dev == now.st_dev && was.st_ino == now.st_ino else {
+            throw TieringError(.changedSinceScan, "\(path) was replaced while it was being recalled")
+        }
         guard let record = try driver.record(descriptor: file.descriptor, path: path) else { return expected }
         try await fill(file, record: record, stores: stores, driver: driver)
         return record

@@ -220,6 +220,31 @@ int alto_fanotify_fail_stranded(int group, int limit, int error) {
     return answered;
 }
 
+int alto_fanotify_fail_queued(int group, int error) {
+    int flags = fcntl(group, F_GETFL);
+    if (flags < 0 || fcntl(group, F_SETFL, flags | O_NONBLOCK) != 0) {
+        return -1;
+    }
+    int answered = 0;
+    char buffer[16384] __attribute__((aligned(8)));
+    for (;;) {
+        ssize_t length = read(group, buffer, sizeof buffer);
+        if (length <= 0) {
+            if (length < 0 && errno == EINTR) continue;
+            break;
+        }
+        size_t position = 0;
+        struct alto_fanotify_event event;
+        while (alto_fanotify_next(buffer, (size_t)length, &position, &event)) {
+            if (event.fd < 0) continue;
+            if (alto_fanotify_respond(group, event.fd, 0, error) == 0) answered++;
+            close(event.fd);
+        }
+    }
+    fcntl(group, F_SETFL, flags);
+    return answered;
+}
+
 pid_t alto_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int count, int new_session,
                  const char *log) {
     // The descriptors are first moved above every target number, so that placing one cannot overwrite another.

@@ -104,5 +104,13 @@ final class DiscardingSink: TierSink {
         await #expect(throws: KeyError.self) { _ = try await keys.unwrapDataKey(wrapped, tenant: tiering.customer) }
         #expect(!FileManager.default.fileExists(atPath: folder.path), "a read made no keyring")
         #expect(throws: KeyError.self) { _ = try KeyProviders.make(environment: ["ALTO_KEY_DIR": "relative/keys"]) }
+
+        let kept = LocalKeyProvider(folder: URL(fileURLWithPath: tiering.folder + "/kept"))
+        _ = try await kept.generateDataKey(tenant: tiering.customer)
+        try FileManager.default.removeItem(atPath: tiering.folder + "/kept/master.key")
+        await #expect(throws: KeyError.self, "a lost master key is not replaced while tenant keys need it") {
+            _ = try await kept.generateDataKey(tenant: UUID())
+        }
+        #expect(!FileManager.default.fileExists(atPath: tiering.folder + "/kept/master.key"))
     }
 }

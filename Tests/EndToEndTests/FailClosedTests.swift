@@ -50,6 +50,34 @@ import Testing
         }
     }
 
+    @Test func aReadTheKilledGuardHeldFailsInsteadOfReadingZeros() async throws {
+        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"])
+        let names = [Self.name("held 1.bin"), Self.name("held 2.bin")]
+        let (share, originals) = try await GuardedShare.make(suite, files: Dictionary(uniqueKeysWithValues: names.map { ($0, 1 << 20) }),
+                                                             extra: ["ALTO_AGENT_RECALL_WAIT_SECONDS": "60"])
+        defer { share.unmount() }
+        try await suite.whileRunning {
+            let agent = try await suite.launch("alto-agent", arguments: ["run"], environment: share.environment)
+            try await share.scanAndTier(names.count)
+            await agent.crash()
+            async let held = share.read(names[0])
+            try await Task.sleep(for: .seconds(2))
+            kill(try #require(share.guardWorker()), SIGKILL)
+            let read = try await held
+            #expect(read.status != 0, "the read the killed guard held fails at once")
+            #expect(GuardedShare.failsClosed(read, original: originals[names[0]]!))
+            let keeper = try #require(share.keeper)
+            try await RunningSuite.waitUntil("the keeper says it failed the one read the dead guard had taken", timeout: .seconds(10)) {
+                keeper.log.contains("failed_reads=1")
+            }
+            try await suite.launch("alto-agent", arguments: ["run"], environment: share.environment)
+            for name in names {
+                let again = try await share.read(name)
+                #expect(again.status == 0 && again.output == originals[name], "\(again.errors)")
+            }
+        }
+    }
+
     @Test func theWatchOutlivesItsKeeperWhereTheServiceManagerKeepsItsGroup() async throws {
         let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"])
         let names = [Self.name("kept 1.bin"), Self.name("kept 2.bin")]

@@ -1,6 +1,7 @@
 import AltoAMQP
 import AltoKeys
 import AltoRuntime
+import AltoTiering
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -35,7 +36,9 @@ public func buildAgent(settings: AgentSettings) async throws -> ServiceGroup {
     let link = GuardLink(socketPath: settings.guardSocket,
                          launcher: settings.startGuard ? StubGuardLauncher(settings: settings, logger: logger) : nil, logger: logger)
     let onAccess = OnAccessRecallService(link: link, coordinator: coordinator, reporter: reporter, security: security, logger: logger)
-    if settings.unguardedStubs {
+    if !settings.unguardedStubs {
+        OnAccessWatch.requireGroup()
+    } else {
         logger.warning("ALTO_AGENT_UNGUARDED_STUBS is set: stubs are made where no guard watches, and read there as zeros")
     }
     let operations = OperationsServer.make(settings: settings.runtime, routes: OperationsRoutes(registry: registry, checks: [OperationsRoutes.brokerCheck(publisher)]),

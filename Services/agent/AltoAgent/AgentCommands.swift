@@ -61,11 +61,10 @@ public enum AgentCommands {
             throw AgentError("ALTO_CUSTOMER_ID must name the tenant whose stubs these are")
         }
         let catalog = TargetCatalog(folder: stateFolder, keys: try KeyProviders.make(defaultFolder: stateFolder + "/keys"), customerID: customerID)
-        // With a guard but no agent, this command stands in for the agent, so the guard lets its opens of stubs
-        // through; with an agent connected the guard refuses it, and the agent recalls each stub as it is opened.
+        // Where a guard runs, it is told who opens these stubs, so it lets this command's own opens through.
         let guardSocket = settings?.guardSocket ?? stateFolder + "/guard.sock"
         let standIn = UnixSocketAddress.connect(to: guardSocket)
-        if let standIn, let (group, _) = GuardLink.handshake(standIn) { close(group) }
+        if let standIn, GuardLink.handshake(standIn, as: .recall) == nil { print("the stub guard did not answer; recalls may wait for it") }
         defer { if let standIn { close(standIn) } }
         var outcomes: [AgentResult.File] = []
         for path in StubWalk.stubs(under: paths) {

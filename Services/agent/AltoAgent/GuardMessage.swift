@@ -1,5 +1,17 @@
 import Foundation
 
+/// What a process connecting to the stub guard says first: what it is.
+struct GuardClientHello: Codable, Sendable {
+    enum Role: String, Codable, Sendable {
+        /// The agent: it gets the group and recalls what readers wait for.
+        case agent
+        /// `alto-agent recall` where no agent runs: only its own opens of stubs are let through.
+        case recall
+    }
+
+    var role: Role
+}
+
 /// What the stub guard sends an agent that connects, with the fanotify group's descriptor: the roots it marks,
 /// the only ones where the agent may make stubs.
 struct GuardHello: Codable, Sendable {

@@ -51,8 +51,8 @@ struct OnAccessRecallService: Service {
 
 /// The agent's connection to the stub guard, kept on a thread of its own so that it never waits on the cooperative
 /// pool (whose threads may be blocked in opens the guard must answer). When the guard goes, the agent keeps its
-/// fanotify group, so the marks stay and readers wait; if no guard is back within `handOverAfter`, it starts one and
-/// hands it the group (or, where the service manager runs the guard, lets the group go).
+/// fanotify group, so the marks stay and readers wait; if nothing listens on the socket for `handOverAfter`, it starts
+/// a guard and hands it the group (where the service manager runs the guard, it keeps the group until one is back).
 final class GuardLink: Sendable {
     enum Message: Sendable {
         case recall(GuardRequest, Int32, GuardConnection)
@@ -62,6 +62,7 @@ final class GuardLink: Sendable {
     let socketPath: String
     let launcher: StubGuardLauncher?
     let logger: Logger
+    /// How long no guard may answer before this agent starts one with its group.
     private let handOverAfter: Duration = .seconds(2)
     private let relaunchEvery: Duration = .seconds(10)
     private let stopped = Atomic<Bool>(false)
@@ -75,34 +76,35 @@ final class GuardLink: Sendable {
     }
 
     func run(_ deliver: (Message) -> Void) {
-        var lostAt: ContinuousClock.Instant?
+        var unansweredSince: ContinuousClock.Instant?
         var lastLaunch: ContinuousClock.Instant?
         while !stopped.load(ordering: .acquiring) {
-            if let connection = connect() {
+            switch connect() {
+            case .connected(let connection):
+                unansweredSince = nil
                 logger.info("connected to the stub guard; recalling on access", metadata: ["socket": "\(socketPath)",
                                                                                          "roots": "\(OnAccessWatch.guardedRoots)"])
                 while let message = connection.receive() { deliver(message) }
                 OnAccessWatch.disconnected()
                 current.withLock { $0 = -1 }
                 connection.close()
-                lostAt = .now
                 if !stopped.load(ordering: .acquiring) { logger.warning("stub guard connection closed; no stub is made until it is back") }
                 continue
-            }
-            let now = ContinuousClock.now
-            if OnAccessWatch.holdsGroup, let lost = lostAt, now - lost > handOverAfter {
-                let group = OnAccessWatch.release()
-                if let launcher {
-                    logger.error("the stub guard is gone; starting one with the group this agent kept")
-                    launcher.start(handing: group)
+            case .refused:
+                // A guard runs but would not take this agent (another one has it): never start a second guard on its group.
+                unansweredSince = nil
+            case .nobodyListening:
+                let now = ContinuousClock.now
+                let since = unansweredSince ?? now
+                unansweredSince = since
+                if let launcher, now - since > handOverAfter, lastLaunch.map({ now - $0 > relaunchEvery }) ?? true {
+                    let group = OnAccessWatch.release()
+                    logger.error("no stub guard answers; starting one", metadata: ["handing_group": "\(group >= 0)"])
+                    if !launcher.start(handing: group), group >= 0 { OnAccessWatch.keep(group) }
                     lastLaunch = now
-                } else {
-                    close(group)
-                    logger.error("the stub guard is gone; the service manager restarts it, and keeps its watch where it stores the guard's group")
                 }
-            } else if !OnAccessWatch.holdsGroup, let launcher, lastLaunch.map({ now - $0 > relaunchEvery }) ?? true {
-                launcher.start()
-                lastLaunch = now
+                // Where the service manager runs the guard, the group is kept until it is back: readers wait, and
+                // none of them reads a hole.
             }
             usleep(100_000)
         }
@@ -113,26 +115,35 @@ final class GuardLink: Sendable {
         current.withLock { socket in if socket >= 0 { _ = shutdown(socket, Int32(SHUT_RDWR)) } }
     }
 
-    /// A connection whose hello, with the group and the marked roots, has arrived; nil when no guard answers.
-    private func connect() -> GuardConnection? {
-        guard let socket = UnixSocketAddress.connect(to: socketPath) else { return nil }
-        current.withLock { $0 = socket }
-        guard let (group, hello) = Self.handshake(socket) else {
-            current.withLock { $0 = -1 }
-            close(socket)
-            return nil
-        }
-        OnAccessWatch.use(group: group, roots: hello.roots)
-        return GuardConnection(socket: socket)
+    enum Connection {
+        case connected(GuardConnection)
+        /// A guard answered but refused this agent.
+        case refused
+        /// No guard listens on the socket.
+        case nobodyListening
     }
 
-    /// Waits for the guard's hello on a connected socket: from then on the guard takes this process for the agent,
-    /// whose own opens of stubs it lets through.
-    static func handshake(_ socket: Int32) -> (group: Int32, hello: GuardHello)? {
+    private func connect() -> Connection {
+        guard let socket = UnixSocketAddress.connect(to: socketPath) else { return .nobodyListening }
+        current.withLock { $0 = socket }
+        guard let (group, hello) = Self.handshake(socket, as: .agent), group >= 0 else {
+            current.withLock { $0 = -1 }
+            close(socket)
+            return .refused
+        }
+        OnAccessWatch.use(group: group, roots: hello.roots)
+        return .connected(GuardConnection(socket: socket))
+    }
+
+    /// Says what this process is and waits for the guard's hello: from then on the guard lets this process's own
+    /// opens of stubs through. An agent gets the group with it; nil when the guard refused.
+    static func handshake(_ socket: Int32, as role: GuardClientHello.Role) -> (group: Int32, hello: GuardHello)? {
+        guard let introduction = try? JSONEncoder().encode(GuardClientHello(role: role)),
+              introduction.withUnsafeBytes({ alto_send_fd(socket, -1, $0.baseAddress, $0.count) }) == introduction.count else { return nil }
         var hello = [UInt8](repeating: 0, count: 64 << 10)
         var group: Int32 = -1
         let count = alto_receive_fd(socket, &group, &hello, hello.count)
-        guard count > 0, group >= 0, let decoded = try? JSONDecoder().decode(GuardHello.self, from: Data(hello[0..<count])) else {
+        guard count > 0, let decoded = try? JSONDecoder().decode(GuardHello.self, from: Data(hello[0..<count])) else {
             if group >= 0 { close(group) }
             return nil
         }

@@ -1,4 +1,5 @@
 import AltoModels
+import AltoTiering
 import CAltoLinux
 import Crypto
 import Foundation
@@ -163,7 +164,7 @@ struct ParallelTreeScanner: Sendable {
                 shouldHash = previous?.change(path: path, size: Int64(info.st_size), modified: modifiedNanoseconds) == .changed
             }
             if shouldHash {
-                hash = Self.sha256(directory: directory, name: name)
+                hash = Self.hash(directory: directory, name: name, path: path)
                 if hash != nil { summary.hashed += 1 }
             }
             if recorder != nil {
@@ -205,6 +206,15 @@ struct ParallelTreeScanner: Sendable {
                 if summary.unreadableSamples.count < 20 {
                     summary.unreadableSamples.append("\(PathEncoding.encode(path)): \(String(cString: strerror(code)))")
                 }
+            }
+        }
+
+        /// A stub's content hash is its record's: reading it would recall it (or, in the agent, read its hole).
+        static func hash(directory: Int32, name: UnsafePointer<CChar>, path: [UInt8]) -> String? {
+            switch Result(catching: { () throws(TieringError) in try StubFile.record(in: directory, named: name, path: PathEncoding.encode(path)) }) {
+            case .success(let record?): record.hash
+            case .success(nil): sha256(directory: directory, name: name)
+            case .failure: nil
             }
         }
 

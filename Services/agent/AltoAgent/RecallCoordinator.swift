@@ -5,9 +5,9 @@ import Glibc
 import Logging
 import Metrics
 
-/// Every recall on this host goes through here, whether a reader opened a stub, a recall job arrived, or an admin
-/// ran `alto-agent recall`: throttled per host, counted, ahead of tiering (which waits while recalls run), and one
-/// at a time per file: a second reader of a stub being recalled waits for that recall instead of starting another,
+/// Every recall the agent makes goes through here, whether a reader opened a stub or a recall job arrived (an admin's
+/// `alto-agent recall` is a process of its own, which the guard lets fill stubs itself): throttled per host, counted,
+/// ahead of tiering (which waits while recalls run), and one at a time per file: a second reader of a stub being recalled waits for that recall instead of starting another,
 /// which would write the same file at the same time.
 struct RecallCoordinator: Sendable {
     let catalog: TargetCatalog

@@ -54,6 +54,7 @@ final class ResultReporter: Service, Sendable {
 
     /// Sends what is spooled, oldest first, until shutdown; a failed send is retried with backoff up to a minute.
     func run() async throws {
+        spool.removeLeftovers()
         var delay = Duration.seconds(1)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             if await sendPending() {

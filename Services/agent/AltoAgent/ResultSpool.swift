@@ -48,6 +48,12 @@ struct ResultSpool: Sendable {
         }
     }
 
+    /// Deletes what a process that died while spooling left half-written (never renamed into place, never sent).
+    func removeLeftovers() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".partial") { unlink(folder + "/" + name) }
+    }
+
     func remove(_ entry: Entry) {
         unlink(folder + "/" + entry.name)
     }

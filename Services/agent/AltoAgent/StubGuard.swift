@@ -30,6 +30,9 @@ final class StubGuard {
     private var nextID: UInt64 = 1
 
     private var hello = GuardHello(roots: [])
+    /// `alto-agent recall` processes standing in for a missing agent, by connection: their opens are let through,
+    /// and nothing is forwarded to them.
+    private var standIns: [Int32: Int32] = [:]
     /// Security notices not yet handed to an agent, oldest first, at most `noticeLimit`.
     private var notices: [GuardNotice] = []
     private static let noticeLimit = 1000
@@ -56,20 +59,24 @@ final class StubGuard {
         }
         self.group = group
         self.listener = listener
+        _ = GuardSocket.inherited(StubGuardKeeper.lockVariable)
         hello = GuardHello(roots: roots)
         logger.info("stub guard watching", metadata: ["roots": "\(roots.joined(separator: ","))", "pid": "\(getpid())"])
         defer { shutDown() }
         while true {
+            let clients = standIns.keys.sorted()
             var descriptors = [pollfd(fd: group, events: Int16(POLLIN), revents: 0),
                                pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
                                pollfd(fd: termination, events: Int16(POLLIN), revents: 0),
                                pollfd(fd: agent, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&descriptors, nfds_t(agent >= 0 ? 4 : 3), waiting.isEmpty ? -1 : 250)
+                + clients.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            let ready = poll(&descriptors, nfds_t(descriptors.count), waiting.isEmpty ? -1 : 250)
             if ready < 0 && errno != EINTR { throw AgentError("poll: \(String(cString: strerror(errno)))") }
             if descriptors[2].revents != 0 { return }
             if descriptors[0].revents != 0 { readEvents() }
-            if descriptors[1].revents != 0 { acceptAgent() }
+            if descriptors[1].revents != 0 { acceptClient() }
             if agent >= 0 && descriptors[3].revents != 0 { readAnswers() }
+            for (index, client) in clients.enumerated() where descriptors[4 + index].revents != 0 { dropStandIn(client) }
             failOverdue()
         }
     }
@@ -89,7 +96,7 @@ final class StubGuard {
 
     private func decide(_ event: alto_fanotify_event) {
         var event = event
-        let isFromAlto = event.pid == agentPID || event.pid == getpid()
+        let isFromAlto = event.pid == agentPID || event.pid == getpid() || standIns.values.contains(event.pid)
         var record: StubRecord?
         if !isFromAlto {
             switch StubFile.inspect(descriptor: event.fd) {
@@ -174,24 +181,65 @@ final class StubGuard {
         answer(entry.event.fd, error: response.error, ignoreFurther: response.error == 0)
     }
 
-    private func acceptAgent() {
+    /// A client says first what it is (`GuardClientHello`): the agent, which gets the group and the requests, or
+    /// a recall standing in for it, whose own opens are let through. A second agent is refused.
+    private func acceptClient() {
         let connection = accept(listener, nil, nil)
         guard connection >= 0 else { return }
-        guard agent < 0 else {
-            logger.warning("a second agent tried to connect; refused")
+        _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 256)
+        var passed: Int32 = -1
+        let count = alto_receive_fd(connection, &passed, &buffer, buffer.count)
+        if passed >= 0 { close(passed) }
+        guard count > 0, let client = try? JSONDecoder().decode(GuardClientHello.self, from: Data(buffer[0..<count])) else {
             close(connection)
             return
         }
-        let hello = (try? JSONEncoder().encode(hello)) ?? Data("{}".utf8)
-        guard hello.withUnsafeBytes({ alto_send_fd(connection, group, $0.baseAddress, $0.count) }) == hello.count else {
-            close(connection)
-            return
+        timeout = timeval(tv_sec: 0, tv_usec: 0)
+        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let pid = alto_peer_pid(connection)
+        let body = (try? JSONEncoder().encode(hello)) ?? Data("{}".utf8)
+        switch client.role {
+        case .recall:
+            guard body.withUnsafeBytes({ alto_send_fd(connection, -1, $0.baseAddress, $0.count) }) == body.count else {
+                close(connection)
+                return
+            }
+            standIns[connection] = pid
+            letThrough(pid)
+        case .agent:
+            guard agent < 0 else {
+                logger.warning("a second agent tried to connect; refused", metadata: ["pid": "\(pid)"])
+                close(connection)
+                return
+            }
+            guard body.withUnsafeBytes({ alto_send_fd(connection, group, $0.baseAddress, $0.count) }) == body.count else {
+                close(connection)
+                return
+            }
+            agent = connection
+            agentPID = pid
+            logger.info("agent connected", metadata: ["pid": "\(agentPID)", "waiting": "\(waiting.count)"])
+            letThrough(pid)
+            for id in waiting.keys.sorted() { forward(id) }
+            sendNotices()
         }
-        agent = connection
-        agentPID = alto_peer_pid(connection)
-        logger.info("agent connected", metadata: ["pid": "\(agentPID)", "waiting": "\(waiting.count)"])
-        for id in waiting.keys.sorted() { forward(id) }
-        sendNotices()
+    }
+
+    /// Lets through what `pid` itself was waiting for: its opens made while no guard knew it, which it would
+    /// otherwise be asked to recall while it waits on them.
+    private func letThrough(_ pid: Int32) {
+        for (id, entry) in waiting where entry.event.pid == pid {
+            waiting[id] = nil
+            answer(entry.event.fd, error: 0, ignoreFurther: false)
+        }
+    }
+
+    private func dropStandIn(_ connection: Int32) {
+        standIns[connection] = nil
+        close(connection)
     }
 
     /// The agent went away: what it had not answered waits for the next one, within the same deadline.
@@ -219,10 +267,13 @@ final class StubGuard {
         }
     }
 
+    /// Answers an event and closes its descriptor. If no answer can be written, the descriptor is kept: closed, its
+    /// number could be reused by a later event, and an answer meant for that one would reach this one.
     private func answer(_ descriptor: Int32, error: Int32, ignoreFurther: Bool) {
         if ignoreFurther { _ = alto_fanotify_ignore(group, descriptor) }
-        if alto_fanotify_respond(group, descriptor, error == 0 ? 1 : 0, error) != 0 {
-            logger.error("cannot answer a fanotify event", metadata: ["error": "\(String(cString: strerror(errno)))"])
+        guard alto_fanotify_respond(group, descriptor, error == 0 ? 1 : 0, error) == 0 || alto_fanotify_respond(group, descriptor, 0, EIO) == 0 else {
+            logger.error("cannot answer a fanotify event; its descriptor is kept", metadata: ["error": "\(String(cString: strerror(errno)))"])
+            return
         }
         close(descriptor)
     }
@@ -231,6 +282,7 @@ final class StubGuard {
         for entry in waiting.values { answer(entry.event.fd, error: EIO, ignoreFurther: false) }
         waiting.removeAll()
         if agent >= 0 { close(agent) }
+        for connection in standIns.keys { close(connection) }
         logger.info("stub guard stopped")
     }
 

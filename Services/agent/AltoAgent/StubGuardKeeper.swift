@@ -19,6 +19,8 @@ final class StubGuardKeeper {
     /// The environment variables through which a group and its marked roots are handed on.
     static let groupVariable = "ALTO_GUARD_GROUP_FD"
     static let rootsVariable = "ALTO_GUARD_ROOTS"
+    /// The guard keeps the keeper's lock open, so no second guard starts on the group while it lives.
+    static let lockVariable = "ALTO_GUARD_LOCK_FD"
 
     private let roots: [String]
     private let socketPath: String
@@ -30,13 +32,22 @@ final class StubGuardKeeper {
         self.logger = logger
     }
 
-    /// Watches until SIGTERM or SIGINT; throws when the roots cannot be watched, before it listens.
+    /// Watches until SIGTERM or SIGINT; throws when the roots cannot be watched, before it listens, or when another
+    /// guard runs for the same socket (two guards reading one group would answer each other's events).
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
         let termination = alto_termination_fd()
         guard termination >= 0 else { throw AgentError("cannot watch for SIGTERM: \(String(cString: strerror(errno)))") }
+        let lock = try Self.lock(socketPath + ".lock")
+        defer { close(lock) }
         let group = try openGroup()
-        defer { close(group) }
+        defer {
+            // The kernel lets every read still queued in a group it releases through, onto the holes: fail them.
+            let failed = alto_fanotify_fail_queued(group, EIO)
+            logger.warning("stub guard stopped; stubs on the managed roots are unprotected until it runs again",
+                           metadata: ["failed_reads": "\(failed)"])
+            close(group)
+        }
         for root in roots {
             guard MountTable.isMountPoint(root) else {
                 throw AgentError("\(root) is not a mount point: the guard watches whole mounts, so give each managed root "
@@ -64,18 +75,27 @@ final class StubGuardKeeper {
         var delay = Duration.milliseconds(50)
         while true {
             let started = ContinuousClock.now
-            let worker = try startWorker(group: group, listener: listener)
-            let stopping = supervise(worker, termination: termination)
-            let stranded = alto_fanotify_fail_stranded(group, Int32(limit.rlim_cur), EIO)
-            if stopping {
-                logger.warning("stub guard stopped; stubs on the managed roots are unprotected until it runs again",
-                               metadata: ["failed_reads": "\(stranded)"])
-                return
+            if let worker = startWorker(descriptors: [group, listener, lock]) {
+                let stopping = supervise(worker, termination: termination)
+                let stranded = alto_fanotify_fail_stranded(group, Int32(limit.rlim_cur), EIO)
+                if stopping { return }
+                logger.error("stub guard exited; restarting it", metadata: ["failed_reads": "\(stranded)", "restart_in": "\(delay)"])
             }
             delay = ContinuousClock.now - started > .seconds(10) ? .milliseconds(50) : min(delay * 2, .seconds(5))
-            logger.error("stub guard exited; restarting it", metadata: ["failed_reads": "\(stranded)", "restart_in": "\(delay)"])
             if Self.wait(delay, unless: termination) { return }
         }
+    }
+
+    /// Takes the guard's lock for good (the guard it starts inherits it), or says which guard holds it.
+    private static func lock(_ path: String) throws -> Int32 {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw AgentError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw AgentError("another stub guard runs for this socket (it holds \(path)); one group has one guard")
+        }
+        return descriptor
     }
 
     /// The name of the group in the service manager's file-descriptor store.
@@ -109,15 +129,20 @@ final class StubGuardKeeper {
         return descriptor
     }
 
-    private func startWorker(group: Int32, listener: Int32) throws -> Int32 {
+    /// Starts the guard with the group, the socket and the lock as descriptors 3, 4 and 5; nil when it cannot be.
+    private func startWorker(descriptors: [Int32]) -> Int32? {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var environment = ProcessInfo.processInfo.environment
         environment[Self.groupVariable] = "3"
-        environment[Self.rootsVariable] = String(decoding: try JSONEncoder().encode(roots), as: UTF8.self)
+        environment[Self.rootsVariable] = String(decoding: (try? JSONEncoder().encode(roots)) ?? Data("[]".utf8), as: UTF8.self)
         environment[GuardSocket.listenerVariable] = "4"
+        environment[Self.lockVariable] = "5"
         for variable in ["NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] { environment[variable] = nil }
-        let pid = Spawn.start(executable, ["alto-agent", "guard", "--worker"], environment: environment, descriptors: [group, listener])
-        guard pid > 0 else { throw AgentError("cannot start the stub guard: \(String(cString: strerror(errno)))") }
+        let pid = Spawn.start(executable, ["alto-agent", "guard", "--worker"], environment: environment, descriptors: descriptors)
+        guard pid > 0 else {
+            logger.error("cannot start the stub guard; reads of stubs wait", metadata: ["error": "\(String(cString: strerror(errno)))"])
+            return nil
+        }
         logger.info("stub guard started", metadata: ["pid": "\(pid)"])
         return pid
     }
@@ -128,8 +153,17 @@ final class StubGuardKeeper {
         defer { if exited >= 0 { close(exited) } }
         var descriptors = [pollfd(fd: termination, events: Int16(POLLIN), revents: 0),
                            pollfd(fd: exited, events: Int16(POLLIN), revents: 0)]
-        while poll(&descriptors, 2, -1) < 0 && errno == EINTR {}
         var status: Int32 = 0
+        // Without a pidfd (an old kernel, a full descriptor table) the worker is looked at ten times a second.
+        while true {
+            let ready = poll(&descriptors, exited >= 0 ? 2 : 1, exited >= 0 ? -1 : 100)
+            if ready < 0 && errno == EINTR { continue }
+            if descriptors[0].revents != 0 || descriptors[1].revents != 0 { break }
+            if exited < 0 && waitpid(pid, &status, WNOHANG) == pid {
+                logger.error("stub guard exited", metadata: ["status": "\(Spawn.describe(status))"])
+                return false
+            }
+        }
         guard descriptors[0].revents != 0 else {
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
             logger.error("stub guard exited", metadata: ["status": "\(Spawn.describe(status))"])

@@ -10,29 +10,24 @@ struct StubGuardLauncher: Sendable {
     let settings: AgentSettings
     let logger: Logger
 
-    /// Starts a guard, handing it `group` when it is a descriptor (this process closes its own copy after).
-    func start(handing group: Int32 = -1) {
+    /// Starts a guard, handing it `group` when it is a descriptor; true when it started (this process's copy of the
+    /// group is then closed; otherwise the caller keeps it).
+    func start(handing group: Int32 = -1) -> Bool {
         try? FileManager.default.createDirectory(atPath: settings.stateFolder, withIntermediateDirectories: true)
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var environment = ProcessInfo.processInfo.environment
         environment[StubGuardKeeper.groupVariable] = group >= 0 ? "3" : nil
         let pid = Spawn.start(executable, ["alto-agent", "guard"], environment: environment, descriptors: group >= 0 ? [group] : [],
                               newSession: true, log: settings.stateFolder + "/guard.log")
-        if group >= 0 { close(group) }
         guard pid > 0 else {
-            return logger.error("cannot start the stub guard; no file is tiered until one runs",
-                                metadata: ["error": "\(String(cString: strerror(errno)))"])
+            logger.error("cannot start the stub guard; no file is tiered until one runs", metadata: ["error": "\(String(cString: strerror(errno)))"])
+            return false
         }
+        if group >= 0 { close(group) }
         logger.info("stub guard started", metadata: ["pid": "\(pid)", "handed_group": "\(group >= 0)",
                                                      "log": "\(settings.stateFolder)/guard.log"])
         // Reaped here if it ends while this agent runs; the agent never waits on it.
         Thread.detachNewThread { var status: Int32 = 0; _ = waitpid(pid, &status, 0) }
-    }
-
-    /// True when a guard answers on `path`.
-    static func isListening(at path: String) -> Bool {
-        guard let probe = UnixSocketAddress.connect(to: path) else { return false }
-        close(probe)
         return true
     }
 }

@@ -60,6 +60,10 @@ int alto_peer_pid(int socket);
    on descriptor numbers of the dead reader's table, so each number below `limit` is tried. Only while no other
    process reads the group. Returns how many were answered. */
 int alto_fanotify_fail_stranded(int group, int limit, int error);
+/* Reads every event queued in `group` without waiting and answers each with `error`: before a group is let go,
+   since the kernel lets every read still waiting in a released group through, onto the stubs' holes. Only while no
+   other process reads the group. Returns how many were answered. */
+int alto_fanotify_fail_queued(int group, int error);
 
 /* Starts `path` with `argv` and `envp` (NULL-terminated), with `fds[i]` as descriptor 3 + i, standard input from
    /dev/null, standard output and error appended to `log` when it is not NULL, every signal at its default and
