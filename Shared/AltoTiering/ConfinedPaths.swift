@@ -41,13 +41,10 @@ public struct ConfinedPaths: Sendable {
         let folder = Self.openFolder(root)
         guard folder >= 0 else { throw TieringError(.io, "the managed root of \(path) cannot be opened: \(String(cString: strerror(errno)))") }
         defer { close(folder) }
-        // Non-blocking, so a FIFO a user put in the file's place cannot hold the open; anything but a regular
-        // file is refused before it is read.
-        var descriptor = Self.open(relative, beneath: folder, flags: flags | O_NONBLOCK | O_NOCTTY)
-        if descriptor < 0 && errno == EPERM && flags & alto_o_noatime != 0 {
-            descriptor = Self.open(relative, beneath: folder, flags: (flags & ~alto_o_noatime) | O_NONBLOCK | O_NOCTTY)
-        }
-        guard descriptor >= 0 else {
+        // First only a handle (O_PATH: no read, no lease break, no fanotify event, a FIFO does not block): it must
+        // be a regular file before it is opened, through the handle, so the same inode, whatever the path is by then.
+        let handle = Self.open(relative, beneath: folder, flags: alto_o_path)
+        guard handle >= 0 else {
             switch errno {
             case ELOOP, EXDEV:
                 throw TieringError(.outsideManagedRoots, "\(path) is reached through a symbolic link or another mount; it is left alone")
@@ -57,12 +54,17 @@ public struct ConfinedPaths: Sendable {
                 throw TieringError.io("open", path)
             }
         }
+        defer { close(handle) }
         var info = stat()
-        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            close(descriptor)
+        guard fstat(handle, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
             throw TieringError(.changedSinceScan, "\(path) is no longer a regular file")
         }
-        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+        let reopened = "/proc/self/fd/\(handle)"
+        var descriptor = Glibc.open(reopened, flags | O_CLOEXEC | O_NOCTTY)
+        if descriptor < 0 && errno == EPERM && flags & alto_o_noatime != 0 {
+            descriptor = Glibc.open(reopened, (flags & ~alto_o_noatime) | O_CLOEXEC | O_NOCTTY)
+        }
+        guard descriptor >= 0 else { throw TieringError.io("open", path) }
         return descriptor
     }
 

@@ -47,6 +47,13 @@ public enum StubRecall {
     /// attribute removed. Nothing is written past the record's size. On a mismatch the blocks are released again
     /// (while the record is still there), so the file stays a valid stub.
     static func fill(_ file: PosixFile, record: StubRecord, stores: any TierStoreProvider, driver: any StubDriver) async throws(TieringError) {
+        // Another process (an admin's `alto-agent recall` beside the agent) may be filling it: take turns, and fill
+        // only what is still this stub once it is this one's turn.
+        guard alto_lock_whole(file.descriptor, 1) == 0 else { throw TieringError.io("lock", file.path) }
+        defer { _ = alto_lock_whole(file.descriptor, 0) }
+        guard case .stub(let current) = StubFile.inspect(descriptor: file.descriptor), current == record else {
+            throw TieringError(.notAStub, "\(file.path) was recalled meanwhile")
+        }
         let info = try file.status()
         guard Int64(info.st_size) == record.size else {
             throw TieringError(.untrustedRecord, "\(file.path) is \(info.st_size) bytes long, its stub record says \(record.size); "

@@ -74,6 +74,15 @@ int alto_set_lease(int fd, int type) { return fcntl(fd, F_SETLEASE, type); }
 int alto_lease_write(void) { return F_WRLCK; }
 int alto_lease_none(void) { return F_UNLCK; }
 
+int alto_lock_whole(int fd, int locked) {
+    struct flock lock = { .l_type = locked ? F_WRLCK : F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+    int result;
+    do {
+        result = fcntl(fd, locked ? F_OFD_SETLKW : F_OFD_SETLK, &lock);
+    } while (result != 0 && errno == EINTR);
+    return result;
+}
+
 int alto_has_foreign_lock(int fd) {
     struct flock probe = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
     if (fcntl(fd, F_OFD_GETLK, &probe) == 0 && probe.l_type != F_UNLCK) {

@@ -64,7 +64,13 @@ public enum AgentCommands {
         // Where a guard runs, it is told who opens these stubs, so it lets this command's own opens through.
         let guardSocket = settings?.guardSocket ?? stateFolder + "/guard.sock"
         let standIn = UnixSocketAddress.connect(to: guardSocket)
-        if let standIn, GuardLink.handshake(standIn, as: .recall) == nil { print("the stub guard did not answer; recalls may wait for it") }
+        if let standIn {
+            if let (group, _) = GuardLink.handshake(standIn, as: .recall) {
+                if group >= 0 { close(group) }
+            } else {
+                print("the stub guard did not answer; recalls may wait for it")
+            }
+        }
         defer { if let standIn { close(standIn) } }
         var outcomes: [AgentResult.File] = []
         for path in StubWalk.stubs(under: paths) {

@@ -48,10 +48,15 @@ struct ResultSpool: Sendable {
         }
     }
 
-    /// Deletes what a process that died while spooling left half-written (never renamed into place, never sent).
+    /// Deletes what processes that died while spooling left half-written (never renamed into place, never sent);
+    /// a writer still alive (`alto-agent recall` beside the agent) keeps its own.
     func removeLeftovers() {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        for name in names where name.hasPrefix(".") && name.hasSuffix(".partial") { unlink(folder + "/" + name) }
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".partial") {
+            let parts = name.dropFirst().split(separator: "-")
+            guard parts.count > 2, let writer = Int32(parts[1]), writer != getpid(), kill(writer, 0) != 0, errno == ESRCH else { continue }
+            unlink(folder + "/" + name)
+        }
     }
 
     func remove(_ entry: Entry) {

@@ -33,6 +33,8 @@ final class StubGuard {
     /// `alto-agent recall` processes standing in for a missing agent, by connection: their opens are let through,
     /// and nothing is forwarded to them.
     private var standIns: [Int32: Int32] = [:]
+    /// Connections that have not yet said what they are, with the time by which they must.
+    private var unidentified: [Int32: Date] = [:]
     /// Security notices not yet handed to an agent, oldest first, at most `noticeLimit`.
     private var notices: [GuardNotice] = []
     private static let noticeLimit = 1000
@@ -65,18 +67,20 @@ final class StubGuard {
         defer { shutDown() }
         while true {
             let clients = standIns.keys.sorted()
+            let newcomers = unidentified.keys.sorted()
             var descriptors = [pollfd(fd: group, events: Int16(POLLIN), revents: 0),
                                pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
                                pollfd(fd: termination, events: Int16(POLLIN), revents: 0),
                                pollfd(fd: agent, events: Int16(POLLIN), revents: 0)]
-                + clients.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            let ready = poll(&descriptors, nfds_t(descriptors.count), waiting.isEmpty ? -1 : 250)
+                + (clients + newcomers).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            let ready = poll(&descriptors, nfds_t(descriptors.count), waiting.isEmpty && newcomers.isEmpty ? -1 : 250)
             if ready < 0 && errno != EINTR { throw AgentError("poll: \(String(cString: strerror(errno)))") }
             if descriptors[2].revents != 0 { return }
             if descriptors[0].revents != 0 { readEvents() }
             if descriptors[1].revents != 0 { acceptClient() }
             if agent >= 0 && descriptors[3].revents != 0 { readAnswers() }
             for (index, client) in clients.enumerated() where descriptors[4 + index].revents != 0 { dropStandIn(client) }
+            for (index, newcomer) in newcomers.enumerated() where descriptors[4 + clients.count + index].revents != 0 { identify(newcomer) }
             failOverdue()
         }
     }
@@ -181,14 +185,19 @@ final class StubGuard {
         answer(entry.event.fd, error: response.error, ignoreFurther: response.error == 0)
     }
 
-    /// A client says first what it is (`GuardClientHello`): the agent, which gets the group and the requests, or
-    /// a recall standing in for it, whose own opens are let through. A second agent is refused.
+    /// Takes a connection; what it is, it says in its first message, read once it arrives, so a silent client never
+    /// holds up the answers to readers.
     private func acceptClient() {
         let connection = accept(listener, nil, nil)
         guard connection >= 0 else { return }
         _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
-        var timeout = timeval(tv_sec: 1, tv_usec: 0)
-        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        unidentified[connection] = Date().addingTimeInterval(5)
+    }
+
+    /// A client says first what it is (`GuardClientHello`): the agent, which gets the group and the requests, or
+    /// a recall standing in for it, whose own opens are let through. A second agent is refused.
+    private func identify(_ connection: Int32) {
+        unidentified[connection] = nil
         var buffer = [UInt8](repeating: 0, count: 256)
         var passed: Int32 = -1
         let count = alto_receive_fd(connection, &passed, &buffer, buffer.count)
@@ -197,8 +206,6 @@ final class StubGuard {
             close(connection)
             return
         }
-        timeout = timeval(tv_sec: 0, tv_usec: 0)
-        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let pid = alto_peer_pid(connection)
         let body = (try? JSONEncoder().encode(hello)) ?? Data("{}".utf8)
         switch client.role {
@@ -260,6 +267,10 @@ final class StubGuard {
 
     private func failOverdue() {
         let now = Date()
+        for (connection, deadline) in unidentified where deadline <= now {
+            unidentified[connection] = nil
+            close(connection)
+        }
         for (id, entry) in waiting where !entry.forwarded && entry.deadline <= now {
             waiting[id] = nil
             logger.error("no agent to recall a stub; the read fails with EIO", metadata: ["path": "\(entry.path)"])
@@ -282,7 +293,7 @@ final class StubGuard {
         for entry in waiting.values { answer(entry.event.fd, error: EIO, ignoreFurther: false) }
         waiting.removeAll()
         if agent >= 0 { close(agent) }
-        for connection in standIns.keys { close(connection) }
+        for connection in Array(standIns.keys) + Array(unidentified.keys) { close(connection) }
         logger.info("stub guard stopped")
     }
 

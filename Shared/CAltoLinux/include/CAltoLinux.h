@@ -24,6 +24,9 @@ int alto_set_lease(int fd, int type);
 /* Nonzero when another process holds a POSIX, OFD or flock lock on the file that would conflict with writing. */
 int alto_has_foreign_lock(int fd);
 int alto_lease_write(void);
+/* Takes (waiting) or gives up an open-file-description write lock on the whole file (F_OFD_SETLKW), which the
+   recalls of one stub by different processes take turns on. */
+int alto_lock_whole(int fd, int locked);
 int alto_lease_none(void);
 
 /* fanotify pre-content and open permission events (pre-content needs Linux 6.14 or later; Debian's headers predate them). */
