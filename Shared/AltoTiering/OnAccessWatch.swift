@@ -58,9 +58,6 @@ public enum OnAccessWatch {
     /// True while a guard is connected and this process holds its group, so stubs can be made without waiting on it.
     public static var isActive: Bool { state.withLock { $0.connected && $0.group >= 0 } }
 
-    /// True while this process holds a group, connected or not.
-    public static var holdsGroup: Bool { state.withLock { $0.group >= 0 } }
-
     /// The roots the connected guard marks; empty while none is connected.
     public static var guardedRoots: [String] { state.withLock { $0.connected && $0.group >= 0 ? $0.roots : [] } }
 
