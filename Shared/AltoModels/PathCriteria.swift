@@ -35,6 +35,11 @@ struct PathCriteria: Sendable {
     private var prefixBytes: [UInt8] = []
     private var regexes: [Regexes] = []
 
+    /// Paths on which a rule's regular expression gave up at PCRE2's limits (each counted as no match).
+    var regexLimitsExceeded: Int {
+        regexes.reduce(0) { $0 + ($1.sensitive?.limitsExceeded ?? 0) + ($1.folding?.limitsExceeded ?? 0) }
+    }
+
     /// Whether rule `index` has a path criterion at all.
     func constrains(_ index: Int) -> Bool {
         let entry = entries[index]

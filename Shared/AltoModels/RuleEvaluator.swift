@@ -46,6 +46,9 @@ public struct RuleEvaluator: Sendable {
         self.extensionCodes = codes
     }
 
+    /// Paths a rule's regular expression gave up on at its match limits, so far: each counted as not matching.
+    public var regexLimitsExceeded: Int { paths.regexLimitsExceeded }
+
     /// The index in ``rules`` of the first rule that selects the file; nil when none does or the file is a stub.
     /// The hot path: per rule, the numbers first, then the extension, and the path only for what is left.
     public func firstMatch(_ file: InventoryFile) -> Int? {

@@ -35,6 +35,8 @@ public struct HostPlanComputation: Sendable {
         public var targets: [UUID: PlanTarget]
         public var filesEvaluated = 0
         public var evaluationSeconds = 0.0
+        /// Paths on which a rule's regular expression gave up at its limits (not tiered by that rule).
+        public var regexLimitsExceeded = 0
     }
 
     /// The tenant's rules made ready for this moment and this host: schedule windows settled, watermark rules
@@ -83,6 +85,7 @@ public struct HostPlanComputation: Sendable {
         let taken = PlanSelection.select(rules: evaluator.rules, matched: matched, volumes: hotVolumes, caps: caps)
         for index in taken.indices { result.outcomes[index].taken = taken[index] }
         result.evaluationSeconds = (ContinuousClock.now - started) / .seconds(1)
+        result.regexLimitsExceeded = evaluator.regexLimitsExceeded
         return result
     }
 

@@ -64,6 +64,10 @@ struct HostPlanner: Sendable {
             evaluatedFiles.increment(by: result.filesEvaluated)
             plannedFiles.increment(by: written.files)
             plannedJobs.increment(by: written.jobs)
+            if result.regexLimitsExceeded > 0 {
+                logger.warning("a rule's regular expression gave up at its match limit; those paths are not tiered by it",
+                               metadata: ["paths": "\(result.regexLimitsExceeded)"])
+            }
             logger.info("host planned", metadata: [
                 "reason": "\(trigger.reason.rawValue)", "evaluated": "\(result.filesEvaluated)", "files": "\(written.files)",
                 "bytes": "\(written.bytes)", "jobs": "\(written.jobs)",
