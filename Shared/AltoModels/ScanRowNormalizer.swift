@@ -29,10 +29,16 @@ public enum ScanRowNormalizer {
         guard let modified = RFC3339.parseUTC(row.field(2)) else {
             return failure("last_modified is not an RFC 3339 time: \(String(decoding: row.field(2), as: UTF8.self))")
         }
+        guard storable.contains(modified.seconds) else {
+            return failure("last_modified is outside the years 1 to 9999: \(String(decoding: row.field(2), as: UTF8.self))")
+        }
         var accessed: (seconds: Int64, microseconds: Int64)?
         if !row.field(3).isEmpty {
             guard let parsed = RFC3339.parseUTC(row.field(3)) else {
                 return failure("last_accessed is not an RFC 3339 time: \(String(decoding: row.field(3), as: UTF8.self))")
+            }
+            guard storable.contains(parsed.seconds) else {
+                return failure("last_accessed is outside the years 1 to 9999: \(String(decoding: row.field(3), as: UTF8.self))")
             }
             accessed = parsed
         }
@@ -46,6 +52,10 @@ public enum ScanRowNormalizer {
         return .success(Row(path: path, size: size, modified: modified, accessed: accessed, fileExtension: fileExtension,
                             permissions: row.field(5), owner: row.field(6), hash: hash))
     }
+
+    /// UTC seconds from 0001-01-01 to the end of 9999: the times the inventory keeps. PostgreSQL refuses a year 0,
+    /// and one bad row must be rejected with its reason, not fail its whole batch.
+    static let storable: Range<Int64> = -62_135_596_800..<253_402_300_800
 
     private static func failure(_ message: String) -> Result<Row, ScanCSV.FormatError> {
         .failure(ScanCSV.FormatError(message: message))
