@@ -17,7 +17,7 @@ swift build 2>&1 | tail -1
 trap '"$root/scripts/run-suite.sh" stop' EXIT
 "$root/scripts/run-suite.sh" start
 eval "$("$root/scripts/local-servers.sh" env)"
-export ALTO_POSTGRES_URL ALTO_POSTGRES_MIGRATION_URL ALTO_AMQP_URL ALTO_KEY_DIR
+export ALTO_POSTGRES_URL ALTO_POSTGRES_MIGRATION_URL ALTO_AMQP_URL ALTO_KEY_DIR ALTO_ADMIN_TOKEN ALTO_SESSION_KEY ALTO_AUDIT_KEY
 
 sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo -E"
 echo "== generating a sample tree"
@@ -38,7 +38,7 @@ sha256sum "$demo/data/media/old, \"quoted\" video.mp4" | cut -d' ' -f1 > "$demo/
 du_before=$(du -sk "$demo/data" | cut -f1)
 
 api=http://127.0.0.1:8080/api/v1
-admin=(-H "Authorization: Bearer ${ALTO_ADMIN_TOKEN:-alto-dev-admin}" -H "Content-Type: application/json")
+admin=(-H "Authorization: Bearer $ALTO_ADMIN_TOKEN" -H "Content-Type: application/json")
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 echo "== creating a tenant, a host, a tier-2 target and a rule"
 customer=$(curl -fsS "${admin[@]}" -d "{\"name\":\"demo-$(date +%s)\"}" "$api/customers" | json "['id']")

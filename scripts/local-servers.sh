@@ -136,7 +136,20 @@ stop_all() {
     fi
 }
 
+# The API's secrets for this machine, made once: nothing runs with a value anyone could read in the repository.
+secrets() {
+    local file="$state/secrets.env"
+    if [ ! -s "$file" ]; then
+        mkdir -p "$state"
+        (umask 077; printf 'ALTO_ADMIN_TOKEN=%s\nALTO_SESSION_KEY=%s\nALTO_AUDIT_KEY=%s\n' \
+            "$(openssl rand -hex 32)" "$(openssl rand -hex 32)" "$(openssl rand -hex 32)" > "$file.partial")
+        mv "$file.partial" "$file"
+    fi
+    sed 's/^/export /' "$file"
+}
+
 print_env() {
+    secrets
     cat <<ENV
 export ALTO_POSTGRES_URL=postgres://alto_app:alto_app@127.0.0.1:$pg_port/alto
 export ALTO_POSTGRES_MIGRATION_URL=postgres://alto:alto@127.0.0.1:$pg_port/alto

@@ -8,7 +8,7 @@ state="$("$root/scripts/local-servers.sh" state)"
 logs="$state/logs"
 mkdir -p "$logs"
 eval "$("$root/scripts/local-servers.sh" env)"
-export ALTO_POSTGRES_URL ALTO_POSTGRES_MIGRATION_URL ALTO_AMQP_URL ALTO_KEY_DIR
+export ALTO_POSTGRES_URL ALTO_POSTGRES_MIGRATION_URL ALTO_AMQP_URL ALTO_KEY_DIR ALTO_ADMIN_TOKEN ALTO_SESSION_KEY ALTO_AUDIT_KEY
 
 case "${1:-start}" in
 start)

@@ -14,7 +14,8 @@ final class BenchEnvironment {
     let keepWork: Bool
     private let suffix: String
     private let rabbitmqctl: String?
-    private let adminToken = "alto-bench-admin"
+    /// Secrets of this run's own: the services refuse known ones.
+    private let adminToken = UUID().uuidString + UUID().uuidString
     private(set) var services: [MeasuredProcess] = []
 
     init(name: String, postgresURL: String, amqpURL: String, rabbitmqctl: String?, keepWork: Bool) throws {
@@ -35,7 +36,8 @@ final class BenchEnvironment {
         self.rabbitmqctl = rabbitmqctl
         self.keepWork = keepWork
         common = ["ALTO_POSTGRES_URL": database.asServices().url, "ALTO_POSTGRES_MIGRATION_URL": database.url, "ALTO_AMQP_URL": vhostURL, "ALTO_LOG_LEVEL": keepWork ? "info" : "warning",
-                  "ALTO_ADMIN_TOKEN": adminToken]
+                  "ALTO_ADMIN_TOKEN": adminToken, "ALTO_AUDIT_KEY": UUID().uuidString + UUID().uuidString,
+                  "ALTO_SESSION_KEY": UUID().uuidString + UUID().uuidString]
         try migrate(database)
     }
 

@@ -29,7 +29,8 @@ public struct ServiceSettings: Sendable {
             url: serviceURL, maximumConnections: reader.int(forKey: "alto.postgres.max.connections", default: 10))
         migrationPostgres = try PostgresSettings(
             url: reader.string(forKey: "alto.postgres.migration.url", isSecret: true, default: serviceURL), maximumConnections: 2)
-        audit = AuditTrail(secret: reader.string(forKey: "alto.audit.key", isSecret: true, default: "alto-development-audit-key"))
+        audit = AuditTrail(secret: try SecretSetting.value(reader, key: "alto.audit.key", variable: "ALTO_AUDIT_KEY",
+                                                           developmentDefault: "alto-development-audit-key") ?? "")
     }
 
     public subscript<Value>(dynamicMember keyPath: KeyPath<RuntimeSettings, Value>) -> Value {

@@ -29,7 +29,7 @@ public final class RunningSuite: APIClient, @unchecked Sendable {
         return "http://127.0.0.1:\((try? api?.port) ?? 0)"
     }
 
-    public static let adminHeaders = ["Authorization": "Bearer alto-dev-admin"]
+    public static let adminHeaders = ["Authorization": "Bearer \(TestBackends.adminToken)"]
 
     /// Migrates a fresh database and starts `names`, each on a port of the kernel's choosing, waiting until each
     /// answers `/healthz`; a service that exits instead fails the suite at once, with its log.

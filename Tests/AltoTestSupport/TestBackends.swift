@@ -14,6 +14,15 @@ public struct TestBackends: Sendable {
     public let environment: [String: String]
 
     /// Makes the database (empty: not migrated), the vhost and the work folder.
+    /// The secrets every test's services run with, made once per test process: no service accepts a known one.
+    public static let adminToken = randomSecret()
+    public static let sessionKey = randomSecret()
+    public static let auditKey = randomSecret()
+
+    private static func randomSecret() -> String {
+        (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+
     public static func make(_ kind: String, environment extra: [String: String] = [:]) async throws -> TestBackends {
         let run = UUID().uuidString.prefix(8).lowercased()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("alto-\(kind)-\(run)")
@@ -26,7 +35,8 @@ public struct TestBackends: Sendable {
             let amqpURL = TestServers.amqpURL.replacingOccurrences(of: "%2f", with: vhost)
             let environment = ["ALTO_POSTGRES_URL": try TestServers.serviceURL(for: databaseURL), "ALTO_POSTGRES_MIGRATION_URL": databaseURL,
                                "ALTO_AMQP_URL": amqpURL, "ALTO_LOG_LEVEL": "info", "ALTO_BCRYPT_COST": "4",
-                               "ALTO_KEY_DIR": work.appendingPathComponent("keys").path].merging(extra) { _, new in new }
+                               "ALTO_KEY_DIR": work.appendingPathComponent("keys").path, "ALTO_ADMIN_TOKEN": Self.adminToken,
+                               "ALTO_SESSION_KEY": Self.sessionKey, "ALTO_AUDIT_KEY": Self.auditKey].merging(extra) { _, new in new }
             return TestBackends(run: String(run), work: work, databaseURL: databaseURL, amqpURL: amqpURL, vhost: vhost,
                                 environment: environment)
         } catch {

@@ -48,7 +48,7 @@ import Testing
                                                        customer: customer)
             let _: Created = try await suite.post("/api/v1/rules", ["name": "cold", "priority": 1, "target_id": target.id.uuidString], customer: customer)
             let runs: [(String, [String])] = [
-                ("as a super admin acting for a tenant", ["-H", "Authorization: Bearer alto-dev-admin", "-H", "X-Alto-Customer-Id: \(customer)",
+                ("as a super admin acting for a tenant", ["-H", "Authorization: Bearer \(TestBackends.adminToken)", "-H", "X-Alto-Customer-Id: \(customer)",
                                                          "--exclude-path-regex", "heartbeat|scan-results"]),
                 ("as the host's agent", ["-H", "Authorization: Bearer \(agentToken)", "--include-path-regex", "heartbeat|scan-results"]),
             ]

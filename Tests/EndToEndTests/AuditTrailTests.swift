@@ -7,7 +7,7 @@ import Testing
 /// syslog collector (Debian's rsyslog, started by the test on loopback) over TCP and UDP.
 @Suite(.timeLimit(.minutes(5))) struct AuditTrailTests {
     @Test func verifyFindsTamperingAndASyslogCollectorGetsTheRecords() async throws {
-        let auditKey = "audit-trail-tests-key"
+        let auditKey = "audit-trail-tests-key-of-forty-characters"
         let suite = try await RunningSuite(["alto-api"], environment: ["ALTO_AUDIT_KEY": auditKey])
         try await suite.whileRunning {
             let (customer, _, _) = try await suite.enrol("audit-\(suite.run)")
@@ -25,7 +25,7 @@ import Testing
             #expect(intact == 0, "\(report)")
             #expect(report.contains("\"checked_rows\" : 7"), "\(report)")
             let (wrongKey, _) = try await ServiceProcess.run("alto-api", arguments: ["audit", "verify"],
-                                                       environment: suite.environment.merging(["ALTO_AUDIT_KEY": "guessed"]) { _, n in n })
+                                                       environment: suite.environment.merging(["ALTO_AUDIT_KEY": "a-guessed-audit-key-of-forty-characters"]) { _, n in n })
             #expect(wrongKey == 1, "without the chain's key nothing checks out")
 
             // The collector: rsyslog listening on loopback, writing each message as received.

@@ -8,7 +8,25 @@ import Testing
 /// revoked, ended by logout, or an agent's token used for a host that is not its own; and a password guesser
 /// slowed down, with every attempt in the audit trail.
 @Suite(.timeLimit(.minutes(5))) struct TokenTests {
-    static let sessionKey = "token-tests-session-key"
+    static let sessionKey = "token-tests-session-key-of-forty-characters"
+
+    @Test func noServiceRunsWithAKnownSecret() async throws {
+        let suite = try await RunningSuite(["alto-api"], environment: ["ALTO_ADMIN_TOKEN": ""])
+        try await suite.whileRunning {
+            let (status, _) = try await suite.send("GET", suite.apiURL + "/api/v1/customers", body: nil,
+                                                   headers: ["Authorization": "Bearer alto-dev-admin"])
+            #expect(status == 401, "without ALTO_ADMIN_TOKEN there is no admin token, the old default included")
+            for (executable, variable, value) in [("alto-api", "ALTO_SESSION_KEY", "change-me-to-a-long-random-secret"),
+                                                  ("alto-ingest", "ALTO_AUDIT_KEY", "change-me-to-another-long-random-secret"),
+                                                  ("alto-api", "ALTO_ADMIN_TOKEN", "alto-dev-admin")] {
+                let (exit, output) = try await ServiceProcess.run(executable, arguments: [],
+                                                                  environment: suite.environment.merging([variable: value]) { _, new in new },
+                                                                  timeout: .seconds(60))
+                #expect(exit != 0, "\(executable) refuses \(variable)=\(value)")
+                #expect(output.contains(variable), "and says which setting: \(output)")
+            }
+        }
+    }
 
     @Test func sessionsAPITokensAndAgentTokensThatMustNotWork() async throws {
         let suite = try await RunningSuite(["alto-api"], environment: ["ALTO_SESSION_KEY": Self.sessionKey, "ALTO_LOGIN_MAX_FAILURES": "3"])

@@ -32,7 +32,7 @@ import Testing
 @Suite(.timeLimit(.minutes(3))) struct StorageTargetRouterTests {
     @Test func aTargetIsCheckedAgainstItsKindAndItsCredentialsAreKeptApart() async throws {
         try await InProcessAPI.run { api, backends in
-            let admin = ["Authorization": "Bearer alto-dev-admin", "Content-Type": "application/json"]
+            let admin = ["Authorization": "Bearer \(TestBackends.adminToken)", "Content-Type": "application/json"]
             func json(_ object: [String: any Sendable]) throws -> Data { try JSONSerialization.data(withJSONObject: object) }
             func answer(_ text: String) -> [String: Any] { (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:] }
             let (created, customer) = try await api.request("POST", "/api/v1/customers", body: try json(["name": "kinds \(backends.run)"]),

@@ -52,15 +52,16 @@ func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: 
         maximumUploadBytes: reader.int(forKey: "alto.api.max.upload.bytes", default: 64 << 20),
         maximumCSVBytes: reader.int(forKey: "alto.api.max.csv.bytes", default: 1 << 30)
     )
-    var sessionKey = reader.string(forKey: "alto.session.key", isSecret: true, default: "")
-    if sessionKey.isEmpty {
-        logger.warning("ALTO_SESSION_KEY is not set: sessions are signed with a key made at start, so they end when this process does and other replicas reject them")
-        sessionKey = SecretToken.generate(prefix: "")
-    }
+    let sessionKey = try SecretSetting.value(reader, key: "alto.session.key", variable: "ALTO_SESSION_KEY", developmentDefault: nil,
+                                             optional: SecretSetting.isDevelopment(reader)) ?? {
+        logger.warning("ALTO_SESSION_KEY is not set (development): sessions are signed with a key made at start, so they end when this process does and other replicas reject them")
+        return SecretToken.generate(prefix: "")
+    }()
     let sessions = await SessionTokens(secret: sessionKey,
                                        lifetime: .seconds(max(60, reader.int(forKey: "alto.session.seconds", default: 900))))
     let authenticator = Authenticator(postgres: postgres, sessions: sessions,
-                                      bootstrapToken: reader.string(forKey: "alto.admin.token", isSecret: true, default: "alto-dev-admin"),
+                                      bootstrapToken: try SecretSetting.value(reader, key: "alto.admin.token", variable: "ALTO_ADMIN_TOKEN",
+                                                                              developmentDefault: nil, optional: true),
                                       logger: logger)
     let passwords = PasswordHasher(cost: UInt8(clamping: max(4, reader.int(forKey: "alto.bcrypt.cost", default: 12))))
     let scope = TenantScope(postgres: postgres, auditTrail: settings.audit)

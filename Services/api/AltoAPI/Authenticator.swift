@@ -14,10 +14,11 @@ struct Authenticator: Sendable {
     let bootstrapDigest: [UInt8]?
     let logger: Logger
 
-    init(postgres: PostgresClient, sessions: SessionTokens, bootstrapToken: String, logger: Logger) {
+    /// - Parameter bootstrapToken: the super admin's token (`ALTO_ADMIN_TOKEN`); nil turns it off.
+    init(postgres: PostgresClient, sessions: SessionTokens, bootstrapToken: String?, logger: Logger) {
         self.postgres = postgres
         self.sessions = sessions
-        self.bootstrapDigest = bootstrapToken.isEmpty ? nil : SecretToken.digest(bootstrapToken)
+        self.bootstrapDigest = bootstrapToken.map(SecretToken.digest)
         self.logger = logger
     }
 
