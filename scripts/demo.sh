@@ -88,8 +88,8 @@ else
     echo "cat did not read the original bytes" >&2; exit 1
 fi
 
-echo "== checking the audit trail's hash chains"
-.build/debug/alto-api audit verify | python3 -c '
+echo "== checking the tenant's audit trail (a hash chain)"
+.build/debug/alto-api audit verify --customer "$customer" | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
 print("audit trail intact: %d records checked, %d problems" % (r["checked_rows"], len(r["problems"])))
