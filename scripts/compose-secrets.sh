@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Writes .env beside docker-compose.yml with random secrets for the central suite, once: an existing .env is kept,
-# since a new audit key would break the audit trail's chains and a new session key would end every session.
+# Adds random secrets for the central suite to .env beside docker-compose.yml, each only if it is not there yet: a
+# new audit key would break the audit trail's chains and a new session key would end every session.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 file="$root/.env"
-if [ -s "$file" ]; then echo "$file exists; keeping it" >&2; exit 0; fi
+command -v openssl >/dev/null || { echo "openssl is needed to make the secrets" >&2; exit 1; }
 umask 077
-{
-    echo "ALTO_SESSION_KEY=$(openssl rand -hex 32)"
-    echo "ALTO_AUDIT_KEY=$(openssl rand -hex 32)"
-    echo "ALTO_ADMIN_TOKEN=$(openssl rand -hex 32)"
-} > "$file.partial"
-mv "$file.partial" "$file"
-echo "wrote $file; the admin token is ALTO_ADMIN_TOKEN in it" >&2
+touch "$file"
+for name in ALTO_SESSION_KEY ALTO_AUDIT_KEY ALTO_ADMIN_TOKEN; do
+    if ! grep -qs "^$name=.\{24,\}" "$file"; then
+        value="$(openssl rand -hex 32)"
+        [ ${#value} -eq 64 ] || { echo "openssl made no secret" >&2; exit 1; }
+        echo "$name=$value" >> "$file"
+        echo "added $name to $file" >&2
+    fi
+done

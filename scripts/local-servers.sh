@@ -138,12 +138,15 @@ stop_all() {
 
 # The API's secrets for this machine, made once: nothing runs with a value anyone could read in the repository.
 secrets() {
-    local file="$state/secrets.env"
-    if [ ! -s "$file" ]; then
+    local file="$state/secrets.env" admin session audit partial
+    if ! grep -qs '^ALTO_AUDIT_KEY=.\{24,\}' "$file"; then
+        command -v openssl >/dev/null || install_missing >&2
+        admin="$(openssl rand -hex 32)"; session="$(openssl rand -hex 32)"; audit="$(openssl rand -hex 32)"
+        [ ${#admin} -eq 64 ] && [ ${#session} -eq 64 ] && [ ${#audit} -eq 64 ] || { say "openssl made no secrets"; exit 1; }
         mkdir -p "$state"
-        (umask 077; printf 'ALTO_ADMIN_TOKEN=%s\nALTO_SESSION_KEY=%s\nALTO_AUDIT_KEY=%s\n' \
-            "$(openssl rand -hex 32)" "$(openssl rand -hex 32)" "$(openssl rand -hex 32)" > "$file.partial")
-        mv "$file.partial" "$file"
+        partial="$(mktemp "$state/.secrets.XXXXXX")"
+        printf 'ALTO_ADMIN_TOKEN=%s\nALTO_SESSION_KEY=%s\nALTO_AUDIT_KEY=%s\n' "$admin" "$session" "$audit" > "$partial"
+        mv "$partial" "$file"
     fi
     sed 's/^/export /' "$file"
 }

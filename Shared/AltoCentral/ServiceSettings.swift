@@ -3,14 +3,14 @@ import AltoStore
 import Configuration
 
 /// What a central Alto service reads from its environment beyond what every process reads (`RuntimeSettings`,
-/// whose fields it shows as its own): the database and the audit trail's key. Each default works on one machine
-/// with `scripts/local-servers.sh up`.
+/// whose fields it shows as its own): the database and the audit trail's key. Each database default works on one
+/// machine with `scripts/local-servers.sh up`; the audit key has none (`SecretSetting`).
 ///
 /// | variable | default |
 /// | --- | --- |
 /// | `ALTO_POSTGRES_URL` | `postgres://alto_app:alto_app@127.0.0.1:55432/alto`: the services' login, under row-level security |
 /// | `ALTO_POSTGRES_MIGRATION_URL` | `ALTO_POSTGRES_URL`: the tables' owner, which applies the migrations |
-/// | `ALTO_AUDIT_KEY` | a development key: the audit chain's HMAC key, the same for every service |
+/// | `ALTO_AUDIT_KEY` | none (a development key with `ALTO_DEVELOPMENT=true`): the audit chain's HMAC key, the same for every service |
 @dynamicMemberLookup
 public struct ServiceSettings: Sendable {
     public var runtime: RuntimeSettings

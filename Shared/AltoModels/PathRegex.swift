@@ -14,7 +14,8 @@ public final class PathRegex: @unchecked Sendable {
     public let caseInsensitive: Bool
     private let exceeded = Atomic<Int>(0)
 
-    /// How far one match of one path may go: a rule's pattern is a tenant's input, and a pattern that backtracks
+    /// How far one match of one path may go (the JIT heeds the match limit and its own stack; the interpreter also
+    /// the depth and heap limits): a rule's pattern is a tenant's input, and a pattern that backtracks
     /// exponentially (`(\w+\s?)*` on a long name with a stray character) must cost a bounded time per path, not stall the planner for every tenant.
     public static let matchLimit: UInt32 = 1_000_000
     public static let depthLimit: UInt32 = 10_000
@@ -70,9 +71,8 @@ public final class PathRegex: @unchecked Sendable {
         defer { pcre2_match_data_free_8(data) }
         let base = path.baseAddress ?? UnsafePointer(bitPattern: 1)
         let result = pcre2_match_8(code, base, path.count, 0, UInt32(PCRE2_NO_UTF_CHECK), data, limits)
-        if [PCRE2_ERROR_MATCHLIMIT, PCRE2_ERROR_DEPTHLIMIT, PCRE2_ERROR_HEAPLIMIT].contains(result) {
-            exceeded.add(1, ordering: .relaxed)
-        }
+        // Any failure but "no match" is a limit reached: the match, depth or heap limit, or under JIT its stack.
+        if result < 0 && result != PCRE2_ERROR_NOMATCH { exceeded.add(1, ordering: .relaxed) }
         return result >= 0
     }
 

@@ -13,7 +13,6 @@ public struct TestBackends: Sendable {
     /// What a service needs: both database URLs, the vhost, its own keyring folder, a fast bcrypt cost.
     public let environment: [String: String]
 
-    /// Makes the database (empty: not migrated), the vhost and the work folder.
     /// The secrets every test's services run with, made once per test process: no service accepts a known one.
     public static let adminToken = randomSecret()
     public static let sessionKey = randomSecret()
@@ -22,6 +21,8 @@ public struct TestBackends: Sendable {
     private static func randomSecret() -> String {
         (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
     }
+
+    /// Makes the database (empty: not migrated), the vhost and the work folder.
 
     public static func make(_ kind: String, environment extra: [String: String] = [:]) async throws -> TestBackends {
         let run = UUID().uuidString.prefix(8).lowercased()

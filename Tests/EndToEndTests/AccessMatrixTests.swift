@@ -18,7 +18,8 @@ import Testing
 
     /// The routes the API builds are exactly the routes the table names: none is served without an entry.
     @Test func theRouterServesExactlyTheRoutesOfThePermissionTable() async throws {
-        let (status, output) = try await ServiceProcess.run("alto-api", arguments: ["routes"], environment: [:])
+        let (status, output) = try await ServiceProcess.run("alto-api", arguments: ["routes"],
+                                                            environment: ["ALTO_SESSION_KEY": TestBackends.sessionKey, "ALTO_AUDIT_KEY": TestBackends.auditKey])
         #expect(status == 0, "\(output)")
         let served = Set(output.split(separator: "\n").map(String.init).filter { $0.hasPrefix("/") == false && $0.contains(" /") })
         let table = Set(AccessPolicy.routes.keys.map(\.description))
