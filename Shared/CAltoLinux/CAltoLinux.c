@@ -162,14 +162,15 @@ int alto_fanotify_next(const void *buffer, size_t length, size_t *position, stru
     return 1;
 }
 
-ssize_t alto_send_fd(int socket, int fd, const void *data, size_t length) {
+/* sendmsg of `data` with `fd` attached (unless -1), to `address` when it is not NULL (a datagram socket). */
+static ssize_t alto_send_message(int socket, void *address, socklen_t address_length, int fd, const void *data, size_t length) {
     struct iovec vector = { .iov_base = (void *)data, .iov_len = length };
     union {
         char bytes[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } control;
     memset(&control, 0, sizeof control);
-    struct msghdr message = { .msg_iov = &vector, .msg_iovlen = 1 };
+    struct msghdr message = { .msg_name = address, .msg_namelen = address_length, .msg_iov = &vector, .msg_iovlen = 1 };
     if (fd >= 0) {
         message.msg_control = control.bytes;
         message.msg_controllen = sizeof control.bytes;
@@ -184,6 +185,10 @@ ssize_t alto_send_fd(int socket, int fd, const void *data, size_t length) {
         sent = sendmsg(socket, &message, MSG_NOSIGNAL);
     } while (sent < 0 && errno == EINTR);
     return sent;
+}
+
+ssize_t alto_send_fd(int socket, int fd, const void *data, size_t length) {
+    return alto_send_message(socket, NULL, 0, fd, data, length);
 }
 
 ssize_t alto_receive_fd(int socket, int *fd, void *data, size_t length) {
@@ -328,24 +333,8 @@ int alto_notify_service_manager(const char *state, int fd) {
     if (socket_fd < 0) {
         return -1;
     }
-    struct iovec vector = { .iov_base = (void *)state, .iov_len = strlen(state) };
-    union {
-        char bytes[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    memset(&control, 0, sizeof control);
-    struct msghdr message = { .msg_name = &address, .msg_namelen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length),
-                              .msg_iov = &vector, .msg_iovlen = 1 };
-    if (fd >= 0) {
-        message.msg_control = control.bytes;
-        message.msg_controllen = sizeof control.bytes;
-        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
-        header->cmsg_level = SOL_SOCKET;
-        header->cmsg_type = SCM_RIGHTS;
-        header->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(header), &fd, sizeof(int));
-    }
-    ssize_t sent = sendmsg(socket_fd, &message, MSG_NOSIGNAL);
+    ssize_t sent = alto_send_message(socket_fd, &address, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length), fd,
+                                     state, strlen(state));
     int saved = errno;
     close(socket_fd);
     errno = saved;
