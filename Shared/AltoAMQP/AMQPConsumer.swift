@@ -51,7 +51,7 @@ public final class AMQPConsumer: Sendable {
         switch settlement {
         case .ack:
             worker.submit(.ack(tag: delivery.deliveryTag, generation: delivery.generation))
-        case .retry:
+        case .retry, .failed:
             worker.submit(.nack(tag: delivery.deliveryTag, generation: delivery.generation, requeue: true))
         case .deadLetter:
             worker.submit(.nack(tag: delivery.deliveryTag, generation: delivery.generation, requeue: false))

@@ -38,8 +38,13 @@ public struct AMQPDelivery: Sendable {
 public enum AMQPSettlement: Sendable, Equatable {
     /// Done; remove it from the queue.
     case ack
-    /// Not done now; put it back for another try (the broker redelivers it).
+    /// Not done now for a reason outside the message (a database or broker away): put it back for another try, as
+    /// often as it takes.
     case retry
+    /// Handling this message failed (a row the database refuses, a file that does not exist): try it again a bounded
+    /// number of times, counted in the message itself, then move it to the `.dlq` with the last reason, so one bad
+    /// message cannot hold a consumer's slot for ever.
+    case failed(reason: String)
     /// Never processable; move it to the queue's `.dlq` with the reason in a header.
     case deadLetter(reason: String)
 }

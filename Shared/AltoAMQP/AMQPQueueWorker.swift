@@ -3,6 +3,8 @@ import ServiceLifecycle
 
 /// Runs a handler over one queue as a lifecycle service: settles every delivery with the handler's decision,
 /// moves poison messages to `<queue>.dlq` with their reason, and on graceful shutdown finishes the messages in hand.
+/// A message whose handling failed goes back to the end of its queue with its failures counted in a header (classic
+/// queues count no deliveries), and after `maxFailures` it is dead-lettered with the last reason.
 /// With a concurrency above one it handles that many deliveries at once (the consumer's prefetch should allow
 /// them), for work such as ingest where one message keeps a database busy on one core.
 public struct AMQPQueueWorker: Service {
@@ -14,12 +16,18 @@ public struct AMQPQueueWorker: Service {
     private let logger: Logger
     private let handler: Handler
     private let concurrency: Int
+    private let maxFailures: Int
+
+    /// The header that counts how often handling a message failed.
+    public static let failuresHeader = "x-alto-failures"
 
     /// - Parameter retryDelay: the pause before a message that asked for a retry goes back to the queue, so a
-    ///   failing dependency is not hammered in a tight loop.
+    ///   failing dependency is not hammered in a tight loop; a failed message waits that long times its failures.
+    /// - Parameter maxFailures: how many failed attempts a message gets before it is dead-lettered.
     public init(consumer: AMQPConsumer, publisher: AMQPPublisher, retryDelay: Duration = .seconds(1), concurrency: Int = 1,
-                logger: Logger, handler: @escaping Handler) {
+                maxFailures: Int = 5, logger: Logger, handler: @escaping Handler) {
         self.concurrency = max(1, concurrency)
+        self.maxFailures = max(1, maxFailures)
         self.consumer = consumer
         self.publisher = publisher
         self.retryDelay = retryDelay
@@ -57,22 +65,50 @@ public struct AMQPQueueWorker: Service {
         case .retry:
             try? await Task.sleep(for: retryDelay)
             consumer.settle(delivery, .retry)
+        case .failed(let reason):
+            await failed(delivery, reason: reason)
         case .deadLetter(let reason):
-            logger.error("dead-lettering a message", metadata: [
-                "amqp.queue": "\(delivery.queue)", "reason": "\(reason)",
-                "message.id": "\(delivery.message.messageID ?? "")",
-            ])
-            var message = delivery.message
-            message.headers[AMQPTopology.deadLetterReasonHeader] = reason
-            message.headers["x-alto-original-queue"] = delivery.queue
-            do {
-                try await publisher.publish(message, exchange: AMQPTopology.deadLetterExchange,
-                                            routingKey: AMQPTopology.deadLetterQueue(for: delivery.queue))
-                consumer.settle(delivery, .ack)
-            } catch {
-                logger.warning("cannot dead-letter with a reason; rejecting instead", metadata: ["error": "\(error)"])
-                consumer.settle(delivery, .deadLetter(reason: reason))
-            }
+            await deadLetter(delivery, reason: reason)
+        }
+    }
+
+    private func failed(_ delivery: AMQPDelivery, reason: String) async {
+        let failures = (Int(delivery.message.headers[Self.failuresHeader] ?? "") ?? 0) + 1
+        guard failures < maxFailures else {
+            await deadLetter(delivery, reason: "failed \(failures) times; the last time: \(reason)")
+            return
+        }
+        logger.warning("handling a message failed; it goes back to its queue", metadata: [
+            "amqp.queue": "\(delivery.queue)", "reason": "\(reason)", "failures": "\(failures)",
+            "message.id": "\(delivery.message.messageID ?? "")",
+        ])
+        try? await Task.sleep(for: retryDelay * failures)
+        var message = delivery.message
+        message.headers[Self.failuresHeader] = String(failures)
+        do {
+            try await publisher.publish(message, routingKey: delivery.queue)
+            consumer.settle(delivery, .ack)
+        } catch {
+            logger.warning("cannot put a failed message back with its count; requeueing it", metadata: ["error": "\(error)"])
+            consumer.settle(delivery, .retry)
+        }
+    }
+
+    private func deadLetter(_ delivery: AMQPDelivery, reason: String) async {
+        logger.error("dead-lettering a message", metadata: [
+            "amqp.queue": "\(delivery.queue)", "reason": "\(reason)",
+            "message.id": "\(delivery.message.messageID ?? "")",
+        ])
+        var message = delivery.message
+        message.headers[AMQPTopology.deadLetterReasonHeader] = reason
+        message.headers["x-alto-original-queue"] = delivery.queue
+        do {
+            try await publisher.publish(message, exchange: AMQPTopology.deadLetterExchange,
+                                        routingKey: AMQPTopology.deadLetterQueue(for: delivery.queue))
+            consumer.settle(delivery, .ack)
+        } catch {
+            logger.warning("cannot dead-letter with a reason; rejecting instead", metadata: ["error": "\(error)"])
+            consumer.settle(delivery, .deadLetter(reason: reason))
         }
     }
 }

@@ -7,9 +7,10 @@ import Logging
 public enum HostMessage {
     /// Decodes `delivery` as a `Payload` envelope about one host and hands it to `body`, with a logger that carries
     /// the tenant, the host and the message id. A message that cannot be read, or names no host, is dead-lettered
-    /// with the reason; an error thrown by `body` is logged and the message retried.
+    /// with the reason; an error thrown by `body` is logged and settled as `failure` decides (retried by default).
     public static func handle<Payload: EnvelopePayload>(
         _ delivery: AMQPDelivery, as type: Payload.Type, logger: Logger,
+        failure: (any Error) -> AMQPSettlement = { _ in .retry },
         _ body: (Envelope<Payload>, UUID, Logger) async throws -> AMQPSettlement
     ) async -> AMQPSettlement {
         let envelope: Envelope<Payload>
@@ -27,8 +28,11 @@ public enum HostMessage {
         do {
             return try await body(envelope, hostID, logger)
         } catch {
-            logger.error("handling \(Payload.messageType) failed, will retry", metadata: ["error": "\(String(reflecting: error))"])
-            return .retry
+            let settlement = failure(error)
+            logger.error("handling \(Payload.messageType) failed", metadata: [
+                "error": "\(String(reflecting: error))", "settlement": "\(settlement)",
+            ])
+            return settlement
         }
     }
 }

@@ -123,6 +123,42 @@ import Testing
         await publisher.shutdown()
     }
 
+    @Test func aMessageThatKeepsFailingEndsInTheDeadLetterQueueWhileTheOthersPass() async throws {
+        let publisher = AMQPPublisher(configuration: configuration, logger: logger)
+        try await publisher.declare([.workQueue(queue)])
+        try await publisher.publish(AMQPMessage(body: Array("poison".utf8), messageID: "poison"), routingKey: queue)
+        for index in 0..<3 { try await publisher.publish(message(index), routingKey: queue) }
+
+        let attempts = Counter()
+        let handled = Counter()
+        let worker = AMQPQueueWorker(
+            consumer: AMQPConsumer(configuration: configuration, queue: queue, prefetch: 1, declarations: [.workQueue(queue)], logger: logger),
+            publisher: publisher, retryDelay: .milliseconds(50), maxFailures: 3, logger: logger
+        ) { delivery in
+            guard delivery.message.body == Array("poison".utf8) else { handled.increment(); return .ack }
+            attempts.increment()
+            return .failed(reason: "a foreign key to nothing")
+        }
+        let deadLetters = AMQPConsumer(configuration: configuration, queue: AMQPTopology.deadLetterQueue(for: queue), prefetch: 4,
+                                       declarations: [], logger: logger)
+        let group = ServiceGroup(services: [worker], logger: logger)
+        let received = try await withThrowingTaskGroup(of: [AMQPDelivery].self) { tasks in
+            tasks.addTask { try await group.run(); return [] }
+            let received = try await receive(1, from: deadLetters)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return received
+        }
+        await deadLetters.close()
+        #expect(received.count == 1)
+        #expect(received.first?.message.messageID == "poison")
+        #expect(received.first?.message.headers[AMQPTopology.deadLetterReasonHeader] == "failed 3 times; the last time: a foreign key to nothing")
+        #expect(attempts.value == 3, "tried exactly as often as allowed")
+        #expect(handled.value == 3, "the other messages were handled while the poison waited its turn")
+        try await publisher.declare([.deleteQueue(queue), .deleteQueue(AMQPTopology.deadLetterQueue(for: queue))])
+        await publisher.shutdown()
+    }
+
     @Test func heartbeatsKeepAnIdleConnectionOpen() async throws {
         var configuration = self.configuration
         configuration.heartbeatSeconds = 1

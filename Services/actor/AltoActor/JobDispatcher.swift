@@ -1,4 +1,5 @@
 import AltoAMQP
+import AltoCentral
 import AltoModels
 import AltoRuntime
 import AltoStore
@@ -42,7 +43,8 @@ struct JobDispatcher: Sendable {
 
     /// Recalls have no per-host or per-target limit: a user is waiting, and the agent runs them beside tiering.
     private func dispatchRecall(_ delivery: AMQPDelivery) async -> AMQPSettlement {
-        await HostMessage.handle(delivery, as: RecallJob.self, logger: logger) { envelope, hostID, logger in
+        await HostMessage.handle(delivery, as: RecallJob.self, logger: logger,
+                                 failure: MessageFailure.settlement) { envelope, hostID, logger in
             let queue = AMQPTopology.agentQueue(customerID: envelope.customerID.uuidString, hostID: hostID.uuidString)
             try await publisher.declare([.workQueue(queue)])
             try await postgres.withTenant(envelope.customerID, logger: logger) { connection in
@@ -62,7 +64,8 @@ struct JobDispatcher: Sendable {
     }
 
     private func dispatchTiering(_ delivery: AMQPDelivery) async -> AMQPSettlement {
-        await HostMessage.handle(delivery, as: TieringJob.self, logger: logger) { envelope, hostID, logger in
+        await HostMessage.handle(delivery, as: TieringJob.self, logger: logger,
+                                 failure: MessageFailure.settlement) { envelope, hostID, logger in
             let queue = AMQPTopology.agentQueue(customerID: envelope.customerID.uuidString, hostID: hostID.uuidString)
             try await publisher.declare([.workQueue(queue)])
             let outcome = try await postgres.withTenant(envelope.customerID, logger: logger) { connection -> Outcome in

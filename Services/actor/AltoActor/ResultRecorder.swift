@@ -1,4 +1,5 @@
 import AltoAMQP
+import AltoCentral
 import AltoModels
 import AltoRuntime
 import AltoStore
@@ -26,7 +27,8 @@ struct ResultRecorder: Sendable {
     }
 
     func handle(_ delivery: AMQPDelivery) async -> AMQPSettlement {
-        await HostMessage.handle(delivery, as: AgentResult.self, logger: logger) { envelope, hostID, logger in
+        await HostMessage.handle(delivery, as: AgentResult.self, logger: logger,
+                                 failure: MessageFailure.settlement) { envelope, hostID, logger in
             var logger = logger
             logger[metadataKey: "job"] = "\(envelope.payload.jobID?.uuidString ?? "none")"
             guard try await isKnown(hostID, of: envelope.customerID, logger: logger) else {

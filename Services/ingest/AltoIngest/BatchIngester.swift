@@ -1,4 +1,5 @@
 import AltoAMQP
+import AltoCentral
 import AltoModels
 import AltoRuntime
 import AltoStore
@@ -25,7 +26,8 @@ struct BatchIngester: Sendable {
     }
 
     func handle(_ delivery: AMQPDelivery) async -> AMQPSettlement {
-        await HostMessage.handle(delivery, as: IngestJob.self, logger: logger) { envelope, hostID, logger in
+        await HostMessage.handle(delivery, as: IngestJob.self, logger: logger,
+                                 failure: MessageFailure.settlement) { envelope, hostID, logger in
             var logger = logger
             logger[metadataKey: "job"] = "\(envelope.payload.batchID)"
             let started = DispatchTime.now()

@@ -1,4 +1,5 @@
 import AltoAMQP
+import AltoCentral
 import AltoModels
 import AltoPlanning
 import AltoRuntime
@@ -29,7 +30,8 @@ struct HostPlanner: Sendable {
     }
 
     func handle(_ delivery: AMQPDelivery) async -> AMQPSettlement {
-        await HostMessage.handle(delivery, as: PlannerTrigger.self, logger: logger) { envelope, hostID, logger in
+        await HostMessage.handle(delivery, as: PlannerTrigger.self, logger: logger,
+                                 failure: MessageFailure.settlement) { envelope, hostID, logger in
             do {
                 try await plan(envelope, hostID: hostID, logger: logger)
                 return .ack
