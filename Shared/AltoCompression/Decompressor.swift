@@ -2,10 +2,15 @@ import AltoModels
 import CZlib
 import CZstd
 
-/// Streaming zstd or gzip decompression of uploaded batches. It never trusts the sender: output is capped by the
-/// caller's limit as it is produced (a small body cannot expand without bound), and `finish` fails unless the
-/// last frame or member ended, which is how a truncated upload is told from a complete one.
+/// Streaming zstd or gzip decompression of uploaded batches. It never trusts the sender: output is handed to the
+/// caller a scratch buffer at a time, so a caller that counts can stop a small body that would expand without bound
+/// after one buffer, and a zstd frame may not ask for a window larger than `maximumWindowLog` (the memory one stream
+/// costs); `finish` fails unless the last frame or member ended, which is how a truncated upload is told from a
+/// complete one.
 public final class Decompressor {
+    /// 8 MiB: zstd's levels up to 18 use no larger window, and ten uploads at once still cost less than 100 MiB.
+    public static let defaultMaximumWindowLog: Int32 = 23
+
     public let format: IngestJob.Compression
     private var zstd: OpaquePointer?
     private var gzip: UnsafeMutablePointer<z_stream>?
@@ -15,7 +20,7 @@ public final class Decompressor {
     private var atBoundary = true
     private var sawInput = false
 
-    public init(_ format: IngestJob.Compression) throws(CompressionError) {
+    public init(_ format: IngestJob.Compression, maximumWindowLog: Int32 = Decompressor.defaultMaximumWindowLog) throws(CompressionError) {
         self.format = format
         switch format {
         case .none:
@@ -23,6 +28,9 @@ public final class Decompressor {
         case .zstd:
             guard let context = ZSTD_createDCtx() else { throw CompressionError("zstd could not allocate a context") }
             zstd = context
+            guard ZSTD_isError(ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, maximumWindowLog)) == 0 else {
+                throw CompressionError("zstd refused a window limit of 2^\(maximumWindowLog) bytes")
+            }
         case .gzip:
             let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
             stream.initialize(to: z_stream())
@@ -43,13 +51,20 @@ public final class Decompressor {
         }
     }
 
-    /// Appends what `input` decompresses to onto `output`.
-    public func decompress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(CompressionError) {
+    /// Hands what `input` decompresses to to `body`, at most a scratch buffer (128 KiB) at a time, so the caller
+    /// holds one piece whatever the input expands to. An error thrown by `body` stops the decompression and is
+    /// thrown on; the stream's own damage throws a `CompressionError`.
+    public func decompress(_ input: UnsafeRawBufferPointer, each body: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard input.count > 0 else { return }
         sawInput = true
         switch format {
         case .none:
-            output.append(contentsOf: input)
+            var offset = 0
+            while offset < input.count {
+                let end = min(input.count, offset + scratch.count)
+                try body(UnsafeRawBufferPointer(rebasing: input[offset..<end]))
+                offset = end
+            }
         case .zstd:
             var source = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
             while source.pos < source.size || !atBoundary {
@@ -58,7 +73,7 @@ public final class Decompressor {
                 if ZSTD_isError(result) != 0 {
                     throw CompressionError("the zstd stream is corrupt: \(String(cString: ZSTD_getErrorName(result)))")
                 }
-                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<target.pos]))
+                if target.pos > 0 { try body(UnsafeRawBufferPointer(rebasing: scratch[..<target.pos])) }
                 atBoundary = result == 0
                 if source.pos == source.size && target.pos < scratch.count { break }
             }
@@ -77,7 +92,7 @@ public final class Decompressor {
                     guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
                         throw CompressionError("the gzip stream is corrupt (zlib status \(status))")
                     }
-                    output.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<(scratch.count - left)]))
+                    if left < scratch.count { try body(UnsafeRawBufferPointer(rebasing: scratch[..<(scratch.count - left)])) }
                     atBoundary = status == Z_STREAM_END
                     if status == Z_BUF_ERROR || status == Z_STREAM_END { break }
                     if gzip.pointee.avail_in == 0 && left > 0 { break }
@@ -90,6 +105,17 @@ public final class Decompressor {
                     throw CompressionError("the gzip stream is corrupt")
                 }
             }
+        }
+    }
+
+    /// Appends what `input` decompresses to onto `output`, for callers that know the input is their own.
+    public func decompress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(CompressionError) {
+        do {
+            try decompress(input) { output.append(contentsOf: $0) }
+        } catch let error as CompressionError {
+            throw error
+        } catch {
+            throw CompressionError("\(error)")
         }
     }
 

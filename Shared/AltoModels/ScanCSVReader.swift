@@ -1,13 +1,21 @@
 /// Reads the agent's CSV as it arrives, in pieces of any size, and hands out one row at a time: RFC 4180 quoting
 /// (a quoted field may hold commas, quotes doubled, CR and LF, and may span pieces), rows ended by LF, CRLF or
-/// CR. Its memory is one row, whatever the size of the batch. The first row must be the header.
+/// CR. Its memory is one row, whatever the size of the batch, and a row no longer than `maximumRowBytes`: a longer
+/// one is read to its end without being kept and handed out as overlong, to be rejected. The first row must be the
+/// header.
 public struct ScanCSVReader {
+    /// The longest row kept by default: far beyond any real path (Windows' longest is 32,767 UTF-16 units, about
+    /// 96 KiB of UTF-8), small enough that a hostile upload cannot make a row the size of the batch.
+    public static let defaultMaximumRowBytes = 256 << 10
+
     /// One row's fields, unquoted, back to back in `bytes`; valid until the reader's next call.
     public struct Row {
         /// 1-based line where the row starts, the header being line 1.
         public let line: Int
         public let bytes: [UInt8]
         let ends: [Int]
+        /// The row ran past the reader's limit; its fields were not kept.
+        public let isOverlong: Bool
 
         public var fieldCount: Int { ends.count }
 
@@ -33,8 +41,11 @@ public struct ScanCSVReader {
     private var sawHeader = false
     /// True while the current row has any content, so a final row without a line end is still a row.
     private var rowStarted = false
+    private let maximumRowBytes: Int
+    private var overlong = false
 
-    public init() {
+    public init(maximumRowBytes: Int = ScanCSVReader.defaultMaximumRowBytes) {
+        self.maximumRowBytes = maximumRowBytes
         bytes.reserveCapacity(4096)
         ends.reserveCapacity(ScanCSV.columns.count + 1)
     }
@@ -45,6 +56,11 @@ public struct ScanCSVReader {
         let count = input.count
         var index = 0
         while index < count {
+            if bytes.count + ends.count > maximumRowBytes {
+                overlong = true
+                bytes.removeAll(keepingCapacity: true)
+                ends.removeAll(keepingCapacity: true)
+            }
             let byte = input[index]
             switch state {
             case .afterCR:
@@ -132,14 +148,20 @@ public struct ScanCSVReader {
     }
 
     private mutating func endRow(_ body: (Row) throws -> Void) throws {
+        if bytes.count + ends.count > maximumRowBytes { overlong = true }
+        if overlong {
+            bytes.removeAll(keepingCapacity: true)
+            ends.removeAll(keepingCapacity: true)
+        }
         ends.append(bytes.count)
         // The row is a temporary, released before the buffers are cleared, so they are reused rather than copied.
         if sawHeader {
-            try body(Row(line: rowLine, bytes: bytes, ends: ends))
+            try body(Row(line: rowLine, bytes: bytes, ends: ends, isOverlong: overlong))
         } else {
-            try checkHeader(Row(line: rowLine, bytes: bytes, ends: ends))
+            try checkHeader(Row(line: rowLine, bytes: bytes, ends: ends, isOverlong: overlong))
             sawHeader = true
         }
+        overlong = false
         bytes.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
         rowStarted = false

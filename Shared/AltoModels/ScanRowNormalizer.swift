@@ -14,6 +14,9 @@ public enum ScanRowNormalizer {
     }
 
     public static func normalize(_ row: ScanCSVReader.Row) -> Result<Row, ScanCSV.FormatError> {
+        guard !row.isOverlong else {
+            return failure("the row is longer than \(ScanCSVReader.defaultMaximumRowBytes) bytes; it was not read")
+        }
         guard row.fieldCount == ScanCSV.columns.count else {
             return failure("expected \(ScanCSV.columns.count) fields, found \(row.fieldCount)")
         }

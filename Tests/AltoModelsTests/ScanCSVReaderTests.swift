@@ -36,6 +36,38 @@ import Testing
         #expect(byteByByte.map(\.1) == whole.map(\.1))
     }
 
+    @Test func aRowPastTheLimitIsReadToItsEndButNotKept() throws {
+        let long = String(repeating: "x", count: 5000)
+        let batch = ScanCSV.header
+            + "/srv/short.txt,1,2025-01-02T03:04:05Z,,,0644,alice,\n"
+            + "\"/srv/\(long)\nstill the same row, \"\"quoted\"\"\",1,2025-01-02T03:04:05Z,,,0644,alice,\n"
+            + "/srv/\(long),1,2025-01-02T03:04:05Z,,,0644,alice,\n"
+            + "/srv/after.txt,1,2025-01-02T03:04:05Z,,,0644,alice,\n"
+        for piece in [1, 7, 4096, 1 << 20] {
+            var reader = ScanCSVReader(maximumRowBytes: 1024)
+            var seen: [(line: Int, overlong: Bool, path: String, kept: Int)] = []
+            let collect = { (row: ScanCSVReader.Row) in
+                seen.append((row.line, row.isOverlong, String(decoding: row.field(0), as: UTF8.self), row.bytes.count))
+            }
+            let bytes = Array(batch.utf8)
+            for start in stride(from: 0, to: bytes.count, by: piece) {
+                try reader.read(Array(bytes[start..<min(bytes.count, start + piece)]), collect)
+            }
+            try reader.finish(collect)
+            #expect(seen.map(\.line) == [2, 3, 5, 6], "piece \(piece)")
+            #expect(seen.map(\.overlong) == [false, true, true, false], "piece \(piece)")
+            #expect(seen.last?.path == "/srv/after.txt")
+            #expect(seen.allSatisfy { $0.kept <= 1024 + piece }, "an overlong row is never kept whole")
+        }
+        var reader = ScanCSVReader(maximumRowBytes: 1024)
+        var reasons: [String] = []
+        try reader.read(Array((ScanCSV.header + "/srv/\(long),1,2025-01-02T03:04:05Z,,,0644,alice,\n").utf8)) { row in
+            if case .failure(let error) = ScanRowNormalizer.normalize(row) { reasons.append(error.message) }
+        }
+        #expect(reasons.count == 1)
+        #expect(reasons.first?.hasPrefix("the row is longer than") == true)
+    }
+
     @Test func normalizesTimesExtensionsAndHashes() throws {
         let (records, errors) = try ScanCSV.parse(Array(Self.batch.utf8))
         #expect(errors.isEmpty)

@@ -10,6 +10,8 @@ import Synchronization
 public final class ServiceProcess: @unchecked Sendable {
     public let name: String
     private let process: Process
+    /// The process id, for reading what the kernel says about it (`/proc/<pid>/status`).
+    public var pid: Int32 { process.processIdentifier }
     private let logURL: URL
     private let portFile: URL
     /// Set once the test ended the process on purpose (`crash`, `terminate`), so `RunningSuite` does not count

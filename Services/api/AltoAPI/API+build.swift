@@ -50,7 +50,12 @@ func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: 
     let reader = settings.reader
     let limits = APILimits(
         maximumUploadBytes: reader.int(forKey: "alto.api.max.upload.bytes", default: 64 << 20),
-        maximumCSVBytes: reader.int(forKey: "alto.api.max.csv.bytes", default: 1 << 30)
+        maximumCSVBytes: reader.int(forKey: "alto.api.max.csv.bytes", default: 1 << 30),
+        uploadIdleTimeout: .seconds(max(1, reader.int(forKey: "alto.api.upload.idle.seconds", default: 30))),
+        uploadDeadline: .seconds(max(1, reader.int(forKey: "alto.api.upload.seconds", default: 600))),
+        uploadsAtOnce: reader.int(forKey: "alto.api.uploads", default: 32),
+        uploadsPerHost: reader.int(forKey: "alto.api.uploads.per.host", default: 2),
+        spoolFolder: reader.string(forKey: "alto.api.spool.dir", default: NSTemporaryDirectory())
     )
     let sessionKey = try SecretSetting.value(reader, key: "alto.session.key", variable: "ALTO_SESSION_KEY", developmentDefault: nil,
                                              optional: SecretSetting.isDevelopment(reader)) ?? {
@@ -124,4 +129,17 @@ struct APILimits: Sendable {
     var maximumUploadBytes: Int
     /// CSV bytes one upload may expand to.
     var maximumCSVBytes: Int
+    /// The longest a client may send nothing in the middle of a body.
+    var uploadIdleTimeout: Duration = .seconds(30)
+    /// The longest one upload may take.
+    var uploadDeadline: Duration = .seconds(600)
+    /// Uploads one process receives at once, and uploads one host may send at once.
+    var uploadsAtOnce = 32
+    var uploadsPerHost = 2
+    /// Where uploads are written while they arrive.
+    var spoolFolder = NSTemporaryDirectory()
+
+    var tooLarge: APIError {
+        APIError(.contentTooLarge, "too_large", "a batch may be at most \(maximumUploadBytes) bytes; cut smaller batches")
+    }
 }

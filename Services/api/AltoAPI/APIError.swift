@@ -8,18 +8,24 @@ struct APIError: Error, HTTPResponseError {
     var message: String
     /// The request field at fault, when one is.
     var field: String?
+    /// Seconds after which the same request may succeed, sent as `Retry-After`.
+    var retryAfter: Int?
 
-    init(_ status: HTTPResponse.Status, _ code: String, _ message: String, field: String? = nil) {
+    init(_ status: HTTPResponse.Status, _ code: String, _ message: String, field: String? = nil, retryAfter: Int? = nil) {
         self.status = status
         self.code = code
         self.message = message
         self.field = field
+        self.retryAfter = retryAfter
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var response = JSONResponse.error(status: status, code: code, message: message, field: field)
         if status == .unauthorized {
             response.headers[.wwwAuthenticate] = "Bearer"
+        }
+        if let retryAfter {
+            response.headers[.retryAfter] = String(retryAfter)
         }
         return response
     }

@@ -9,11 +9,20 @@ import Hummingbird
 import Logging
 import PostgresNIO
 
-/// `POST /api/v1/scan-results`: an agent's scan batch. Everything is checked before anything is kept, and the
-/// batch is staged together with its `ingest.jobs` message in one transaction, so it is either both or neither.
+/// `POST /api/v1/scan-results`: an agent's scan batch. Everything is checked before anything is kept: the body is
+/// received onto local disk under a few uploads per host and two clocks (`UploadReceiver`), and only then staged
+/// together with its `ingest.jobs` message in one short transaction, so it is either both or neither and a slow
+/// client never holds a database connection.
 struct ScanUploadController: Sendable {
     let postgres: PostgresClient
     let limits: APILimits
+    let gate: UploadGate
+
+    init(postgres: PostgresClient, limits: APILimits) {
+        self.postgres = postgres
+        self.limits = limits
+        gate = UploadGate(maximum: limits.uploadsAtOnce, maximumPerHost: limits.uploadsPerHost)
+    }
 
     func add(to router: Router<AltoRequestContext>) {
         router.post("/api/v1/scan-results") { request, context in
@@ -59,38 +68,49 @@ struct ScanUploadController: Sendable {
             startedAt = Date()
         }
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limits.maximumUploadBytes {
-            throw tooLarge
+            throw limits.tooLarge
         }
-
-        let staged = try await postgres.withTenant(customerID, logger: logger) { connection -> (Int, Int)? in
+        // A batch sent again, as an agent that lost the answer does, is answered without reading it again.
+        if try await isKnown(batchID, customerID: customerID, hostID: hostID, logger: logger) {
+            logger.info("scan batch staged before", metadata: ["batch": "\(batchID)", "scan": "\(scanID)"])
+            return try JSONResponse.make(status: .accepted, Accepted(batchID: batchID, scanID: scanID, status: "already_accepted"))
+        }
+        let upload = try await gate.admit(host: hostID) {
+            try await UploadReceiver(limits: limits).receive(request.body, compression: compression)
+        }
+        let staged = try await postgres.withTenant(customerID, logger: logger) { connection -> Bool in
             let claimed = try await connection.query("""
                 INSERT INTO scan_staging.uploads (batch_id, customer_id, host_id, scan_id, batch_index, is_final_batch,
-                    is_full_scan, compression, byte_count, scan_started_at)
+                    is_full_scan, compression, byte_count, csv_bytes, scan_started_at)
                 VALUES (\(batchID), \(customerID), \(hostID), \(scanID), \(batchIndex), \(isFinal), \(isFullScan),
-                    \(compression.rawValue), 0, \(startedAt))
+                    \(compression.rawValue), \(upload.compressedBytes), \(upload.csvBytes), \(startedAt))
                 ON CONFLICT (batch_id) DO NOTHING RETURNING 1
                 """, logger: logger)
             var isNew = false
             for try await _ in claimed { isNew = true }
-            guard isNew else { return nil }
-            let (compressedBytes, csvBytes) = try await stage(request.body, batchID: batchID, compression: compression,
-                                                              connection: connection, logger: logger)
-            try await connection.query("""
-                UPDATE scan_staging.uploads SET byte_count = \(compressedBytes), csv_bytes = \(csvBytes) WHERE batch_id = \(batchID)
-                """, logger: logger)
+            guard isNew else { return false }
+            var sequence = 0
+            try await upload.forEachChunk(of: Self.chunkBytes) { chunk in
+                try await connection.query("""
+                    INSERT INTO scan_staging.upload_chunks (batch_id, seq, data) VALUES (\(batchID), \(sequence), \(chunk))
+                    """, logger: logger)
+                sequence += 1
+            }
             let job = IngestJob(batchID: batchID, scanID: scanID, batchIndex: batchIndex, isFinalBatch: isFinal,
-                                isFullScan: isFullScan, compression: compression, byteCount: compressedBytes,
+                                isFullScan: isFullScan, compression: compression, byteCount: upload.compressedBytes,
                                 scanStartedAt: startedAt)
             let envelope = Envelope(customerID: customerID, hostID: hostID, payload: job)
             try await Outbox.enqueue(envelope, queue: AMQPTopology.ingestJobs, on: connection, logger: logger)
-            return (compressedBytes, csvBytes)
+            return true
         }
-        if staged == nil {
-            try await checkSameBatch(batchID, customerID: customerID, hostID: hostID, logger: logger)
+        if !staged {
+            guard try await isKnown(batchID, customerID: customerID, hostID: hostID, logger: logger) else {
+                throw APIError(.conflict, "batch_conflict", "batch id \(batchID) belongs to another host")
+            }
         }
-        logger.info("scan batch staged", metadata: ["batch": "\(batchID)", "scan": "\(scanID)", "bytes": "\(staged?.0 ?? 0)",
-                                                    "csv_bytes": "\(staged?.1 ?? 0)", "duplicate": "\(staged == nil)"])
-        return try JSONResponse.make(status: .accepted, Accepted(batchID: batchID, scanID: scanID, status: staged != nil ? "accepted" : "already_accepted"))
+        logger.info("scan batch staged", metadata: ["batch": "\(batchID)", "scan": "\(scanID)", "bytes": "\(upload.compressedBytes)",
+                                                    "csv_bytes": "\(upload.csvBytes)", "duplicate": "\(!staged)"])
+        return try JSONResponse.make(status: .accepted, Accepted(batchID: batchID, scanID: scanID, status: staged ? "accepted" : "already_accepted"))
     }
 
     /// What became of a batch, for the agent that sent it: staged or ingested, its accepted and rejected row
@@ -153,39 +173,7 @@ struct ScanUploadController: Sendable {
         return try JSONResponse.make(status: .ok, batch)
     }
 
-    /// Streams the body into `upload_chunks` a megabyte at a time while the inspector checks it; any failure
-    /// throws, and the caller's transaction takes the chunks back with it.
-    private func stage(_ body: RequestBody, batchID: UUID, compression: IngestJob.Compression,
-                       connection: PostgresConnection, logger: Logger) async throws -> (Int, Int) {
-        var inspector = try UploadInspector(compression: compression, maximumCSVBytes: limits.maximumCSVBytes)
-        var pending = ByteBuffer()
-        var sequence = 0
-        var total = 0
-        func flush() async throws {
-            guard pending.readableBytes > 0 else { return }
-            try await connection.query("""
-                INSERT INTO scan_staging.upload_chunks (batch_id, seq, data) VALUES (\(batchID), \(sequence), \(pending))
-                """, logger: logger)
-            sequence += 1
-            pending.clear()
-        }
-        for try await piece in body {
-            total += piece.readableBytes
-            guard total <= limits.maximumUploadBytes else { throw tooLarge }
-            try inspector.inspect(piece)
-            pending.writeImmutableBuffer(piece)
-            if pending.readableBytes >= Self.chunkBytes { try await flush() }
-        }
-        try inspector.finish()
-        try await flush()
-        return (total, inspector.csvBytes)
-    }
-
     private static let chunkBytes = 1 << 20
-
-    private var tooLarge: APIError {
-        APIError(.contentTooLarge, "too_large", "a batch may be at most \(limits.maximumUploadBytes) bytes; cut smaller batches")
-    }
 
     private func booleanHeader(_ request: Request, _ name: String) throws -> Bool {
         switch request.headers[HTTPField.Name(name)!]?.lowercased() {
@@ -195,16 +183,18 @@ struct ScanUploadController: Sendable {
         }
     }
 
-    /// A batch id seen before is fine from the same host (a retry); from another host it is a conflict. Another
-    /// tenant's batch is invisible here, which makes it a conflict too.
-    private func checkSameBatch(_ batchID: UUID, customerID: UUID, hostID: UUID, logger: Logger) async throws {
-        let ownBatch = try await postgres.withTenant(customerID, logger: logger) { connection in
+    /// Whether this host sent the batch before; a batch id another host used is a conflict. Another tenant's
+    /// batch is invisible here, which makes it a conflict too (the insert that follows cannot take its id).
+    private func isKnown(_ batchID: UUID, customerID: UUID, hostID: UUID, logger: Logger) async throws -> Bool {
+        let owner = try await postgres.withTenant(customerID, logger: logger) { connection -> UUID? in
             let rows = try await connection.query(
                 "SELECT host_id FROM scan_staging.uploads WHERE batch_id = \(batchID)", logger: logger)
-            for try await host in rows.decode(UUID.self) where host == hostID { return true }
-            return false
+            for try await host in rows.decode(UUID.self) { return host }
+            return nil
         }
-        guard ownBatch else { throw APIError(.conflict, "batch_conflict", "batch id \(batchID) belongs to another host") }
+        guard let owner else { return false }
+        guard owner == hostID else { throw APIError(.conflict, "batch_conflict", "batch id \(batchID) belongs to another host") }
+        return true
     }
 
     /// The batch's encoding, from `Content-Encoding`; its type must be CSV.

@@ -3,12 +3,12 @@ import AltoModels
 import NIOCore
 
 /// Looks at an upload as it streams in, without keeping it: decompresses each piece to check that the stream is
-/// whole and not corrupt, that it begins with the CSV header line, and that it does not expand past the limit
-/// (a small compressed body must not be able to become an endless batch).
+/// whole and not corrupt, that it begins with the CSV header line, and that it does not expand past the limit,
+/// counted as it expands, so a small compressed body costs one decompression buffer before it is refused however
+/// far it would go.
 struct UploadInspector {
     private let decompressor: Decompressor
     private let maximumCSVBytes: Int
-    private var scratch: [UInt8] = []
     private var headerChecked = false
     private var headerBytes: [UInt8] = []
     private(set) var csvBytes = 0
@@ -16,21 +16,23 @@ struct UploadInspector {
     init(compression: IngestJob.Compression, maximumCSVBytes: Int) throws {
         decompressor = try Decompressor(compression)
         self.maximumCSVBytes = maximumCSVBytes
-        scratch.reserveCapacity(1 << 18)
     }
 
     mutating func inspect(_ piece: ByteBuffer) throws {
-        scratch.removeAll(keepingCapacity: true)
         do {
-            try piece.withUnsafeReadableBytes { bytes in try decompressor.decompress(bytes, into: &scratch) }
-        } catch {
+            try piece.withUnsafeReadableBytes { bytes in
+                try decompressor.decompress(bytes) { csv in
+                    csvBytes += csv.count
+                    guard csvBytes <= maximumCSVBytes else {
+                        throw APIError(.contentTooLarge, "too_large",
+                                       "the batch expands to more than \(maximumCSVBytes) bytes of CSV; cut smaller batches")
+                    }
+                    if !headerChecked { try checkHeader(csv) }
+                }
+            }
+        } catch let error as CompressionError {
             throw APIError.badRequest("invalid_compression", "\(error)")
         }
-        csvBytes += scratch.count
-        guard csvBytes <= maximumCSVBytes else {
-            throw APIError(.contentTooLarge, "too_large", "the batch expands to more than \(maximumCSVBytes) bytes of CSV; cut smaller batches")
-        }
-        if !headerChecked { try checkHeader() }
     }
 
     /// Ends the stream: the last frame must be complete and the header must have come.
@@ -41,14 +43,13 @@ struct UploadInspector {
             throw APIError.badRequest("invalid_compression", "\(error)")
         }
         if !headerChecked {
-            headerBytes.append(0x0A)
-            scratch.removeAll()
-            try checkHeader()
+            try checkHeader(UnsafeRawBufferPointer(start: nil, count: 0), ended: true)
         }
     }
 
-    private mutating func checkHeader() throws {
-        headerBytes.append(contentsOf: scratch.prefix(4096))
+    private mutating func checkHeader(_ csv: UnsafeRawBufferPointer, ended: Bool = false) throws {
+        headerBytes.append(contentsOf: csv.prefix(4096))
+        if ended { headerBytes.append(0x0A) }
         guard let end = headerBytes.firstIndex(of: 0x0A) else {
             guard headerBytes.count < 4096 else { throw Self.wrongHeader }
             return

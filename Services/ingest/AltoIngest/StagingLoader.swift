@@ -35,6 +35,8 @@ struct StagingLoader: Sendable {
     static let columns = ["customer_id", "scan_date", "batch_id", "host_id", "line", "file_path", "file_size", "last_modified",
                           "last_accessed", "file_extension", "permissions", "owner", "hash"]
 
+    private static let sliceBytes = 64 << 10
+
     func load(batchID: UUID, compression: IngestJob.Compression, customerID: UUID, hostID: UUID, scanDate: String,
               partition: String, connection: PostgresConnection, logger: Logger) async throws -> Outcome {
         var outcome = Outcome()
@@ -48,8 +50,6 @@ struct StagingLoader: Sendable {
             try await connection.copyFrom(table: partition, columns: Self.columns, logger: logger) { writer in
                 var reader = ScanCSVReader()
                 var rows = CopyTextWriter()
-                var csv: [UInt8] = []
-                csv.reserveCapacity(1 << 21)
                 let constantColumns = Array([customerID.uuidString.lowercased(), scanDate, batchID.uuidString.lowercased(),
                                              hostID.uuidString.lowercased()].joined(separator: "\t").utf8)
                 let write = { (row: ScanCSVReader.Row) in
@@ -83,11 +83,16 @@ struct StagingLoader: Sendable {
                     }
                 }
                 do {
+                    // A slice of a chunk at a time, so the rows waiting for COPY stay near a megabyte however
+                    // well the batch compressed.
                     for try await data in chunks.decode(ByteBuffer.self) {
-                        csv.removeAll(keepingCapacity: true)
-                        try data.withUnsafeReadableBytes { try decompressor.decompress($0, into: &csv) }
-                        try reader.read(csv, write)
-                        if rows.bytes.count >= 1 << 20 { try await writer.write(rows.take()) }
+                        var rest = data
+                        while let slice = rest.readSlice(length: min(rest.readableBytes, Self.sliceBytes)), slice.readableBytes > 0 {
+                            try slice.withUnsafeReadableBytes { compressed in
+                                try decompressor.decompress(compressed) { csv in try reader.read(csv, write) }
+                            }
+                            if rows.bytes.count >= 1 << 20 { try await writer.write(rows.take()) }
+                        }
                     }
                     try decompressor.finish()
                     try reader.finish(write)
