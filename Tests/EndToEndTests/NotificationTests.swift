@@ -56,6 +56,56 @@ import Testing
         }
     }
 
+    @Test func aConnectionClosesWithinSecondsOfItsSessionEndingOrChanging() async throws {
+        let suite = try await RunningSuite(["alto-api"], environment: ["ALTO_API_SOCKET_RECHECK_SECONDS": "1"])
+        try await suite.whileRunning {
+            let tenant = try await suite.enrol("sessions-\(suite.run)")
+            let names = ["signs-out", "role-changed", "disabled", "untouched"]
+            var tokens: [String: String] = [:]
+            for name in names {
+                tokens[name] = try await session(suite, customer: tenant.customer, email: "\(name)-\(suite.run)@example.com")
+            }
+            struct Listed: Decodable {
+                var id: UUID
+                var email: String
+            }
+            struct Users: Decodable { var users: [Listed] }
+            let socket = suite.apiURL.replacingOccurrences(of: "http://", with: "ws://") + "/api/v1/notifications"
+            let closedAfter = NIOLockedValueBox<[String: Duration]>([:])
+            let opened = ContinuousClock.now
+            let everyToken = tokens
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for name in names {
+                    group.addTask {
+                        let heard = NIOLockedValueBox<[String]>([])
+                        try await listen(socket, token: everyToken[name]!, into: heard, for: .seconds(20))
+                        closedAfter.withLockedValue { $0[name] = ContinuousClock.now - opened }
+                    }
+                }
+                try await Task.sleep(for: .seconds(3))
+                let changed = ContinuousClock.now
+                let admin = RunningSuite.adminHeaders.merging(["Content-Type": "application/json",
+                                                               "X-Alto-Customer-Id": tenant.customer.uuidString]) { _, new in new }
+                let (_, listing) = try await suite.send("GET", suite.apiURL + "/api/v1/users", body: nil, headers: admin)
+                let users = try JSONDecoder().decode(Users.self, from: Data(listing.utf8)).users
+                func id(_ name: String) -> UUID { users.first { $0.email.hasPrefix(name) }!.id }
+                #expect(try await suite.send("DELETE", suite.apiURL + "/api/v1/sessions", body: nil,
+                                             headers: ["Authorization": "Bearer \(everyToken["signs-out"]!)"]).0 == 204)
+                #expect(try await suite.send("PATCH", suite.apiURL + "/api/v1/users/\(id("role-changed"))",
+                                             body: Data(#"{"role":"operator"}"#.utf8), headers: admin).0 == 200)
+                #expect(try await suite.send("PATCH", suite.apiURL + "/api/v1/users/\(id("disabled"))",
+                                             body: Data(#"{"disabled":true}"#.utf8), headers: admin).0 == 200)
+                try await group.waitForAll()
+                let closed = closedAfter.withLockedValue { $0 }
+                for name in names.dropLast() {
+                    let after = (closed[name] ?? .seconds(99)) - (changed - opened)
+                    #expect(after < .seconds(5), "\(name): closed \(after) after the change")
+                }
+                #expect((closed["untouched"] ?? .zero) >= .seconds(19), "an untouched session stays connected")
+            }
+        }
+    }
+
     /// Collects the text frames a connection receives for `duration`.
     func listen(_ url: String, token: String, into heard: NIOLockedValueBox<[String]>, for duration: Duration) async throws {
         var settings = WebSocketClientConfiguration()
