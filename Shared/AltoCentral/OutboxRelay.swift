@@ -52,7 +52,8 @@ public struct OutboxRelay: Service {
     /// Publishes one batch and returns how many rows it sent. A row the broker refuses stays, with its reason and
     /// attempt count, and is retried after the others; it never holds back the rest of the batch.
     func relayBatch() async throws -> Int {
-        try await client.withTransaction(logger: logger) { connection in
+        // The relay publishes every tenant's messages: a sweep that spans tenants, and says so.
+        try await client.acrossTenants(logger: logger) { connection in
             let rows = try await connection.query("""
                 SELECT id, message_id, exchange, routing_key, body FROM outbox
                 WHERE attempts = 0 OR last_attempt_at < now() - least(60, 2 ^ attempts) * interval '1 second'

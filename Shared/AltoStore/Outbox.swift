@@ -16,16 +16,17 @@ public enum Outbox {
                                                          on connection: PostgresConnection, logger: Logger) async throws {
         let body = ByteBuffer(bytes: try envelope.encoded())
         try await connection.query("""
-            INSERT INTO outbox (message_id, exchange, routing_key, body)
-            VALUES (\(envelope.id), \(exchange), \(routingKey), \(body))
+            INSERT INTO outbox (message_id, customer_id, exchange, routing_key, body)
+            VALUES (\(envelope.id), \(envelope.customerID), \(exchange), \(routingKey), \(body))
             """, logger: logger)
     }
 
-    /// Records that `consumer` applied `messageID`; false when it already had, so the caller skips the work.
-    public static func markProcessed(consumer: String, messageID: UUID, on connection: PostgresConnection,
+    /// Records that `consumer` applied `messageID` of `customerID`; false when it already had, so the caller skips
+    /// the work.
+    public static func markProcessed(consumer: String, messageID: UUID, customerID: UUID, on connection: PostgresConnection,
                                      logger: Logger) async throws -> Bool {
         let rows = try await connection.query("""
-            INSERT INTO processed_messages (consumer, message_id) VALUES (\(consumer), \(messageID))
+            INSERT INTO processed_messages (consumer, message_id, customer_id) VALUES (\(consumer), \(messageID), \(customerID))
             ON CONFLICT DO NOTHING RETURNING 1
             """, logger: logger)
         for try await _ in rows { return true }

@@ -73,6 +73,90 @@ import Testing
         }
     }
 
+    @Test func everyTableThatHoldsATenantsRowsIsUnderRowLevelSecurity() async throws {
+        let tenants = try await twoTenants()
+        try await TestServers.withPostgres(tenants.ownerURL) { owner in
+            let outside = try await owner.query("""
+                SELECT format('%I.%I', namespace.nspname, class.relname) FROM pg_class AS class
+                JOIN pg_namespace AS namespace ON namespace.oid = class.relnamespace
+                JOIN pg_attribute AS attribute ON attribute.attrelid = class.oid AND attribute.attname = 'customer_id'
+                WHERE namespace.nspname IN ('public', 'scan_staging') AND class.relkind IN ('r', 'p')
+                  AND NOT (class.relrowsecurity AND class.relforcerowsecurity)
+                  AND NOT class.relispartition
+                ORDER BY 1
+                """, logger: TestServers.logger).collect().map { try $0.decode(String.self) }
+            #expect(outside.isEmpty, "tables with a customer_id outside row-level security: \(outside)")
+        }
+        try await TestServers.withPostgres(tenants.serviceURL) { client in
+            let logger = TestServers.logger
+            let partition = try await client.query("SELECT scan_staging.ensure_partition(\(tenants.theirs), current_date)", logger: logger)
+                .collect().first?.decode(String.self) ?? ""
+            await #expect(throws: PSQLError.self, "a tenant's staged rows cannot be read past the policy") {
+                try await client.withTenant(tenants.mine, logger: logger) { connection in
+                    try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM scan_staging.\(partition)"), logger: logger)
+                }
+            }
+        }
+        try await TestServers.withPostgres(tenants.ownerURL) { owner in
+            // The partitions that COPY fills take the services' rows but show them none: reads go through raw_scans.
+            let partitions = try await owner.query("""
+                SELECT count(*) FILTER (WHERE has_table_privilege('alto_service', class.oid, 'SELECT')), count(*)
+                FROM pg_class AS class JOIN pg_namespace AS namespace ON namespace.oid = class.relnamespace
+                WHERE namespace.nspname = 'scan_staging' AND class.relispartition
+                """, logger: TestServers.logger).collect().first?.decode((Int, Int).self)
+            #expect(partitions?.0 == 0 && partitions?.1 == 2, "\(String(describing: partitions))")
+        }
+    }
+
+    @Test func anIdOfAnotherTenantIsRefusedWhereOneTablePointsIntoAnother() async throws {
+        let tenants = try await twoTenants()
+        let logger = TestServers.logger
+        try await TestServers.withPostgres(tenants.ownerURL) { owner in
+            func one(_ sql: String) async throws -> String {
+                try await owner.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect().first?.decode(String.self) ?? ""
+            }
+            let theirHost = try await one("SELECT id::text FROM hosts WHERE customer_id = '\(tenants.theirs)'")
+            let myHost = try await one("SELECT id::text FROM hosts WHERE customer_id = '\(tenants.mine)'")
+            let theirRule = try await one("SELECT id::text FROM rules WHERE customer_id = '\(tenants.theirs)'")
+            let theirTarget = try await one("SELECT id::text FROM storage_targets WHERE customer_id = '\(tenants.theirs)'")
+            let theirFile = try await one("""
+                INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified, file_extension, permissions, owner)
+                VALUES ('\(tenants.theirs)', '\(theirHost)', '/srv/theirs', 1, now(), '', '0644', 'x') RETURNING id::text
+                """)
+            let theirJob = UUID()
+            try await owner.query(PostgresQuery(unsafeSQL: """
+                INSERT INTO tiering_jobs (id, customer_id, host_id, rule_id, rule_version, target_id, priority, file_count, total_bytes,
+                    estimated_space_saved, estimated_duration_seconds)
+                VALUES ('\(theirJob)', '\(tenants.theirs)', '\(theirHost)', '\(theirRule)', 1, '\(theirTarget)', 1, 0, 0, 0, 0)
+                """), logger: logger)
+            let planted: [(String, String)] = [
+                ("a job of mine with their rule and target", """
+                    INSERT INTO tiering_jobs (id, customer_id, host_id, rule_id, rule_version, target_id, priority, file_count, total_bytes,
+                        estimated_space_saved, estimated_duration_seconds)
+                    VALUES ('\(UUID())', '\(tenants.mine)', '\(myHost)', '\(theirRule)', 1, '\(theirTarget)', 1, 0, 0, 0, 0)
+                    """),
+                ("a file of their job in my name", """
+                    INSERT INTO tiering_job_files (job_id, file_id, customer_id, file_path, file_size)
+                    VALUES ('\(theirJob)', \(theirFile), '\(tenants.mine)', '/srv/theirs', 1)
+                    """),
+                ("a stub of mine for their file, target and job", """
+                    INSERT INTO stub_registry (customer_id, host_id, file_id, file_path, target_id, tiered_location, hash, size, job_id)
+                    VALUES ('\(tenants.mine)', '\(myHost)', \(theirFile), '/srv/theirs', '\(theirTarget)', 'x', 'h', 1, '\(theirJob)')
+                    """),
+                ("a recall of mine by their rule", """
+                    INSERT INTO recall_jobs (id, customer_id, host_id, requested_by, rule_id, file_count)
+                    VALUES ('\(UUID())', '\(tenants.mine)', '\(myHost)', 'x', '\(theirRule)', 0)
+                    """),
+            ]
+            for (what, sql) in planted {
+                let refusal = await #expect(throws: PSQLError.self, "\(what)") {
+                    try await owner.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+                }
+                #expect(refusal?.serverInfo?[.sqlState] == "23503", "\(what) is refused as a foreign key to nothing: \(String(reflecting: refusal))")
+            }
+        }
+    }
+
     @Test func theServicesLoginCannotBypassRowLevelSecurityAndAServiceRefusesOneThatCan() async throws {
         let tenants = try await twoTenants()
         try await TestServers.withPostgres(tenants.serviceURL) { client in

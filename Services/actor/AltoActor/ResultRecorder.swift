@@ -52,7 +52,8 @@ struct ResultRecorder: Sendable {
         let result = envelope.payload
         let customerID = envelope.customerID
         try await postgres.withTenant(customerID, logger: logger) { connection in
-            guard try await Outbox.markProcessed(consumer: "actor.results", messageID: envelope.id, on: connection, logger: logger) else {
+            guard try await Outbox.markProcessed(consumer: "actor.results", messageID: envelope.id,
+                                                     customerID: envelope.customerID, on: connection, logger: logger) else {
                 return
             }
             // The job's reports take turns, whichever replica has them, so each sees the files the others recorded.

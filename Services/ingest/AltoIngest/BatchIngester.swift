@@ -71,7 +71,7 @@ struct BatchIngester: Sendable {
                 batchID: job.batchID, compression: compression, customerID: customerID, hostID: hostID, scanDate: scanDate,
                 partition: partition, connection: connection, logger: logger)
             try await record(outcome.rejects, batchID: job.batchID, customerID: customerID, on: connection, logger: logger)
-            let merge = InventoryMerge(customerID: customerID, hostID: hostID, job: job, partition: partition)
+            let merge = InventoryMerge(customerID: customerID, hostID: hostID, job: job, scanDate: scanDate)
             let loaded = clock.now
             try await merge.lockHost(on: connection, logger: logger)
             let listed = try await merge.merge(accepted: outcome.accepted, on: connection, logger: logger)

@@ -9,7 +9,14 @@ struct InventoryMerge: Sendable {
     let customerID: UUID
     let hostID: UUID
     let job: IngestJob
-    let partition: String
+    /// The day the batch was staged under, `YYYY-MM-DD`.
+    let scanDate: String
+
+    /// The day's staged rows of this tenant, read through `raw_scans` and its row-level security; the tenant and
+    /// the day are literals, so the planner reads the one partition that holds them.
+    private var staged: String {
+        "(SELECT * FROM scan_staging.raw_scans WHERE customer_id = '\(customerID.uuidString.lowercased())' AND scan_date = DATE '\(scanDate)')"
+    }
 
     /// Merges the batch into the inventory with one set-based upsert keyed on (host_id, file_path) and returns how
     /// many distinct paths it holds. A file whose metadata did not change is not rewritten (a re-scan of an
@@ -29,7 +36,7 @@ struct InventoryMerge: Sendable {
             var bindings = PostgresBindings()
             bindings.append(job.batchID)
             let distinct = try await connection.query(PostgresQuery(
-                unsafeSQL: "SELECT count(DISTINCT file_path) FROM scan_staging.\(partition) WHERE batch_id = $1", binds: bindings),
+                unsafeSQL: "SELECT count(DISTINCT file_path) FROM \(staged) AS day WHERE batch_id = $1", binds: bindings),
                 logger: logger)
             for try await count in distinct.decode(Int.self) { return count }
             return accepted
@@ -38,8 +45,8 @@ struct InventoryMerge: Sendable {
 
     private func upsert(deduplicating: Bool) -> PostgresQuery {
         let source = deduplicating
-            ? "SELECT DISTINCT ON (file_path) * FROM scan_staging.\(partition) WHERE batch_id = $1 ORDER BY file_path, line DESC"
-            : "SELECT * FROM scan_staging.\(partition) WHERE batch_id = $1"
+            ? "SELECT DISTINCT ON (file_path) * FROM \(staged) AS day WHERE batch_id = $1 ORDER BY file_path, line DESC"
+            : "SELECT * FROM \(staged) AS day WHERE batch_id = $1"
         var bindings = PostgresBindings()
         bindings.append(job.batchID)
         bindings.append(job.scanID)
@@ -111,7 +118,7 @@ struct InventoryMerge: Sendable {
         let retired = try await connection.query(PostgresQuery(unsafeSQL: """
             UPDATE file_inventory AS inventory SET deleted_at = now(), updated_at = now()
             WHERE inventory.host_id = $1 AND inventory.customer_id = $2 AND inventory.deleted_at IS NULL AND NOT inventory.is_stubbed
-              AND NOT EXISTS (SELECT 1 FROM scan_staging.\(partition) AS staged
+              AND NOT EXISTS (SELECT 1 FROM \(staged) AS staged
                               WHERE staged.batch_id = ANY($3) AND staged.file_path = inventory.file_path)
               AND NOT EXISTS (SELECT 1 FROM scan_staging.rejects AS rejected
                               WHERE rejected.batch_id = ANY($3) AND rejected.file_path = inventory.file_path)

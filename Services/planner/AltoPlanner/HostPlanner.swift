@@ -45,7 +45,8 @@ struct HostPlanner: Sendable {
         let started = ContinuousClock.now
         let trigger = envelope.payload
         try await postgres.withTenant(envelope.customerID, logger: logger) { connection in
-            guard try await Outbox.markProcessed(consumer: "planner", messageID: envelope.id, on: connection, logger: logger) else {
+            guard try await Outbox.markProcessed(consumer: "planner", messageID: envelope.id,
+                                                     customerID: envelope.customerID, on: connection, logger: logger) else {
                 return
             }
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(hostID.uuidString)))", logger: logger)
