@@ -9,14 +9,15 @@ import Configuration
 /// | variable | default |
 /// | --- | --- |
 /// | `ALTO_POSTGRES_URL` | `postgres://alto_app:alto_app@127.0.0.1:55432/alto`: the services' login, under row-level security |
-/// | `ALTO_POSTGRES_MIGRATION_URL` | `ALTO_POSTGRES_URL`: the tables' owner, which applies the migrations |
+/// | `ALTO_POSTGRES_MIGRATION_URL` | none: the tables' owner, which `alto-api migrate` alone uses |
 /// | `ALTO_AUDIT_KEY` | none (a development key with `ALTO_DEVELOPMENT=true`): the audit chain's HMAC key, the same for every service |
 @dynamicMemberLookup
 public struct ServiceSettings: Sendable {
     public var runtime: RuntimeSettings
     public var postgres: PostgresSettings
-    /// The owner of the schema: migrations run as it, everything else as `postgres`.
-    public var migrationPostgres: PostgresSettings
+    /// The owner of the schema, which `alto-api migrate` runs as; the services use `postgres` only, and in a
+    /// deployment are not given it.
+    public var migrationPostgres: PostgresSettings?
     /// Appends to the tamper-evident audit trail.
     public var audit: AuditTrail
 
@@ -27,8 +28,8 @@ public struct ServiceSettings: Sendable {
         let serviceURL = reader.string(forKey: "alto.postgres.url", isSecret: true, default: Self.defaultPostgresURL)
         postgres = try PostgresSettings(
             url: serviceURL, maximumConnections: reader.int(forKey: "alto.postgres.max.connections", default: 10))
-        migrationPostgres = try PostgresSettings(
-            url: reader.string(forKey: "alto.postgres.migration.url", isSecret: true, default: serviceURL), maximumConnections: 2)
+        let migrationURL = reader.string(forKey: "alto.postgres.migration.url", isSecret: true, default: "")
+        migrationPostgres = migrationURL.isEmpty ? nil : try PostgresSettings(url: migrationURL, maximumConnections: 2)
         audit = AuditTrail(secret: try SecretSetting.value(reader, key: "alto.audit.key", variable: "ALTO_AUDIT_KEY",
                                                            developmentDefault: "alto-development-audit-key") ?? "")
     }

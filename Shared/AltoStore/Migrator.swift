@@ -87,6 +87,20 @@ public struct Migrator: Sendable {
         return applied
     }
 
+    /// The migrations of this build the database has not had yet, as any login that may read `schema_migrations`
+    /// sees them: the services ask this and wait, they never migrate (`alto-api migrate` does, as the owner).
+    public func pending(on connection: PostgresConnection, logger: Logger) async throws -> [Int] {
+        var known: Set<Int> = []
+        do {
+            for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
+                known.insert(version)
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P01" {
+            return migrations.map(\.version)
+        }
+        return migrations.map(\.version).filter { !known.contains($0) }
+    }
+
     /// FNV-1a over the file's bytes: enough to notice an edited migration, no cryptography needed.
     static func checksum(_ sql: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325

@@ -61,8 +61,9 @@ public final class RunningSuite: APIClient, @unchecked Sendable {
     /// waiting for it: for processes that serve no `/healthz` (the stub guard) or that a test watches start.
     @discardableResult
     public func start(_ executable: String, arguments: [String] = [], environment extra: [String: String] = [:]) throws -> ServiceProcess {
-        let service = try ServiceProcess(executable, arguments: arguments, environment: environment.merging(extra) { _, new in new },
-                                         logFolder: work)
+        // The services hold their own login only: the schema's owner is for `alto-api migrate`, run before them.
+        let variables = environment.merging(["ALTO_POSTGRES_MIGRATION_URL": ""]) { _, new in new }.merging(extra) { _, new in new }
+        let service = try ServiceProcess(executable, arguments: arguments, environment: variables, logFolder: work)
         services.withLock { $0.append(service) }
         return service
     }

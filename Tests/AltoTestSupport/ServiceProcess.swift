@@ -34,10 +34,12 @@ public final class ServiceProcess: @unchecked Sendable {
         let process = Process()
         process.executableURL = Self.binary(executable)
         process.arguments = arguments
+        // An empty value takes a variable away, even one the test process inherited.
         process.environment = ProcessInfo.processInfo.environment
             .merging(["ALTO_HTTP_PORT": "0"]) { _, new in new }
             .merging(environment) { _, new in new }
             .merging(["ALTO_HTTP_PORT_FILE": portFile.path]) { _, new in new }
+            .filter { !$0.value.isEmpty }
         let log = try FileHandle(forWritingTo: logURL)
         process.standardOutput = log
         process.standardError = log

@@ -50,7 +50,7 @@ enum InProcessAPI {
         let settings = try ServiceSettings(serviceName: "alto-api", defaultPort: 0, reader: RuntimeSettings.environment(variables))
         var logger = Logger(label: "alto-api")
         logger.logLevel = .warning
-        try await settings.prepareDatabase(logger: logger)
+        try await settings.migrate(logger: logger)
         let postgres = settings.postgres.makeClient(logger: logger)
         let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
         let router = try await makeRouter(settings: settings, postgres: postgres, publisher: publisher,

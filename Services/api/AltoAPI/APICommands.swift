@@ -12,7 +12,7 @@ public enum APICommands {
     /// Applies pending migrations as the schema's owner and checks the services' login, then returns.
     public static func migrate(settings: ServiceSettings) async throws {
         let (logger, _) = ServiceBootstrap.bootstrap(label: settings.serviceName, level: settings.logLevel)
-        try await settings.prepareDatabase(logger: logger)
+        try await settings.migrate(logger: logger)
     }
 
     /// Every route the API serves, as `METHOD path`, sorted; the router is built but nothing is connected.
