@@ -101,7 +101,7 @@ let package = Package(
         ]),
     ]
     + service("api", library: "AltoAPI", dependencies: centralService + [
-        "AltoCompression", "AltoPlanning", "AltoKeys", "AltoTiering", crypto,
+        "AltoCompression", "AltoPlanning", "AltoKeys", "AltoTiering", crypto, asyncHTTPClient,
         .product(name: "Configuration", package: "swift-configuration"),
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdTLS", package: "hummingbird"),

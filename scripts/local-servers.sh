@@ -16,6 +16,8 @@ if [ -z "${ALTO_LOCAL_STATE:-}" ] && id postgres >/dev/null 2>&1 && [ "$(id -u)"
 fi
 pg_port="${ALTO_LOCAL_PG_PORT:-55432}"
 amqp_port="${ALTO_LOCAL_AMQP_PORT:-55672}"
+# RabbitMQ's management API, through which the API keeps each agent's own broker account.
+admin_port="${ALTO_LOCAL_AMQP_ADMIN_PORT:-$((amqp_port + 2))}"
 pg_bin=/usr/lib/postgresql/15/bin
 # Sized for a bulk-loading inventory on one machine: room in memory for the inventory's indexes, and checkpoints
 # spaced so a million-row scan does not trigger several.
@@ -102,28 +104,40 @@ start_postgres() {
         -f "$root/scripts/postgres-roles.sql" >/dev/null
 }
 
+management_answers() {
+    curl -fsS -m 5 -u guest:guest "http://127.0.0.1:$admin_port/api/overview" >/dev/null 2>&1
+}
+
 start_rabbitmq() {
     install -d -o rabbitmq -g rabbitmq "$rabbit_home" "$rabbit_home/mnesia" "$rabbit_home/log"
-    if [ ! -f "$rabbit_home/rabbitmq.conf" ]; then
-        cat > "$rabbit_home/rabbitmq.conf" <<CONF
+    cat > "$rabbit_home/rabbitmq.conf" <<CONF
 listeners.tcp.1 = 127.0.0.1:$amqp_port
 loopback_users.guest = true
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $admin_port
 CONF
-        echo '[].' > "$rabbit_home/enabled_plugins"
-        chown rabbitmq:rabbitmq "$rabbit_home/rabbitmq.conf" "$rabbit_home/enabled_plugins"
+    echo '[rabbitmq_management].' > "$rabbit_home/enabled_plugins"
+    chown rabbitmq:rabbitmq "$rabbit_home/rabbitmq.conf" "$rabbit_home/enabled_plugins"
+    # A broker started by an older copy of this script lacks the management API: it starts again with this one.
+    if rabbitmqctl_local -q status >/dev/null 2>&1 && ! management_answers; then
+        say "restarting RabbitMQ with its management API on 127.0.0.1:$admin_port"
+        rabbitmqctl_local -q stop >/dev/null 2>&1 || true
     fi
     if rabbitmqctl_local -q status >/dev/null 2>&1; then
         rabbitmqctl_local -q start_app >/dev/null 2>&1 || true
     else
         require_free "$amqp_port" ALTO_LOCAL_AMQP_PORT
+        require_free "$admin_port" ALTO_LOCAL_AMQP_ADMIN_PORT
         say "starting RabbitMQ on 127.0.0.1:$amqp_port"
         (cd "$rabbit_home" && as_user rabbitmq env "${rabbit_vars[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server -detached >/dev/null 2>&1)
     fi
     for _ in $(seq 1 120); do
-        rabbitmqctl_local -q await_startup --timeout 5 >/dev/null 2>&1 && return 0
+        if rabbitmqctl_local -q await_startup --timeout 5 >/dev/null 2>&1 && management_answers; then
+            return 0
+        fi
         sleep 1
     done
-    say "RabbitMQ did not start; see $rabbit_home/log"
+    say "RabbitMQ did not start with its management API; see $rabbit_home/log"
     exit 1
 }
 
@@ -158,6 +172,7 @@ export ALTO_POSTGRES_URL=postgres://alto_app:alto_app@127.0.0.1:$pg_port/alto
 export ALTO_POSTGRES_MIGRATION_URL=postgres://alto:alto@127.0.0.1:$pg_port/alto
 export ALTO_KEY_DIR="$state/keys"
 export ALTO_AMQP_URL=amqp://guest:guest@127.0.0.1:$amqp_port/%2f
+export ALTO_BROKER_MANAGEMENT_URL=http://guest:guest@127.0.0.1:$admin_port
 export ALTO_RABBITMQCTL="$root/scripts/local-servers.sh rabbitmqctl"
 ENV
 }

@@ -13,6 +13,13 @@ public struct AMQPConfiguration: Sendable, Equatable {
     public var publishTimeout: Duration
     /// Seconds between heartbeats each way; a peer silent for two of them is taken as gone. Zero turns them off.
     public var heartbeatSeconds: Int
+    /// `amqps://`: TLS, with the broker's certificate and host name verified.
+    public var usesTLS = false
+    /// A PEM file of the certificate authorities a TLS broker's certificate must chain to (`?cacertfile=`).
+    public var certificateAuthorities: String?
+    /// An account whose address and login replace these at every connection, for a login that the process is
+    /// given while it runs (an agent's own, which the API issues).
+    public var account: AMQPAccount?
 
     public init(
         host: String = "127.0.0.1",
@@ -34,12 +41,17 @@ public struct AMQPConfiguration: Sendable, Equatable {
         self.heartbeatSeconds = heartbeatSeconds
     }
 
-    /// Reads `amqp://user:password@host:port/vhost[?heartbeat=seconds]`; the vhost is percent-decoded, so `%2f` is `/`.
+    /// Reads `amqp[s]://user:password@host:port/vhost[?heartbeat=seconds&cacertfile=path]`; the vhost is
+    /// percent-decoded, so `%2f` is `/`.
     public init(url: String) throws {
-        guard let components = URLComponents(string: url), components.scheme == "amqp" else {
+        guard let components = URLComponents(string: url), components.scheme == "amqp" || components.scheme == "amqps" else {
             throw AMQPError.invalidURL(url)
         }
         self.init()
+        if components.scheme == "amqps" {
+            usesTLS = true
+            port = 5671
+        }
         if let host = components.host, !host.isEmpty { self.host = host }
         if let port = components.port { self.port = port }
         if let user = components.user { self.user = user.removingPercentEncoding ?? user }
@@ -53,12 +65,18 @@ public struct AMQPConfiguration: Sendable, Equatable {
             guard let seconds = Int(heartbeat), seconds >= 0 else { throw AMQPError.invalidURL(url) }
             self.heartbeatSeconds = seconds
         }
+        certificateAuthorities = components.queryItems?.first(where: { $0.name == "cacertfile" })?.value
     }
 }
 
 extension AMQPConfiguration: CustomStringConvertible {
     /// Names the broker without its password, so the configuration can be logged.
     public var description: String {
-        "amqp://\(user)@\(host):\(port)/\(virtualHost == "/" ? "%2f" : virtualHost)"
+        if let account { return account.current.map { "\($0)" } ?? "a broker account not issued yet" }
+        return plainDescription
+    }
+
+    private var plainDescription: String {
+        "\(usesTLS ? "amqps" : "amqp")://\(user)@\(host):\(port)/\(virtualHost == "/" ? "%2f" : virtualHost)"
     }
 }

@@ -9,13 +9,18 @@ public enum AMQPDeclaration: Sendable, Equatable {
     /// A queue of one process's own, bound to an exchange, that the broker deletes once nobody has consumed it
     /// for `expiresAfter`: an API replica following the notifications, gone soon after the replica is.
     case followerQueue(String, exchange: String, expiresAfter: Duration)
+    /// Binds an existing queue to an exchange.
+    case binding(queue: String, exchange: String, routingKey: String)
     /// Removes a queue and its messages (tests and host decommissioning).
     case deleteQueue(String)
 
     /// The design contract's central topology.
     public static var standard: [AMQPDeclaration] {
         AMQPTopology.workQueues.map(AMQPDeclaration.workQueue)
-            + [.exchange(AMQPTopology.notificationsExchange, type: "fanout")]
+            + [.exchange(AMQPTopology.notificationsExchange, type: "fanout"),
+               .exchange(AMQPTopology.agentResultsExchange, type: "direct"),
+               .binding(queue: AMQPTopology.agentResults, exchange: AMQPTopology.agentResultsExchange,
+                        routingKey: AMQPTopology.agentResults)]
     }
 }
 
@@ -40,6 +45,8 @@ extension AMQPSession {
             let milliseconds = expiresAfter.components.seconds * 1000 + expiresAfter.components.attoseconds / 1_000_000_000_000_000
             try declareQueue(name, arguments: ["x-expires": .int(max(1000, milliseconds))])
             try bindQueue(name, exchange: exchange, routingKey: "")
+        case .binding(let queue, let exchange, let routingKey):
+            try bindQueue(queue, exchange: exchange, routingKey: routingKey)
         case .deleteQueue(let name):
             try deleteQueue(name)
         }

@@ -3,11 +3,15 @@ public struct AMQPMessage: Sendable, Equatable {
     public var body: [UInt8]
     public var headers: [String: String]
     public var messageID: String?
+    /// The broker login that published the message. RabbitMQ refuses a publish whose `user-id` is not the
+    /// publisher's own login, so a consumer can tell which account sent a message that carries one.
+    public var userID: String?
 
-    public init(body: [UInt8], headers: [String: String] = [:], messageID: String? = nil) {
+    public init(body: [UInt8], headers: [String: String] = [:], messageID: String? = nil, userID: String? = nil) {
         self.body = body
         self.headers = headers
         self.messageID = messageID
+        self.userID = userID
     }
 }
 

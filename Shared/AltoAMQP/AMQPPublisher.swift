@@ -22,6 +22,9 @@ public final class AMQPPublisher: Service, Sendable {
     }
 
     private let configuration: AMQPConfiguration
+
+    /// The broker login this publisher publishes as, the only `user-id` its messages may carry.
+    public var login: String { configuration.account?.current?.user ?? configuration.user }
     private let logger: Logger
     private let worker: AMQPWorkerThread<Command>
 

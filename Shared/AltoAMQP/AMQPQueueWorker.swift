@@ -17,6 +17,17 @@ public struct AMQPQueueWorker: Service {
     private let handler: Handler
     private let concurrency: Int
     private let maxFailures: Int
+    private let deadLetters: DeadLetters
+
+    /// How a message is dead-lettered.
+    public enum DeadLetters: Sendable {
+        /// Published to the dead-letter exchange with its reason in a header (and failures counted by republishing):
+        /// for the central services, whose broker account may.
+        case withReason
+        /// Rejected, for the queue's own dead-letter exchange to route, the reason only in the log: for an agent,
+        /// whose broker account may write to nothing but the results exchange. A failed message is retried.
+        case byBroker
+    }
 
     /// The header that counts how often handling a message failed.
     public static let failuresHeader = "x-alto-failures"
@@ -25,8 +36,9 @@ public struct AMQPQueueWorker: Service {
     ///   failing dependency is not hammered in a tight loop; a failed message waits that long times its failures.
     /// - Parameter maxFailures: how many failed attempts a message gets before it is dead-lettered.
     public init(consumer: AMQPConsumer, publisher: AMQPPublisher, retryDelay: Duration = .seconds(1), concurrency: Int = 1,
-                maxFailures: Int = 5, logger: Logger, handler: @escaping Handler) {
+                maxFailures: Int = 5, deadLetters: DeadLetters = .withReason, logger: Logger, handler: @escaping Handler) {
         self.concurrency = max(1, concurrency)
+        self.deadLetters = deadLetters
         self.maxFailures = max(1, maxFailures)
         self.consumer = consumer
         self.publisher = publisher
@@ -73,6 +85,14 @@ public struct AMQPQueueWorker: Service {
     }
 
     private func failed(_ delivery: AMQPDelivery, reason: String) async {
+        guard deadLetters == .withReason else {
+            logger.warning("handling a message failed; it goes back to its queue", metadata: [
+                "amqp.queue": "\(delivery.queue)", "reason": "\(reason)", "message.id": "\(delivery.message.messageID ?? "")",
+            ])
+            try? await Task.sleep(for: retryDelay)
+            consumer.settle(delivery, .retry)
+            return
+        }
         let failures = (Int(delivery.message.headers[Self.failuresHeader] ?? "") ?? 0) + 1
         guard failures < maxFailures else {
             await deadLetter(delivery, reason: "failed \(failures) times; the last time: \(reason)")
@@ -83,7 +103,7 @@ public struct AMQPQueueWorker: Service {
             "message.id": "\(delivery.message.messageID ?? "")",
         ])
         try? await Task.sleep(for: retryDelay * failures)
-        var message = delivery.message
+        var message = republishable(delivery.message)
         message.headers[Self.failuresHeader] = String(failures)
         do {
             try await publisher.publish(message, routingKey: delivery.queue)
@@ -99,7 +119,11 @@ public struct AMQPQueueWorker: Service {
             "amqp.queue": "\(delivery.queue)", "reason": "\(reason)",
             "message.id": "\(delivery.message.messageID ?? "")",
         ])
-        var message = delivery.message
+        guard deadLetters == .withReason else {
+            consumer.settle(delivery, .deadLetter(reason: reason))
+            return
+        }
+        var message = republishable(delivery.message)
         message.headers[AMQPTopology.deadLetterReasonHeader] = reason
         message.headers["x-alto-original-queue"] = delivery.queue
         do {
@@ -111,4 +135,19 @@ public struct AMQPQueueWorker: Service {
             consumer.settle(delivery, .deadLetter(reason: reason))
         }
     }
+
+    /// The message as this process may publish it again: the broker refuses a `user-id` other than the publisher's
+    /// own login, so the original sender moves to the `publishedByHeader` and the message is signed by this
+    /// process, which a consumer trusts the header of (nobody else can sign as it).
+    private func republishable(_ message: AMQPMessage) -> AMQPMessage {
+        var message = message
+        if let sender = message.userID, sender != publisher.login {
+            message.headers[Self.publishedByHeader] = sender
+            message.userID = publisher.login
+        }
+        return message
+    }
+
+    /// Who first published a message that a central service put back or dead-lettered.
+    public static let publishedByHeader = "x-alto-published-by"
 }

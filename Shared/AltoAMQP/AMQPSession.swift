@@ -10,21 +10,33 @@ final class AMQPSession {
     var publishedCount: UInt64 = 0
 
     /// Opens the socket, logs in and opens the channel; throws with librabbitmq's reason when any step fails.
-    init(configuration: AMQPConfiguration, confirms: Bool) throws {
+    init(configuration given: AMQPConfiguration, confirms: Bool) throws {
+        let configuration: AMQPConfiguration
+        if let account = given.account {
+            guard let issued = account.current else {
+                throw AMQPError(.connectionFailed, "no broker account has been issued yet")
+            }
+            configuration = issued
+        } else {
+            configuration = given
+        }
         guard let state = amqp_new_connection() else {
             throw AMQPError(.connectionFailed, "cannot allocate a connection")
         }
         self.state = state
         do {
-            guard let socket = amqp_tcp_socket_new(state) else {
-                throw AMQPError(.connectionFailed, "cannot allocate a socket")
-            }
+            let socket = try Self.socket(for: configuration, on: state)
             var timeout = timeval(tv_sec: 5, tv_usec: 0)
             try Self.check(amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &timeout),
                            "connect to \(configuration.host):\(configuration.port)")
             let login = alto_amqp_login_plain(state, configuration.virtualHost, 0, 131_072, Int32(configuration.heartbeatSeconds),
                                               configuration.user, configuration.password)
-            try Self.check(login, "login as \(configuration.user)")
+            do {
+                try Self.check(login, "login as \(configuration.user)")
+            } catch {
+                given.account?.refused()
+                throw error
+            }
             amqp_channel_open(state, channel)
             try Self.check(amqp_get_rpc_reply(state), "open channel")
             if confirms {
@@ -40,6 +52,22 @@ final class AMQPSession {
 
     deinit {
         close()
+    }
+
+    /// A plain socket for `amqp://`; for `amqps://` one that verifies the broker's certificate and name against the
+    /// configured certificate authorities (the system's unless `cacertfile` names others).
+    private static func socket(for configuration: AMQPConfiguration, on state: amqp_connection_state_t) throws -> OpaquePointer {
+        guard configuration.usesTLS else {
+            guard let socket = amqp_tcp_socket_new(state) else { throw AMQPError(.connectionFailed, "cannot allocate a socket") }
+            return socket
+        }
+        guard let socket = amqp_ssl_socket_new(state) else { throw AMQPError(.connectionFailed, "cannot allocate a TLS socket") }
+        amqp_ssl_socket_set_verify_peer(socket, 1)
+        amqp_ssl_socket_set_verify_hostname(socket, 1)
+        if let authorities = configuration.certificateAuthorities {
+            try check(amqp_ssl_socket_set_cacert(socket, authorities), "read the certificate authorities in \(authorities)")
+        }
+        return socket
     }
 
     /// Closes politely when the connection still works and frees it in any case.
@@ -110,18 +138,24 @@ final class AMQPSession {
                     properties._flags |= alto_amqp_flag_message_id
                     properties.message_id = amqp_cstring_bytes(messageID)
                 }
-                return AMQPTable.with(message.headers.mapValues(AMQPFieldValue.string)) { headers in
-                    if !message.headers.isEmpty {
-                        properties._flags |= alto_amqp_flag_headers
-                        properties.headers = headers
+                return withOptionalCString(message.userID) { userID in
+                    if let userID {
+                        properties._flags |= alto_amqp_flag_user_id
+                        properties.user_id = amqp_cstring_bytes(userID)
                     }
-                    return exchange.withCString { exchangePointer in
-                        routingKey.withCString { keyPointer in
-                            message.body.withUnsafeBytes { body in
-                                let bodyBytes = amqp_bytes_t(len: body.count, bytes: UnsafeMutableRawPointer(mutating: body.baseAddress))
-                                return amqp_basic_publish(state, channel, amqp_cstring_bytes(exchangePointer),
-                                                          amqp_cstring_bytes(keyPointer), mandatory ? 1 : 0, 0,
-                                                          &properties, bodyBytes)
+                    return AMQPTable.with(message.headers.mapValues(AMQPFieldValue.string)) { headers in
+                        if !message.headers.isEmpty {
+                            properties._flags |= alto_amqp_flag_headers
+                            properties.headers = headers
+                        }
+                        return exchange.withCString { exchangePointer in
+                            routingKey.withCString { keyPointer in
+                                message.body.withUnsafeBytes { body in
+                                    let bodyBytes = amqp_bytes_t(len: body.count, bytes: UnsafeMutableRawPointer(mutating: body.baseAddress))
+                                    return amqp_basic_publish(state, channel, amqp_cstring_bytes(exchangePointer),
+                                                              amqp_cstring_bytes(keyPointer), mandatory ? 1 : 0, 0,
+                                                              &properties, bodyBytes)
+                                }
                             }
                         }
                     }
@@ -200,10 +234,11 @@ final class AMQPSession {
             headers = AMQPTable.strings(from: properties.headers)
         }
         let messageID = properties._flags & alto_amqp_flag_message_id != 0 ? String(bytes: properties.message_id) : nil
+        let userID = properties._flags & alto_amqp_flag_user_id != 0 ? String(bytes: properties.user_id) : nil
         let body = envelope.message.body
         let bytes = body.len == 0 ? [] : Array(UnsafeRawBufferPointer(start: body.bytes, count: body.len))
         return AMQPDelivery(
-            message: AMQPMessage(body: bytes, headers: headers, messageID: messageID),
+            message: AMQPMessage(body: bytes, headers: headers, messageID: messageID, userID: userID),
             queue: queue,
             redelivered: envelope.redelivered != 0,
             deliveryTag: envelope.delivery_tag,

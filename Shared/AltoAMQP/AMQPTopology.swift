@@ -11,6 +11,10 @@ public enum AMQPTopology {
     public static let plannerJobs = "planner.jobs"
     public static let tieringJobs = "tiering.jobs"
     public static let agentResults = "agent.results"
+    /// The exchange agents publish their results to, bound to the `agent.results` queue alone: an agent's broker
+    /// account may write to it and to nothing else, where write access to the default exchange would reach every
+    /// queue.
+    public static let agentResultsExchange = "agent.results"
 
     /// The central work queues, declared at start-up by every service.
     public static let workQueues = [ingestJobs, plannerJobs, tieringJobs, agentResults]
@@ -19,6 +23,11 @@ public enum AMQPTopology {
     /// another's commands and a broker policy can grant a tenant's agents `^agent\.<tenant>\.` and nothing more.
     public static func agentQueue(customerID: String, hostID: String) -> String {
         "agent.\(customerID.lowercased()).\(hostID.lowercased())"
+    }
+
+    /// The broker account of one host's agent, which the API creates for it.
+    public static func agentUser(hostID: String) -> String {
+        "agent-\(hostID.lowercased())"
     }
 
     public static func deadLetterQueue(for queue: String) -> String {

@@ -51,6 +51,7 @@ public enum AccessPolicy {
         Route("POST", "/api/v1/hosts/{hostID}/agent-token"): .permission(.hostsManage),
         Route("DELETE", "/api/v1/hosts/{hostID}/agent-token"): .permission(.hostsManage),
         Route("POST", "/api/v1/hosts/{hostID}/heartbeat"): .permission(.agentReport),
+        Route("POST", "/api/v1/agent/broker-account"): .permission(.agentReport),
         Route("POST", "/api/v1/scan-results"): .permission(.agentReport),
         Route("GET", "/api/v1/scan-results/{batchID}"): .permission(.agentReport),
 

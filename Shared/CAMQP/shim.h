@@ -3,6 +3,7 @@
 
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
+#include <amqp_ssl_socket.h>
 #include <amqp_framing.h>
 #include <stdint.h>
 
@@ -25,6 +26,7 @@ static const uint32_t alto_amqp_flag_content_type = AMQP_BASIC_CONTENT_TYPE_FLAG
 static const uint32_t alto_amqp_flag_delivery_mode = AMQP_BASIC_DELIVERY_MODE_FLAG;
 static const uint32_t alto_amqp_flag_headers = AMQP_BASIC_HEADERS_FLAG;
 static const uint32_t alto_amqp_flag_message_id = AMQP_BASIC_MESSAGE_ID_FLAG;
+static const uint32_t alto_amqp_flag_user_id = AMQP_BASIC_USER_ID_FLAG;
 static const uint8_t alto_amqp_delivery_persistent = AMQP_DELIVERY_PERSISTENT;
 static const int alto_amqp_reply_success = AMQP_REPLY_SUCCESS;
 

@@ -4,6 +4,7 @@ import Synchronization
 /// Log messages kept in memory, so a test can check what a component said (a reconnect, a warning).
 public final class CapturedLogs: Sendable {
     private let messages = Mutex<[String]>([])
+    private let details = Mutex<[String]>([])
 
     public init() {}
 
@@ -12,6 +13,9 @@ public final class CapturedLogs: Sendable {
     }
 
     public var all: [String] { messages.withLock { $0 } }
+
+    /// Each message with its metadata, where a component puts the error it met.
+    public var allWithMetadata: [String] { details.withLock { $0 } }
 
     public func count(containing text: String) -> Int { all.filter { $0.contains(text) }.count }
 
@@ -27,6 +31,8 @@ public final class CapturedLogs: Sendable {
 
         func log(event: LogEvent) {
             logs.messages.withLock { $0.append(event.message.description) }
+            let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+            logs.details.withLock { $0.append("\(event.message) \(merged)") }
         }
     }
 }

@@ -148,6 +148,27 @@ public final class RunningSuite: APIClient, @unchecked Sendable {
         return (customer.id, host.id, token)
     }
 
+    /// The broker account the API issues to `host`'s agent, asked for as the agent asks, with a short publish
+    /// timeout so a refusal shows in seconds.
+    public func brokerAccount(customer: UUID, host: UUID, token: String) async throws -> AMQPConfiguration {
+        let (status, text) = try await send("POST", apiURL + "/api/v1/agent/broker-account", body: nil, headers: [
+            "Authorization": "Bearer \(token)", "X-Alto-Customer-Id": customer.uuidString, "X-Alto-Host-Id": host.uuidString,
+        ])
+        struct Issued: Decodable {
+            var url: String
+            var username: String
+            var password: String
+        }
+        guard status == 201 else { throw TestFailure("the API issued no broker account: \(status) \(text)") }
+        let issued = try JSONDecoder().decode(Issued.self, from: Data(text.utf8))
+        var configuration = try AMQPConfiguration(url: issued.url)
+        configuration.user = issued.username
+        configuration.password = issued.password
+        configuration.publishTimeout = .seconds(5)
+        configuration.maximumReconnectDelay = .milliseconds(500)
+        return configuration
+    }
+
     /// What `alto-agent` needs to act as the given host, managing the suite's work folder. Unless `guarded`, it makes
     /// stubs without a stub guard (the tests of scanning and tiering, whose folders are no mounts of their own); the
     /// tests of reading stubs run the real guard on a root of their own.

@@ -46,8 +46,10 @@ public struct TestBackends: Sendable {
         }
     }
 
-    /// Drops the vhost (the database stays for a post-mortem; `scripts/test.sh` drops it on the next run).
+    /// Drops the vhost and the agents' broker accounts the API made in it (the database stays for a post-mortem;
+    /// `scripts/test.sh` drops it on the next run).
     public func release() async {
+        await TestServers.deleteAgentAccounts(of: vhost)
         try? await TestServers.rabbitmqctl("delete_vhost", vhost)
     }
 }

@@ -1,5 +1,6 @@
 import AltoStore
 import Foundation
+import FoundationNetworking
 import Logging
 import PostgresNIO
 
@@ -47,6 +48,33 @@ public enum TestServers {
         .deletingLastPathComponent().deletingLastPathComponent()
 
     /// Runs `rabbitmqctl` against the test broker: `ALTO_RABBITMQCTL` when set, else the local-servers script's.
+    /// RabbitMQ's management API, as `scripts/local-servers.sh env` names it, with its administrator's login.
+    public static var brokerManagementURL: String {
+        ProcessInfo.processInfo.environment["ALTO_BROKER_MANAGEMENT_URL"] ?? "http://guest:guest@127.0.0.1:55674"
+    }
+
+    /// Deletes the `agent-*` accounts with permissions in `vhost`, so test runs leave no broker logins behind.
+    public static func deleteAgentAccounts(of vhost: String) async {
+        guard var components = URLComponents(string: brokerManagementURL), let user = components.user,
+              let password = components.password else { return }
+        components.user = nil
+        components.password = nil
+        let base = components.string ?? ""
+        let authorization = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+        let escaped = vhost.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? vhost
+        func send(_ method: String, _ path: String) async -> Data? {
+            var request = URLRequest(url: URL(string: base + path)!)
+            request.httpMethod = method
+            request.setValue(authorization, forHTTPHeaderField: "Authorization")
+            return try? await URLSession.shared.data(for: request).0
+        }
+        guard let listing = await send("GET", "/api/vhosts/\(escaped)/permissions"),
+              let permissions = try? JSONSerialization.jsonObject(with: listing) as? [[String: Any]] else { return }
+        for case let name as String in permissions.compactMap({ $0["user"] }) where name.hasPrefix("agent-") {
+            _ = await send("DELETE", "/api/users/\(name)")
+        }
+    }
+
     public static func rabbitmqctl(_ arguments: String...) async throws {
         let command = ProcessInfo.processInfo.environment["ALTO_RABBITMQCTL"]
             ?? "'\(packageRoot.path)/scripts/local-servers.sh' rabbitmqctl"

@@ -15,7 +15,8 @@ public func buildActor(settings: ServiceSettings) async throws -> ServiceGroup {
     let gate = DispatchGate(hostLimit: max(1, reader.int(forKey: "alto.actor.host.concurrent.jobs", default: 2)))
     let jobs = TieringJobStore(retryDelay: .seconds(max(1, reader.int(forKey: "alto.actor.retry.seconds", default: 300))))
     let dispatcher = JobDispatcher(postgres: postgres, publisher: publisher, jobs: jobs, gate: gate, logger: logger)
-    let recorder = ResultRecorder(postgres: postgres, jobs: jobs, auditTrail: settings.audit, logger: logger)
+    let recorder = ResultRecorder(postgres: postgres, jobs: jobs, auditTrail: settings.audit, centralLogin: settings.amqp.user,
+                                  logger: logger)
     let sweeper = JobSweeper(postgres: postgres, jobs: jobs, gate: gate,
                              agentTimeout: .seconds(max(1, reader.int(forKey: "alto.actor.agent.timeout.seconds", default: 180))),
                              quietTimeout: .seconds(max(1, reader.int(forKey: "alto.actor.job.quiet.seconds", default: 3600))),

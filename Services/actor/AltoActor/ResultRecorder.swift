@@ -14,15 +14,18 @@ struct ResultRecorder: Sendable {
     let postgres: PostgresClient
     let jobs: TieringJobStore
     let auditTrail: AuditTrail
+    /// The central services' broker login, which signs the results this service puts back.
+    let centralLogin: String
     let logger: Logger
     private let filesRecorded = Counter(label: "alto_actor_files_total")
     private let bytesSaved = Counter(label: "alto_actor_bytes_saved_total")
     private let securityEvents = Counter(label: "alto_actor_security_events_total")
 
-    init(postgres: PostgresClient, jobs: TieringJobStore, auditTrail: AuditTrail, logger: Logger) {
+    init(postgres: PostgresClient, jobs: TieringJobStore, auditTrail: AuditTrail, centralLogin: String, logger: Logger) {
         self.postgres = postgres
         self.jobs = jobs
         self.auditTrail = auditTrail
+        self.centralLogin = centralLogin
         self.logger = logger
     }
 
@@ -31,12 +34,33 @@ struct ResultRecorder: Sendable {
                                  failure: MessageFailure.settlement) { envelope, hostID, logger in
             var logger = logger
             logger[metadataKey: "job"] = "\(envelope.payload.jobID?.uuidString ?? "none")"
+            // The broker checks `user-id` against the publisher's login, and each host's login is its own.
+            let sender = AMQPTopology.agentUser(hostID: hostID.uuidString)
+            let message = delivery.message
+            // A result this service put back after a failure is signed by its own login and names its first sender.
+            let signed = message.userID == sender
+                || (message.userID == centralLogin && message.headers[AMQPQueueWorker.publishedByHeader] == sender)
+            guard signed else {
+                securityEvents.increment()
+                return .deadLetter(reason: "a result about host \(hostID) must be published by its broker account \(sender), "
+                                   + "not by \(delivery.message.userID.map { "account \($0)" } ?? "an account that did not sign it")")
+            }
             guard try await isKnown(hostID, of: envelope.customerID, logger: logger) else {
                 return .deadLetter(reason: "host \(hostID) of tenant \(envelope.customerID) is not enrolled")
             }
-            try await record(envelope, hostID: hostID, logger: logger)
+            do {
+                try await record(envelope, hostID: hostID, logger: logger)
+            } catch let foreign as ForeignResult {
+                securityEvents.increment()
+                return .deadLetter(reason: foreign.reason)
+            }
             return .ack
         }
+    }
+
+    /// A result that names what is not its host's: another host's job or file, or a target its job does not use.
+    struct ForeignResult: Error {
+        var reason: String
     }
 
     /// A result names a host of its tenant, or it can never be recorded: retrying it would only hold up the rest.
@@ -60,6 +84,11 @@ struct ResultRecorder: Sendable {
             let job: TieringJobStore.Job?
             if result.action == .tier, let jobID = result.jobID {
                 job = try await jobs.lock(jobID, customerID: customerID, hostID: hostID, on: connection, logger: logger)
+                guard job != nil else { throw ForeignResult(reason: "tiering job \(jobID) is not a job of host \(hostID)") }
+                try await requireTarget(result.targetID, of: jobID, on: connection, logger: logger)
+            } else if result.action == .recall, let jobID = result.jobID {
+                try await requireRecallJob(jobID, of: hostID, customerID: customerID, on: connection, logger: logger)
+                job = nil
             } else {
                 job = nil
             }
@@ -134,8 +163,9 @@ struct ResultRecorder: Sendable {
 
     /// Whether a file's tiering outcome is news. A file of a job takes its outcome once, while it is pending
     /// (deferred puts it back to pending), so a report handled late or sent again, as an agent answering a
-    /// redelivered job from its journal does, changes nothing and counts nothing twice. A file of no job this host
-    /// has (the result named another host's job, or none) is recorded for the stub the agent made, apart from any job.
+    /// redelivered job from its journal does, changes nothing and counts nothing twice. A file of a result that names
+    /// no job is recorded for the stub the agent made, apart from any job (a result naming another host's job never
+    /// gets here).
     private func isNew(_ file: AgentResult.File, of job: TieringJobStore.Job?, customerID: UUID, connection: PostgresConnection,
                        logger: Logger) async throws -> Bool {
         guard let job, let fileID = file.fileID else { return true }
@@ -151,20 +181,49 @@ struct ResultRecorder: Sendable {
     private func recordTiered(_ file: AgentResult.File, result: AgentResult, jobID: UUID?, customerID: UUID, hostID: UUID,
                               connection: PostgresConnection, logger: Logger) async throws {
         guard let location = file.tieredLocation, let hash = file.hash else { return }
-        try await connection.query("""
+        // The stub is recorded only for a file this host has in the inventory, by id when the result gives one.
+        let recorded = try await connection.query("""
             INSERT INTO stub_registry (customer_id, host_id, file_id, file_path, target_id, tiered_location, hash, size, job_id,
                                        wrapped_key)
-            VALUES (\(customerID), \(hostID), \(file.fileID), \(file.filePath), \(result.targetID), \(location), \(hash),
-                    \(file.size), \(jobID), \(file.wrappedKey))
+            SELECT \(customerID), \(hostID), inventory.id, inventory.file_path, \(result.targetID), \(location), \(hash),
+                   \(file.size), \(jobID), \(file.wrappedKey)
+            FROM file_inventory AS inventory
+            WHERE inventory.customer_id = \(customerID) AND inventory.host_id = \(hostID) AND inventory.file_path = \(file.filePath)
+              AND (\(file.fileID)::bigint IS NULL OR inventory.id = \(file.fileID))
             ON CONFLICT (host_id, file_path) WHERE state = 'active' DO UPDATE SET
                 tiered_location = EXCLUDED.tiered_location, hash = EXCLUDED.hash, size = EXCLUDED.size,
                 job_id = EXCLUDED.job_id, wrapped_key = EXCLUDED.wrapped_key, created_at = now()
+            RETURNING 1
             """, logger: logger)
+        var found = false
+        for try await _ in recorded { found = true }
+        guard found else {
+            throw ForeignResult(reason: "\(file.fileID.map { "file \($0) at " } ?? "")\(file.filePath) is not a file of host \(hostID)")
+        }
         try await connection.query("""
             UPDATE file_inventory SET is_stubbed = true, stub_created_at = \(result.finishedAt), tiered_location = \(location),
                 hash = \(hash), updated_at = now()
             WHERE host_id = \(hostID) AND customer_id = \(customerID) AND file_path = \(file.filePath)
             """, logger: logger)
+    }
+
+    /// A tiering result names the target its job copies to, or none.
+    private func requireTarget(_ targetID: UUID?, of jobID: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        guard let targetID else { return }
+        for try await jobTarget in try await connection.query(
+            "SELECT target_id FROM tiering_jobs WHERE id = \(jobID)", logger: logger).decode(UUID.self) where jobTarget != targetID {
+            throw ForeignResult(reason: "tiering job \(jobID) copies to target \(jobTarget), not \(targetID)")
+        }
+    }
+
+    private func requireRecallJob(_ jobID: UUID, of hostID: UUID, customerID: UUID, on connection: PostgresConnection,
+                                  logger: Logger) async throws {
+        for try await _ in try await connection.query("""
+            SELECT 1 FROM recall_jobs WHERE id = \(jobID) AND customer_id = \(customerID) AND host_id = \(hostID)
+            """, logger: logger) {
+            return
+        }
+        throw ForeignResult(reason: "recall job \(jobID) is not a job of host \(hostID)")
     }
 
     private func recordRecalled(_ file: AgentResult.File, customerID: UUID, hostID: UUID,

@@ -11,7 +11,7 @@ import ServiceLifecycle
 /// scans with their uploads, heartbeats, and `/healthz` and `/metrics`. The agent needs no database.
 public func buildAgent(settings: AgentSettings) async throws -> ServiceGroup {
     let (logger, registry) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.runtime.logLevel)
-    let publisher = AMQPPublisher(configuration: settings.runtime.amqp, logger: logger)
+    let publisher = AMQPPublisher(configuration: settings.broker, logger: logger)
     let queue = AMQPTopology.agentQueue(customerID: settings.customerID.uuidString, hostID: settings.hostID.uuidString)
     let configurationStore = AgentConfigurationStore(folder: settings.stateFolder)
     let catalog = TargetCatalog(folder: settings.stateFolder, keys: try KeyProviders.make(defaultFolder: settings.keyFolder), customerID: settings.customerID)
@@ -29,10 +29,11 @@ public func buildAgent(settings: AgentSettings) async throws -> ServiceGroup {
     let scans = ScheduledScanService(settings: settings, configurationStore: configurationStore, logger: logger)
     let heartbeats = HeartbeatService(settings: settings, configurationStore: configurationStore, logger: logger)
     let worker = AMQPQueueWorker(
-        consumer: AMQPConsumer(configuration: settings.runtime.amqp, queue: queue, prefetch: 3,
-                               declarations: AMQPDeclaration.standard + [.workQueue(queue)], logger: logger),
-        publisher: publisher, concurrency: 3, logger: logger
+        // The host's account may declare nothing: the API declared its queue when it issued the account.
+        consumer: AMQPConsumer(configuration: settings.broker, queue: queue, prefetch: 3, declarations: [], logger: logger),
+        publisher: publisher, concurrency: 3, deadLetters: .byBroker, logger: logger
     ) { delivery in await handler.handle(delivery) }
+    let accounts: [any Service] = settings.brokerAccount.map { [BrokerAccountService(settings: settings, account: $0, logger: logger)] } ?? []
     let link = GuardLink(socketPath: settings.guardSocket,
                          launcher: settings.startGuard ? StubGuardLauncher(settings: settings, logger: logger) : nil, logger: logger)
     let onAccess = OnAccessRecallService(link: link, coordinator: coordinator, reporter: reporter, security: security, logger: logger)
@@ -44,7 +45,7 @@ public func buildAgent(settings: AgentSettings) async throws -> ServiceGroup {
     let operations = OperationsServer.make(settings: settings.runtime, routes: OperationsRoutes(registry: registry, checks: [OperationsRoutes.brokerCheck(publisher)]),
                                            logger: logger)
     return ServiceGroup(configuration: .init(
-        services: [publisher, reporter, onAccess, worker, scans, heartbeats, operations],
+        services: accounts + [publisher, reporter, onAccess, worker, scans, heartbeats, operations],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger
     ))

@@ -88,7 +88,10 @@ public enum AgentCommands {
         let recalled = outcomes.filter { $0.outcome == .recalled }
         if !recalled.isEmpty, let settings {
             let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.runtime.logLevel)
-            let publisher = AMQPPublisher(configuration: settings.runtime.amqp, logger: logger)
+            if let account = settings.brokerAccount {
+                _ = await BrokerAccountService(settings: settings, account: account, logger: logger).renew()
+            }
+            let publisher = AMQPPublisher(configuration: settings.broker, logger: logger)
             let reporter = ResultReporter(publisher: publisher, spool: ResultSpool(folder: settings.resultsFolder),
                                           customerID: settings.customerID, hostID: settings.hostID, logger: logger)
             // Spooled first: what cannot be sent now, the running agent sends once the broker is back.

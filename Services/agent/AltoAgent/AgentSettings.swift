@@ -1,3 +1,4 @@
+import AltoAMQP
 import AltoRuntime
 import Foundation
 
@@ -40,6 +41,11 @@ public struct AgentSettings: Sendable {
     /// Make stubs where no guard watches (`ALTO_AGENT_UNGUARDED_STUBS`), for tests of tiering that are not about
     /// reading stubs: there a program reading a stub gets its hole as zeros. Never on a host users read.
     var unguardedStubs: Bool
+    /// How the agent reaches the broker: with the account the API issues it, or, where the API keeps no accounts,
+    /// the fixed login `ALTO_AGENT_AMQP_URL` names (an account made by hand, named `agent-<host id>`).
+    var broker: AMQPConfiguration
+    /// The account the API issues, when `broker` uses one.
+    var brokerAccount: AMQPAccount?
     /// Scans waiting to be uploaded, one folder each.
     var spoolFolder: String { stateFolder + "/spool" }
     /// The local key provider's keyring, unless `ALTO_KEY_DIR` names another (absolute) folder.
@@ -79,6 +85,17 @@ public struct AgentSettings: Sendable {
         guardSocket = reader.string(forKey: "alto.agent.guard.socket", default: stateFolder + "/guard.sock")
         startGuard = reader.bool(forKey: "alto.agent.start.guard", default: true)
         unguardedStubs = reader.bool(forKey: "alto.agent.unguarded.stubs", default: false)
+        let fixedBroker = reader.string(forKey: "alto.agent.amqp.url", isSecret: true, default: "")
+        if fixedBroker.isEmpty {
+            let account = AMQPAccount()
+            var broker = AMQPConfiguration()
+            broker.account = account
+            self.broker = broker
+            brokerAccount = account
+        } else {
+            broker = try AMQPConfiguration(url: fixedBroker)
+            brokerAccount = nil
+        }
     }
 
     /// Backup agents, virus scanners and desktop indexers commonly found on Linux file servers.

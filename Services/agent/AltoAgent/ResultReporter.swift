@@ -76,7 +76,10 @@ final class ResultReporter: Service, Sendable {
     func sendPending() async -> Bool {
         for entry in spool.pending() {
             do {
-                try await publisher.publish(AMQPMessage(body: entry.body, messageID: entry.messageID), routingKey: AMQPTopology.agentResults)
+                // Signed with the host's own broker account, which the broker checks and the actor requires.
+                try await publisher.publish(AMQPMessage(body: entry.body, messageID: entry.messageID,
+                                                        userID: AMQPTopology.agentUser(hostID: hostID.uuidString)),
+                                            exchange: AMQPTopology.agentResultsExchange, routingKey: AMQPTopology.agentResults)
                 spool.remove(entry)
             } catch {
                 logger.warning("a result waits for the broker", metadata: ["error": "\(error)", "waiting": "\(spool.pending().count)"])

@@ -85,7 +85,9 @@ func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: 
     HeartbeatController(postgres: postgres,
                         intervalSeconds: max(5, reader.int(forKey: "alto.agent.heartbeat.seconds", default: 60))).add(to: router)
     AdminController(scope: scope).add(to: router)
-    HostController(scope: scope).add(to: router)
+    let accounts = try brokerAccounts(settings: settings, publisher: publisher)
+    HostController(scope: scope, accounts: accounts).add(to: router)
+    BrokerAccountController(accounts: accounts, scope: scope).add(to: router)
     UserController(scope: scope, passwords: passwords).add(to: router)
     APITokenController(scope: scope).add(to: router)
     AuditController(scope: scope).add(to: router)
@@ -98,6 +100,19 @@ func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: 
     PlanController(scope: scope, minimumFileBytes: Int64(reader.int(forKey: "alto.planner.min.file.bytes", default: 8192)))
         .add(to: router)
     return router
+}
+
+/// The agents' broker accounts, when `ALTO_BROKER_MANAGEMENT_URL` names a broker administrator; agents reach the
+/// broker at `ALTO_AGENT_AMQP_URL` (by default the services' own broker address, without its login).
+func brokerAccounts(settings: ServiceSettings, publisher: AMQPPublisher) throws -> BrokerAccounts? {
+    let management = settings.reader.string(forKey: "alto.broker.management.url", isSecret: true, default: "")
+    guard !management.isEmpty else { return nil }
+    let amqp = settings.amqp
+    let vhost = amqp.virtualHost.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? amqp.virtualHost
+    let ownAddress = "\(amqp.usesTLS ? "amqps" : "amqp")://\(amqp.host):\(amqp.port)/\(vhost)"
+    return try BrokerAccounts(managementURL: management,
+                              agentURL: settings.reader.string(forKey: "alto.agent.amqp.url", default: ownAddress),
+                              virtualHost: amqp.virtualHost, publisher: publisher)
 }
 
 /// HTTP/1.1 with the WebSocket upgrade, behind TLS when `ALTO_TLS_CERTIFICATE` and `ALTO_TLS_KEY` name a PEM

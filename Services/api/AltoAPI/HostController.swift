@@ -6,8 +6,11 @@ import PostgresNIO
 
 /// `/api/v1/hosts`: a tenant's enrolled hosts, and their agent tokens, which are rotated with a grace period in
 /// which the replaced token still works (so a running agent can pick up the new one) or revoked at once.
+/// Either ends the host's broker account too, in the same transaction, so a token that no longer works leaves no
+/// broker login behind.
 struct HostController: Sendable {
     let scope: TenantScope
+    let accounts: BrokerAccounts?
 
     func add(to router: Router<AltoRequestContext>) {
         let hosts = router.group("/api/v1/hosts")
@@ -86,7 +89,10 @@ struct HostController: Sendable {
                 WHERE id = \(hostID) AND customer_id = \(customerID)
                 RETURNING previous_agent_token_expires_at
                 """, logger: context.logger)
-            for try await expires in rows.decode(Date?.self) { return .some(expires) }
+            for try await expires in rows.decode(Date?.self) {
+                try await accounts?.remove(hostID: hostID, logger: context.logger)
+                return .some(expires)
+            }
             return .none
         }
         guard let previousExpires = expires else { throw Self.notFound(hostID) }
@@ -102,7 +108,10 @@ struct HostController: Sendable {
                 UPDATE hosts SET agent_token_hash = NULL, previous_agent_token_hash = NULL, previous_agent_token_expires_at = NULL
                 WHERE id = \(hostID) AND customer_id = \(customerID) RETURNING 1
                 """, logger: context.logger)
-            for try await _ in rows { return true }
+            for try await _ in rows {
+                try await accounts?.remove(hostID: hostID, logger: context.logger)
+                return true
+            }
             return false
         }
         guard found else { throw Self.notFound(hostID) }
