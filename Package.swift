@@ -57,6 +57,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
@@ -92,7 +93,8 @@ let package = Package(
         ]),
 
         // Libraries of the central services only: PostgreSQL and what is kept there.
-        library("AltoStore", ["AltoModels", crypto, postgresNIO, logging], resources: [.copy("Migrations")]),
+        library("AltoStore", ["AltoModels", crypto, postgresNIO, logging, .product(name: "NIOSSL", package: "swift-nio-ssl")],
+                resources: [.copy("Migrations")]),
         library("AltoPlanning", ["AltoModels", logging, postgresNIO]),
         library("AltoCentral", [
             "AltoRuntime", "AltoAMQP", "AltoStore", logging, metrics, postgresNIO, serviceLifecycle,

@@ -100,8 +100,33 @@ start_postgres() {
     if ! PGPASSWORD=alto psql -h 127.0.0.1 -p "$pg_port" -U alto -d postgres -tAc "select 1 from pg_database where datname='alto'" | grep -q 1; then
         PGPASSWORD=alto psql -q -h 127.0.0.1 -p "$pg_port" -U alto -d postgres -c "create database alto"
     fi
+    # TLS for clients that ask for it (sslmode=verify-full with the machine's own authority); reloaded, not restarted.
+    certificates
+    install -o postgres -g postgres -m 600 "$state/tls/server.key" "$state/pg-run/server.key"
+    PGPASSWORD=alto psql -q -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U alto -d postgres >/dev/null <<SQL
+ALTER SYSTEM SET ssl_cert_file = '$state/tls/server.pem';
+ALTER SYSTEM SET ssl_key_file = '$state/pg-run/server.key';
+ALTER SYSTEM SET ssl = on;
+SELECT pg_reload_conf();
+SQL
     PGPASSWORD=alto psql -q -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U alto -d postgres \
         -f "$root/scripts/postgres-roles.sql" >/dev/null
+}
+
+# This machine's own certificate authority and a server certificate for 127.0.0.1 and localhost, made once.
+certificates() {
+    local tls="$state/tls"
+    [ -s "$tls/server.pem" ] && return 0
+    command -v openssl >/dev/null || install_missing >&2
+    mkdir -p "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Alto local CA" \
+        -keyout "$tls/ca.key" -out "$tls/ca.pem" >/dev/null 2>&1
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$tls/server.key" -out "$tls/server.csr" >/dev/null 2>&1
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$tls/server.ext"
+    openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 3650 \
+        -extfile "$tls/server.ext" -out "$tls/server.pem.partial" >/dev/null 2>&1
+    chmod 644 "$tls/server.pem.partial" "$tls/ca.pem"
+    mv "$tls/server.pem.partial" "$tls/server.pem"
 }
 
 management_answers() {
@@ -173,6 +198,7 @@ export ALTO_POSTGRES_MIGRATION_URL=postgres://alto:alto@127.0.0.1:$pg_port/alto
 export ALTO_KEY_DIR="$state/keys"
 export ALTO_AMQP_URL=amqp://guest:guest@127.0.0.1:$amqp_port/%2f
 export ALTO_BROKER_MANAGEMENT_URL=http://guest:guest@127.0.0.1:$admin_port
+export ALTO_LOCAL_CA="$state/tls/ca.pem"
 export ALTO_RABBITMQCTL="$root/scripts/local-servers.sh rabbitmqctl"
 ENV
 }

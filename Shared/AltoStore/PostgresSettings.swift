@@ -1,7 +1,11 @@
 import Foundation
+import NIOSSL
 import PostgresNIO
 
-/// How to reach PostgreSQL, from one `postgres://user:password@host:port/database` URL.
+/// How to reach PostgreSQL, from one `postgres://user:password@host:port/database[?sslmode=...&sslrootcert=...]`
+/// URL. `sslmode` reads as libpq reads it: `disable`, `prefer` (the default: TLS when the server offers it),
+/// `require` (TLS, any certificate), `verify-ca` (a certificate of `sslrootcert`'s authorities, or the system's)
+/// and `verify-full` (that, for the URL's host name).
 public struct PostgresSettings: Sendable, Equatable {
     public var host: String
     public var port: Int
@@ -9,6 +13,15 @@ public struct PostgresSettings: Sendable, Equatable {
     public var password: String
     public var database: String
     public var maximumConnections: Int
+    public var tlsMode: TLSMode
+    /// A PEM file of the certificate authorities the server's certificate must chain to.
+    public var rootCertificates: String?
+
+    public enum TLSMode: String, Sendable, Equatable {
+        case disable, prefer, require
+        case verifyCA = "verify-ca"
+        case verifyFull = "verify-full"
+    }
 
     public init(url: String, maximumConnections: Int = 10) throws {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? "") else {
@@ -21,6 +34,41 @@ public struct PostgresSettings: Sendable, Equatable {
         let path = components.path
         self.database = path.count > 1 ? String(path.dropFirst()) : "alto"
         self.maximumConnections = maximumConnections
+        let query = components.queryItems ?? []
+        let mode = query.first { $0.name == "sslmode" }?.value ?? TLSMode.prefer.rawValue
+        guard let tlsMode = TLSMode(rawValue: mode) else {
+            throw StoreError(.configuration, "sslmode \(mode) is not one of disable, prefer, require, verify-ca, verify-full")
+        }
+        self.tlsMode = tlsMode
+        rootCertificates = query.first { $0.name == "sslrootcert" }?.value
+    }
+
+    /// What TLS asks of the server's certificate, by `tlsMode`.
+    var tlsConfiguration: TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        switch tlsMode {
+        case .disable, .prefer, .require: configuration.certificateVerification = .none
+        case .verifyCA: configuration.certificateVerification = .noHostnameVerification
+        case .verifyFull: configuration.certificateVerification = .fullVerification
+        }
+        if let rootCertificates { configuration.trustRoots = .file(rootCertificates) }
+        return configuration
+    }
+
+    var clientTLS: PostgresClient.Configuration.TLS {
+        switch tlsMode {
+        case .disable: .disable
+        case .prefer: .prefer(tlsConfiguration)
+        default: .require(tlsConfiguration)
+        }
+    }
+
+    func connectionTLS() throws -> PostgresConnection.Configuration.TLS {
+        switch tlsMode {
+        case .disable: return .disable
+        case .prefer: return .prefer(try NIOSSLContext(configuration: tlsConfiguration))
+        default: return .require(try NIOSSLContext(configuration: tlsConfiguration))
+        }
     }
 
     /// The same server and credentials with another database; its URL form is `url`.
@@ -39,13 +87,15 @@ public struct PostgresSettings: Sendable, Equatable {
         components.host = host
         components.port = port
         components.path = "/" + database
+        components.queryItems = [URLQueryItem(name: "sslmode", value: tlsMode.rawValue)]
+            + (rootCertificates.map { [URLQueryItem(name: "sslrootcert", value: $0)] } ?? [])
         return components.string ?? ""
     }
 
     /// A pooled client; run it (it is a lifecycle service) before querying.
     public func makeClient(logger: Logger) -> PostgresClient {
         var configuration = PostgresClient.Configuration(host: host, port: port, username: user, password: password,
-                                                         database: database, tls: .disable)
+                                                         database: database, tls: clientTLS)
         configuration.options.maximumConnections = maximumConnections
         configuration.options.minimumConnections = 0
         return PostgresClient(configuration: configuration, backgroundLogger: logger)
@@ -56,7 +106,7 @@ public struct PostgresSettings: Sendable, Equatable {
     @discardableResult
     public func withConnection<Result: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         let configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: password,
-                                                             database: database, tls: .disable)
+                                                             database: database, tls: try connectionTLS())
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)

@@ -82,12 +82,13 @@ struct ResultRecorder: Sendable {
             }
             // The job's reports take turns, whichever replica has them, so each sees the files the others recorded.
             let job: TieringJobStore.Job?
+            var recallJob: UUID?
             if result.action == .tier, let jobID = result.jobID {
                 job = try await jobs.lock(jobID, customerID: customerID, hostID: hostID, on: connection, logger: logger)
                 guard job != nil else { throw ForeignResult(reason: "tiering job \(jobID) is not a job of host \(hostID)") }
                 try await requireTarget(result.targetID, of: jobID, on: connection, logger: logger)
             } else if result.action == .recall, let jobID = result.jobID {
-                try await requireRecallJob(jobID, of: hostID, customerID: customerID, on: connection, logger: logger)
+                recallJob = try await ownRecallJob(jobID, of: hostID, customerID: customerID, on: connection, logger: logger)
                 job = nil
             } else {
                 job = nil
@@ -111,7 +112,7 @@ struct ResultRecorder: Sendable {
                     if file.outcome == .recalled {
                         try await recordRecalled(file, customerID: customerID, hostID: hostID, connection: connection, logger: logger)
                     }
-                    if let jobID = result.jobID {
+                    if let jobID = recallJob {
                         try await connection.query("""
                             UPDATE recall_job_files SET state = \(file.outcome == .recalled ? "recalled" : "failed"), reason = \(file.reason)
                             WHERE job_id = \(jobID) AND customer_id = \(customerID) AND file_path = \(file.filePath)
@@ -127,7 +128,7 @@ struct ResultRecorder: Sendable {
                               "tiered_location": file.tieredLocation]))
             }
             try await auditTrail.append(audit, customerID: customerID, on: connection, logger: logger)
-            if result.action == .recall, let jobID = result.jobID {
+            if let jobID = recallJob {
                 try await finishRecall(jobID, customerID: customerID, connection: connection, logger: logger)
             }
             if var job {
@@ -216,14 +217,18 @@ struct ResultRecorder: Sendable {
         }
     }
 
-    private func requireRecallJob(_ jobID: UUID, of hostID: UUID, customerID: UUID, on connection: PostgresConnection,
-                                  logger: Logger) async throws {
+    /// The recall job a result names, when it is one of this host's; the recall itself happened on the host's
+    /// own files either way, and is recorded, but another host's job is left alone.
+    private func ownRecallJob(_ jobID: UUID, of hostID: UUID, customerID: UUID, on connection: PostgresConnection,
+                              logger: Logger) async throws -> UUID? {
         for try await _ in try await connection.query("""
             SELECT 1 FROM recall_jobs WHERE id = \(jobID) AND customer_id = \(customerID) AND host_id = \(hostID)
             """, logger: logger) {
-            return
+            return jobID
         }
-        throw ForeignResult(reason: "recall job \(jobID) is not a job of host \(hostID)")
+        logger.warning("a recall result names a recall job that is not this host's; its files are recorded apart from it",
+                       metadata: ["recall.job": "\(jobID)"])
+        return nil
     }
 
     private func recordRecalled(_ file: AgentResult.File, customerID: UUID, hostID: UUID,
