@@ -79,4 +79,11 @@ extension AMQPConfiguration: CustomStringConvertible {
     private var plainDescription: String {
         "\(usesTLS ? "amqps" : "amqp")://\(user)@\(host):\(port)/\(virtualHost == "/" ? "%2f" : virtualHost)"
     }
+
+    /// The broker's URL without any login, as another process is told where to connect.
+    public var address: String {
+        let vhost = virtualHost.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
+            ?? virtualHost
+        return "\(usesTLS ? "amqps" : "amqp")://\(host):\(port)/\(vhost)"
+    }
 }

@@ -22,11 +22,11 @@ public final class AMQPPublisher: Service, Sendable {
     }
 
     private let configuration: AMQPConfiguration
+    private let logger: Logger
+    private let worker: AMQPWorkerThread<Command>
 
     /// The broker login this publisher publishes as, the only `user-id` its messages may carry.
     public var login: String { configuration.account?.current?.user ?? configuration.user }
-    private let logger: Logger
-    private let worker: AMQPWorkerThread<Command>
 
     public init(configuration: AMQPConfiguration, logger: Logger) {
         self.configuration = configuration

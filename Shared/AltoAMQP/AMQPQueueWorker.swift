@@ -31,6 +31,8 @@ public struct AMQPQueueWorker: Service {
 
     /// The header that counts how often handling a message failed.
     public static let failuresHeader = "x-alto-failures"
+    /// Who first published a message that a central service put back or dead-lettered.
+    public static let publishedByHeader = "x-alto-published-by"
 
     /// - Parameter retryDelay: the pause before a message that asked for a retry goes back to the queue, so a
     ///   failing dependency is not hammered in a tight loop; a failed message waits that long times its failures.
@@ -85,16 +87,8 @@ public struct AMQPQueueWorker: Service {
     }
 
     private func failed(_ delivery: AMQPDelivery, reason: String) async {
-        guard deadLetters == .withReason else {
-            logger.warning("handling a message failed; it goes back to its queue", metadata: [
-                "amqp.queue": "\(delivery.queue)", "reason": "\(reason)", "message.id": "\(delivery.message.messageID ?? "")",
-            ])
-            try? await Task.sleep(for: retryDelay)
-            consumer.settle(delivery, .retry)
-            return
-        }
         let failures = (Int(delivery.message.headers[Self.failuresHeader] ?? "") ?? 0) + 1
-        guard failures < maxFailures else {
+        if deadLetters == .withReason, failures >= maxFailures {
             await deadLetter(delivery, reason: "failed \(failures) times; the last time: \(reason)")
             return
         }
@@ -102,6 +96,11 @@ public struct AMQPQueueWorker: Service {
             "amqp.queue": "\(delivery.queue)", "reason": "\(reason)", "failures": "\(failures)",
             "message.id": "\(delivery.message.messageID ?? "")",
         ])
+        guard deadLetters == .withReason else {
+            try? await Task.sleep(for: retryDelay)
+            consumer.settle(delivery, .retry)
+            return
+        }
         try? await Task.sleep(for: retryDelay * failures)
         var message = republishable(delivery.message)
         message.headers[Self.failuresHeader] = String(failures)
@@ -148,6 +147,4 @@ public struct AMQPQueueWorker: Service {
         return message
     }
 
-    /// Who first published a message that a central service put back or dead-lettered.
-    public static let publishedByHeader = "x-alto-published-by"
 }

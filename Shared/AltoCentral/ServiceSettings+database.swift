@@ -26,11 +26,13 @@ extension ServiceSettings {
     public func prepareDatabase(logger: Logger) async throws {
         let wait = Duration.seconds(max(0, runtime.reader.int(forKey: "alto.migration.wait.seconds", default: 120)))
         let deadline = ContinuousClock.now + wait
+        try await postgres.withConnection(logger: logger) { connection in
+            try await DatabaseRole.requireRowLevelSecurity(on: connection, logger: logger)
+        }
         var said = false
         while true {
             let pending = try await postgres.withConnection(logger: logger) { connection in
-                try await DatabaseRole.requireRowLevelSecurity(on: connection, logger: logger)
-                return try await Migrator().pending(on: connection, logger: logger)
+                try await Migrator().pending(on: connection, logger: logger)
             }
             if pending.isEmpty { return }
             guard ContinuousClock.now < deadline else {

@@ -107,12 +107,9 @@ func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: 
 func brokerAccounts(settings: ServiceSettings, publisher: AMQPPublisher) throws -> BrokerAccounts? {
     let management = settings.reader.string(forKey: "alto.broker.management.url", isSecret: true, default: "")
     guard !management.isEmpty else { return nil }
-    let amqp = settings.amqp
-    let vhost = amqp.virtualHost.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? amqp.virtualHost
-    let ownAddress = "\(amqp.usesTLS ? "amqps" : "amqp")://\(amqp.host):\(amqp.port)/\(vhost)"
     return try BrokerAccounts(managementURL: management,
-                              agentURL: settings.reader.string(forKey: "alto.agent.amqp.url", default: ownAddress),
-                              virtualHost: amqp.virtualHost, publisher: publisher)
+                              agentURL: settings.reader.string(forKey: "alto.agent.amqp.url", default: settings.amqp.address),
+                              virtualHost: settings.amqp.virtualHost, publisher: publisher)
 }
 
 /// HTTP/1.1 with the WebSocket upgrade, behind TLS when `ALTO_TLS_CERTIFICATE` and `ALTO_TLS_KEY` name a PEM

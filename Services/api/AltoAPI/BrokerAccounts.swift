@@ -54,7 +54,8 @@ struct BrokerAccounts: Sendable {
         }
     }
 
-    /// Creates or renews the host's account with a new password, and its queue, which the account cannot declare.
+    /// Creates or renews the host's account with a new password, and its queue, which the account cannot declare,
+    /// together with the results exchange it publishes into (the API may need them before any other service ran).
     func issue(customerID: UUID, hostID: UUID, logger: Logger) async throws -> Account {
         let user = AMQPTopology.agentUser(hostID: hostID.uuidString)
         let queue = AMQPTopology.agentQueue(customerID: customerID.uuidString, hostID: hostID.uuidString)

@@ -105,7 +105,7 @@ struct ScanUploadController: Sendable {
         }
         if !staged {
             guard try await isKnown(batchID, customerID: customerID, hostID: hostID, logger: logger) else {
-                throw APIError(.conflict, "batch_conflict", "batch id \(batchID) belongs to another host")
+                throw Self.conflict(batchID)
             }
         }
         logger.info("scan batch staged", metadata: ["batch": "\(batchID)", "scan": "\(scanID)", "bytes": "\(upload.compressedBytes)",
@@ -193,8 +193,12 @@ struct ScanUploadController: Sendable {
             return nil
         }
         guard let owner else { return false }
-        guard owner == hostID else { throw APIError(.conflict, "batch_conflict", "batch id \(batchID) belongs to another host") }
+        guard owner == hostID else { throw Self.conflict(batchID) }
         return true
+    }
+
+    private static func conflict(_ batchID: UUID) -> APIError {
+        APIError(.conflict, "batch_conflict", "batch id \(batchID) belongs to another host")
     }
 
     /// The batch's encoding, from `Content-Encoding`; its type must be CSV.
