@@ -40,7 +40,7 @@ struct PlanBenchmark {
     }
 
     static func inventory(_ count: Int) -> [InventoryFile] {
-        var random = SeededGenerator(seed: 42)
+        var random = SeededRandom(seed: 42)
         let now = Date().timeIntervalSince1970
         return (0..<count).map { index in
             let fileExtension = extensions[index % extensions.count]

@@ -79,7 +79,7 @@ struct TierBenchmark {
 
     private func generate(_ folder: String, files: Int, bytes: Int) throws -> [TieringJob.File] {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var generator = SeededGenerator(seed: UInt64(bytes))
+        var generator = SeededRandom(seed: UInt64(bytes))
         var block = [UInt8](repeating: 0, count: min(bytes, 1 << 20))
         var jobFiles: [TieringJob.File] = []
         for index in 0..<files {

@@ -7,17 +7,6 @@ import Testing
 /// evaluation written the plainest way (fnmatch for single-segment globs, a prefix for `/…/**`, the C library's POSIX
 /// regex engine for regular expressions in the syntax both engines share, date arithmetic).
 @Suite struct RuleEvaluatorRandomTests {
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var value = state
-            value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-            return value ^ (value >> 31)
-        }
-    }
-
     enum PathCriterion {
         case none
         case prefix(String)
@@ -29,7 +18,7 @@ import Testing
     static let segments = ["a", "b", "c", "data", "x1"]
     static let extensions = ["pdf", "txt", "iso", "mp4", ""]
 
-    func randomPath(_ random: inout Generator) -> String {
+    func randomPath(_ random: inout SeededRandom) -> String {
         let depth = Int.random(in: 1...4, using: &random)
         let folders = (0..<depth).map { _ in Self.segments.randomElement(using: &random)! }
         let fileExtension = Self.extensions.randomElement(using: &random)!
@@ -37,7 +26,7 @@ import Testing
         return "/" + (folders + [name]).joined(separator: "/")
     }
 
-    func randomRule(priority: Int, _ random: inout Generator) -> (TieringRule, PathCriterion) {
+    func randomRule(priority: Int, _ random: inout SeededRandom) -> (TieringRule, PathCriterion) {
         let target = UUID()
         var path = PathCriterion.none
         var globs: [String] = []
@@ -102,7 +91,7 @@ import Testing
 
     @Test(arguments: 0..<20)
     func theEngineAgreesWithADirectEvaluation(seed: Int) throws {
-        var random = Generator(state: UInt64(seed) &* 7919)
+        var random = SeededRandom(seed: UInt64(seed) &* 7919)
         let count = Int.random(in: 1...12, using: &random)
         let rules = (0..<count).map { randomRule(priority: $0 * 10, &random) }
         let evaluator = try RuleEvaluator(rules: rules.map(\.0).shuffled(using: &random), now: Self.now)
