@@ -16,7 +16,9 @@ if [ -z "${ALTO_LOCAL_STATE:-}" ] && id postgres >/dev/null 2>&1 && [ "$(id -u)"
 fi
 pg_port="${ALTO_LOCAL_PG_PORT:-55432}"
 amqp_port="${ALTO_LOCAL_AMQP_PORT:-55672}"
-# RabbitMQ's management API, through which the API keeps each agent's own broker account.
+# AMQP over TLS beside plain AMQP (the Erlang distribution port is the one between), with the machine's own
+# certificate; and RabbitMQ's management API, through which the API keeps each agent's own broker account.
+amqps_port="${ALTO_LOCAL_AMQPS_PORT:-$((amqp_port + 3))}"
 admin_port="${ALTO_LOCAL_AMQP_ADMIN_PORT:-$((amqp_port + 2))}"
 pg_bin=/usr/lib/postgresql/15/bin
 # Sized for a bulk-loading inventory on one machine: room in memory for the inventory's indexes, and checkpoints
@@ -133,19 +135,35 @@ management_answers() {
     curl -fsS -m 5 -u guest:guest "http://127.0.0.1:$admin_port/api/overview" >/dev/null 2>&1
 }
 
+# Whether the broker completes a TLS handshake with a certificate of the machine's authority.
+tls_answers() {
+    timeout 5 openssl s_client -connect "127.0.0.1:$amqps_port" -CAfile "$state/tls/ca.pem" -verify_return_error </dev/null 2>/dev/null \
+        | grep -q 'Verify return code: 0 (ok)'
+}
+
 start_rabbitmq() {
-    install -d -o rabbitmq -g rabbitmq "$rabbit_home" "$rabbit_home/mnesia" "$rabbit_home/log"
+    install -d -o rabbitmq -g rabbitmq "$rabbit_home" "$rabbit_home/mnesia" "$rabbit_home/log" "$rabbit_home/tls"
+    certificates
+    install -o rabbitmq -g rabbitmq -m 600 "$state/tls/server.key" "$rabbit_home/tls/server.key"
+    install -o rabbitmq -g rabbitmq -m 644 "$state/tls/server.pem" "$rabbit_home/tls/server.pem"
+    install -o rabbitmq -g rabbitmq -m 644 "$state/tls/ca.pem" "$rabbit_home/tls/ca.pem"
     cat > "$rabbit_home/rabbitmq.conf" <<CONF
 listeners.tcp.1 = 127.0.0.1:$amqp_port
+listeners.ssl.1 = 127.0.0.1:$amqps_port
+ssl_options.cacertfile = $rabbit_home/tls/ca.pem
+ssl_options.certfile = $rabbit_home/tls/server.pem
+ssl_options.keyfile = $rabbit_home/tls/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
 loopback_users.guest = true
 management.tcp.ip = 127.0.0.1
 management.tcp.port = $admin_port
 CONF
     echo '[rabbitmq_management].' > "$rabbit_home/enabled_plugins"
     chown rabbitmq:rabbitmq "$rabbit_home/rabbitmq.conf" "$rabbit_home/enabled_plugins"
-    # A broker started by an older copy of this script lacks the management API: it starts again with this one.
-    if rabbitmqctl_local -q status >/dev/null 2>&1 && ! management_answers; then
-        say "restarting RabbitMQ with its management API on 127.0.0.1:$admin_port"
+    # A broker started by an older copy of this script lacks the management API or TLS: it starts again with this one.
+    if rabbitmqctl_local -q status >/dev/null 2>&1 && ! { management_answers && tls_answers; }; then
+        say "restarting RabbitMQ with its management API on 127.0.0.1:$admin_port and TLS on 127.0.0.1:$amqps_port"
         rabbitmqctl_local -q stop >/dev/null 2>&1 || true
     fi
     if rabbitmqctl_local -q status >/dev/null 2>&1; then
@@ -153,16 +171,17 @@ CONF
     else
         require_free "$amqp_port" ALTO_LOCAL_AMQP_PORT
         require_free "$admin_port" ALTO_LOCAL_AMQP_ADMIN_PORT
+        require_free "$amqps_port" ALTO_LOCAL_AMQPS_PORT
         say "starting RabbitMQ on 127.0.0.1:$amqp_port"
         (cd "$rabbit_home" && as_user rabbitmq env "${rabbit_vars[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server -detached >/dev/null 2>&1)
     fi
     for _ in $(seq 1 120); do
-        if rabbitmqctl_local -q await_startup --timeout 5 >/dev/null 2>&1 && management_answers; then
+        if rabbitmqctl_local -q await_startup --timeout 5 >/dev/null 2>&1 && management_answers && tls_answers; then
             return 0
         fi
         sleep 1
     done
-    say "RabbitMQ did not start with its management API; see $rabbit_home/log"
+    say "RabbitMQ did not start with its management API and TLS listener; see $rabbit_home/log"
     exit 1
 }
 
@@ -199,6 +218,7 @@ export ALTO_KEY_DIR="$state/keys"
 export ALTO_AMQP_URL=amqp://guest:guest@127.0.0.1:$amqp_port/%2f
 export ALTO_BROKER_MANAGEMENT_URL=http://guest:guest@127.0.0.1:$admin_port
 export ALTO_LOCAL_CA="$state/tls/ca.pem"
+export ALTO_LOCAL_AMQPS_PORT=$amqps_port
 export ALTO_RABBITMQCTL="$root/scripts/local-servers.sh rabbitmqctl"
 ENV
 }
