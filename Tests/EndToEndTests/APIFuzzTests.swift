@@ -58,11 +58,11 @@ import Testing
             // Each operation once without links, and each chain from where it can start: the provider's tenants and
             // hosts without a tenant named, the tenant's rules, targets, users and tokens, the agent's batches.
             let runs: [(String, String, Int, [String])] = [
-                ("as a super admin acting for a tenant", "examples,coverage,fuzzing", 75, tenant + ["--exclude-path-regex", "heartbeat|scan-results"]),
-                ("as the host's agent", "examples,coverage,fuzzing", 60, agent),
-                ("as the provider's super admin", "stateful", 40, admin + ["--include-path-regex", "^/api/v1/(customers|hosts)", "--exclude-path-regex", "heartbeat"]),
-                ("as a super admin acting for a tenant", "stateful", 40, tenant + ["--exclude-path-regex", "heartbeat|scan-results|customers"]),
-                ("as the host's agent", "stateful", 30, agent),
+                ("as a super admin acting for a tenant", "examples,coverage,fuzzing", 60, tenant + ["--exclude-path-regex", "heartbeat|scan-results"]),
+                ("as the host's agent", "examples,coverage,fuzzing", 45, agent),
+                ("as the provider's super admin", "stateful", 30, admin + ["--include-path-regex", "^/api/v1/(customers|hosts)", "--exclude-path-regex", "heartbeat"]),
+                ("as a super admin acting for a tenant", "stateful", 30, tenant + ["--exclude-path-regex", "heartbeat|scan-results|customers"]),
+                ("as the host's agent", "stateful", 20, agent),
             ]
             for (who, phases, seconds, arguments) in runs {
                 let outcome = try await Command.run("schemathesis", ["--config-file", configuration.path, "run", Self.document, "--url", suite.apiURL,
@@ -74,6 +74,10 @@ import Testing
                 #expect(outcome.status == 0, "schemathesis \(who) (\(phases)) found server errors:\n\(report.suffix(6000))")
                 let figures = report.split(separator: "\n").filter { $0.contains("API Links:") || $0.contains("generated,") }
                 print("schemathesis \(who), \(phases): \(figures.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "; "))")
+                if phases == "stateful", let links = figures.first(where: { $0.contains("API Links:") }), arguments != agent {
+                    let covered = links.split(separator: ":").last?.split(separator: " ").first.flatMap { Int($0) } ?? 0
+                    #expect(covered > 0, "schemathesis \(who) followed links: \(links)")
+                }
             }
             #expect(try await suite.send("GET", suite.apiURL + "/healthz", body: nil, headers: [:]).0 == 200, "the API is still up")
         }

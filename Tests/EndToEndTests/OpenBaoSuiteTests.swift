@@ -10,8 +10,12 @@ import Testing
 /// rewraps the stored credentials and the data keys, and the copies recall to their original bytes.
 @Suite(.timeLimit(.minutes(5))) struct OpenBaoSuiteTests {
     @Test func copiesSealedWithOpenBaoDataKeysRecallAfterARotation() async throws {
-        let bao = try await OpenBaoServer(logFolder: FileManager.default.temporaryDirectory.appendingPathComponent("alto-openbao-\(UUID().uuidString)"))
-        defer { bao.stop() }
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("alto-openbao-\(UUID().uuidString)")
+        let bao = try await OpenBaoServer(logFolder: logs)
+        defer {
+            bao.stop()
+            try? FileManager.default.removeItem(at: logs)
+        }
         let servicesToken = try await bao.token(policy: OpenBaoServer.servicePolicy, name: "alto-services")
         let vault = ["ALTO_KEY_PROVIDER": "vault", "ALTO_VAULT_ADDR": bao.address, "ALTO_VAULT_TOKEN": servicesToken]
         let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"], environment: vault)

@@ -55,6 +55,16 @@ import Testing
         }
     }
 
+    @Test func theREADMEGivesThePoliciesTheseTestsHold() throws {
+        let readme = try String(contentsOf: TestServers.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let tenant = UUID()
+        let policies = OpenBaoServer.servicePolicy + "\n"
+            + OpenBaoServer.agentPolicy(tenant: tenant).replacingOccurrences(of: tenant.uuidString.lowercased(), with: "<id>")
+        for line in policies.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            #expect(readme.contains(line), "the README's policies have \(line)")
+        }
+    }
+
     @Test func anAgentsTokenOpensItsOwnTenantsKeyAndNoOther() async throws {
         try await withOpenBao { bao in
             let (tenant, other) = (UUID(), UUID())

@@ -113,9 +113,19 @@ func brokerAccounts(settings: ServiceSettings, publisher: AMQPPublisher) throws 
 }
 
 /// HTTP/1.1 with the WebSocket upgrade, behind TLS when `ALTO_TLS_CERTIFICATE` and `ALTO_TLS_KEY` name a PEM
-/// certificate chain and its private key.
+/// certificate chain and its private key; a connection idle for `ALTO_API_IDLE_SECONDS` (120) is closed.
 func serverBuilder(router: Router<AltoRequestContext>, reader: ConfigReader, logger: Logger) throws -> HTTPServerBuilder {
-    let plain = HTTPServerBuilder.http1WebSocketUpgrade(webSocketRouter: router)
+    let idle = reader.int(forKey: "alto.api.idle.seconds", default: 120)
+    guard idle > 0 else { throw ValidationFailure("ALTO_API_IDLE_SECONDS must be above 0, not \(idle)") }
+    let webSocketResponder = router.buildResponder()
+    // Hummingbird's idle clock for connections serving requests; a WebSocket's pings, a third of the idle time
+    // apart, keep a quiet notification stream open.
+    let channel = HTTP1WebSocketUpgradeChannel.Configuration(http1: .init(idleTimeout: .seconds(Int64(idle))),
+                                                             ws: .init(autoPing: .enabled(timePeriod: .milliseconds(Int64(idle) * 1000 / 3))))
+    let plain = HTTPServerBuilder { responder in
+        IdleBoundedChannel(base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: channel),
+                           idleTimeout: .seconds(Int64(idle)))
+    }
     let certificate = reader.string(forKey: "alto.tls.certificate", default: "")
     let key = reader.string(forKey: "alto.tls.key", default: "")
     guard !certificate.isEmpty || !key.isEmpty else { return plain }
