@@ -96,6 +96,33 @@ public struct AzureBlobStore: TierStore {
     public func remove(_ location: String) async {
         guard let name = try? name(of: location) else { return }
         _ = try? await send("DELETE", name: name)
+        _ = try? await send("DELETE", name: name + CopyDescription.suffix)
+    }
+
+    public func storeDescription(_ description: [UInt8], of location: String) async throws(TieringError) {
+        _ = try await send("PUT", name: try name(of: location) + CopyDescription.suffix, headers: [("x-ms-blob-type", "BlockBlob")],
+                           body: description)
+    }
+
+    /// List Blobs a thousand at a time, following the markers.
+    public func list(prefix: String, page: ([TierEntry]) async throws(TieringError) -> Void) async throws(TieringError) {
+        var marker: String?
+        repeat {
+            var query = [("restype", "container"), ("comp", "list"), ("prefix", self.prefix + prefix), ("maxresults", "1000")]
+            if let marker { query.append(("marker", marker)) }
+            let response = try await execute("GET", name: "", query: query, headers: [], body: nil)
+            let answer = String(decoding: try await ObjectStoreHTTP.body(of: response, describing: "listing \(containerURL)", upTo: 16 << 20),
+                                as: UTF8.self)[...]
+            let entries = XMLText.elements("Blob", in: answer).compactMap { blob -> TierEntry? in
+                guard let name = XMLText.value("Name", in: blob), let size = XMLText.value("Content-Length", in: blob).flatMap({ Int64($0) }) else {
+                    return nil
+                }
+                return TierEntry(location: location(of: name), key: String(name.dropFirst(self.prefix.count)), size: size,
+                                 modifiedAt: XMLText.value("Last-Modified", in: blob).flatMap(AzureSharedKeySigner.parseDate))
+            }
+            try await page(entries)
+            marker = XMLText.value("NextMarker", in: answer).flatMap { $0.isEmpty ? nil : $0 }
+        } while marker != nil
     }
 
     private func location(of name: String) -> String { containerURL + "/" + SigV4Signer.encode(name, keepingSlashes: true) }
@@ -114,12 +141,12 @@ public struct AzureBlobStore: TierStore {
     /// Builds, signs and sends one request; the headers are what `AzureSharedKeySigner` signs, exactly as sent.
     func request(_ method: String, name: String, query: [(String, String)], headers: [(String, String)],
                  bodyLength: Int?, date: Date = Date()) -> HTTPClientRequest {
-        let path = containerPath + "/" + SigV4Signer.encode(name, keepingSlashes: true)
+        let path = containerPath + (name.isEmpty ? "" : "/" + SigV4Signer.encode(name, keepingSlashes: true))
         var all = headers + [("x-ms-date", AzureSharedKeySigner.date(date)), ("x-ms-version", Self.version)]
         if let bodyLength { all.append(("Content-Length", "\(bodyLength)")) }
         var queryString = query.map { "\(SigV4Signer.encode($0.0))=\(SigV4Signer.encode($0.1))" }
         if let sasToken { queryString.append(sasToken) }
-        var request = HTTPClientRequest(url: containerURL + "/" + SigV4Signer.encode(name, keepingSlashes: true)
+        var request = HTTPClientRequest(url: containerURL + (name.isEmpty ? "" : "/" + SigV4Signer.encode(name, keepingSlashes: true))
                                         + (queryString.isEmpty ? "" : "?" + queryString.joined(separator: "&")))
         request.method = HTTPMethod(rawValue: method)
         if let signer {

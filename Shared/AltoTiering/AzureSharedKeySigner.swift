@@ -35,10 +35,19 @@ public struct AzureSharedKeySigner: Sendable {
 
     /// `x-ms-date`'s form (RFC 1123, GMT).
     public static func date(_ date: Date = Date()) -> String {
+        rfc1123().string(from: date)
+    }
+
+    /// A time in `x-ms-date`'s form, as Azure's answers give `Last-Modified`.
+    static func parseDate(_ text: String) -> Date? {
+        rfc1123().date(from: text)
+    }
+
+    private static func rfc1123() -> DateFormatter {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.string(from: date)
+        return formatter
     }
 }

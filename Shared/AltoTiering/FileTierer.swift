@@ -118,6 +118,7 @@ public struct FileTierer: Sendable {
             let copied = try original!.status()
             guard Self.sameVersion(before, copied) else { throw TieringError(.changedSinceScan, "modified while it was being copied") }
             original = nil
+            try await store.storeDescription(describe(file, copied, copy: copy, sent: sent, tieredAt: now).encoded(), of: copy.location)
 
             let writable = PosixFile(adopting: try paths.open(file.filePath, flags: O_RDWR), path: file.filePath)
             try Self.takeWriteLease(writable)
@@ -139,6 +140,20 @@ public struct FileTierer: Sendable {
             await store.remove(copy.location)
             throw error
         }
+    }
+
+    /// What the copy says about itself, so tier-2 and the tenant's key alone can give the file back; authenticated
+    /// under the job's data key when the copy is sealed.
+    private func describe(_ file: TieringJob.File, _ info: stat, copy: StoredCopy, sent: Sent, tieredAt: Date) -> CopyDescription {
+        let description = CopyDescription(
+            customerID: customerID, hostID: hostID, targetID: target.id, fileID: file.fileID, originalPath: file.filePath,
+            size: Int64(info.st_size),
+            modified: .init(seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int64(info.st_mtim.tv_nsec)),
+            accessed: .init(seconds: Int64(info.st_atim.tv_sec), nanoseconds: Int64(info.st_atim.tv_nsec)),
+            mode: UInt32(info.st_mode & 0o7777), uid: info.st_uid, gid: info.st_gid, hash: sent.contentHash,
+            storedBytes: copy.storedBytes, storedHash: copy.verifiedHash, compression: options.compress ? "zstd" : nil,
+            encryption: options.sealing?.encryption, tieredAt: tieredAt)
+        return options.sealing.map { description.authenticated(with: $0.key) } ?? description
     }
 
     /// A redelivered job finds the stub its first delivery made (the agent stopped before reporting it): report it

@@ -1,3 +1,4 @@
+import AltoModels
 import CAltoLinux
 import Foundation
 import Glibc
@@ -33,8 +34,6 @@ public struct FilesystemStore: TierStore {
                     try Self.classify { () throws(TieringError) in try copy.write(chunk, at: offset) }
                     offset += Int64(chunk.count)
                 }
-                try copy.setAttribute("user.alto.original_path", object.originalPath)
-                try copy.setAttribute("user.alto.sha256", source.contentHash)
                 try Self.classify { () throws(TieringError) in try copy.sync() }
                 guard rename(partial, destination) == 0 else { throw TieringError.io("rename into", destination) }
                 try Self.classify { () throws(TieringError) in try PosixFile(path: folder, flags: O_RDONLY | O_DIRECTORY).sync() }
@@ -67,6 +66,87 @@ public struct FilesystemStore: TierStore {
         }
     }
 
+    /// Writes the description the way a copy is written: under a temporary name, fsynced, renamed, folder fsynced.
+    public func storeDescription(_ description: [UInt8], of location: String) async throws(TieringError) {
+        let root = self.root
+        try await Blocking.run { () throws(TieringError) in
+            try Self.checkReachable(root)
+            _ = try Self.relative(location, to: root)
+            let destination = CopyDescription.location(describing: location)
+            let partial = destination + ".partial"
+            do throws(TieringError) {
+                let file = try Self.classify { () throws(TieringError) in try PosixFile(path: partial, flags: O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o600) }
+                let failure = description.withUnsafeBytes { bytes -> TieringError? in
+                    do throws(TieringError) { try file.write(bytes, at: 0) } catch { return error }
+                    return nil
+                }
+                if let failure { throw Self.classified(failure) }
+                try Self.classify { () throws(TieringError) in try file.sync() }
+                guard rename(partial, destination) == 0 else { throw TieringError.io("rename into", destination) }
+                try Self.classify { () throws(TieringError) in
+                    try PosixFile(path: (destination as NSString).deletingLastPathComponent, flags: O_RDONLY | O_DIRECTORY).sync()
+                }
+            } catch {
+                unlink(partial)
+                throw error
+            }
+        }
+    }
+
+    /// Walks the folders below `prefix` from the root's descriptor, never following a symbolic link, a folder at a
+    /// time: only the folders still to visit and one page are held.
+    public func list(prefix: String, page: ([TierEntry]) async throws(TieringError) -> Void) async throws(TieringError) {
+        let root = self.root
+        let start = prefix.split(separator: "/").joined(separator: "/")
+        var folders = [start]
+        while let folder = folders.popLast() {
+            let (entries, subfolders) = try await Blocking.run { () throws(TieringError) -> ([TierEntry], [String]) in
+                try Self.checkReachable(root)
+                return try Self.read(folder: folder, below: root)
+            }
+            folders += subfolders
+            for index in stride(from: 0, to: entries.count, by: Self.pageSize) {
+                try await page(Array(entries[index..<min(index + Self.pageSize, entries.count)]))
+            }
+        }
+    }
+
+    static let pageSize = 1000
+
+    /// The regular files and the folders directly in `folder` (relative to `root`; "" is the root itself).
+    private static func read(folder: String, below root: String) throws(TieringError) -> ([TierEntry], [String]) {
+        let top = try PosixFile(path: root, flags: O_RDONLY | O_DIRECTORY)
+        let descriptor = folder.isEmpty ? dup(top.descriptor) : alto_open_beneath(top.descriptor, folder, O_RDONLY | O_DIRECTORY, 1)
+        guard descriptor >= 0 else {
+            if errno == ENOENT { return ([], []) }
+            throw TieringError.io("open the folder", root + "/" + folder)
+        }
+        guard let directory = fdopendir(descriptor) else {
+            close(descriptor)
+            throw TieringError.io("read the folder", root + "/" + folder)
+        }
+        defer { closedir(directory) }
+        var entries: [TierEntry] = []
+        var subfolders: [String] = []
+        let base = folder.isEmpty ? "" : folder + "/"
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name == "." || name == ".." { continue }
+            var info = stat()
+            guard fstatat(dirfd(directory), name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR:
+                subfolders.append(base + name)
+            case S_IFREG:
+                let modified = Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+                entries.append(TierEntry(location: root + "/" + base + name, key: base + name, size: Int64(info.st_size), modifiedAt: modified))
+            default:
+                continue
+            }
+        }
+        return (entries, subfolders)
+    }
+
     public func remove(_ location: String) async {
         guard let relative = try? Self.relative(location, to: root),
               let folder = try? PosixFile(path: root, flags: O_RDONLY | O_DIRECTORY) else { return }
@@ -75,6 +155,7 @@ public struct FilesystemStore: TierStore {
         let directory = parent.isEmpty ? dup(folder.descriptor) : alto_open_beneath(folder.descriptor, parent, O_RDONLY | O_DIRECTORY, 1)
         guard directory >= 0 else { return }
         unlinkat(directory, name, 0)
+        unlinkat(directory, name + CopyDescription.suffix, 0)
         close(directory)
     }
 
@@ -100,11 +181,13 @@ public struct FilesystemStore: TierStore {
         do {
             return try operation()
         } catch {
-            if let code = error.systemError, [ENOSPC, EDQUOT, EIO, ENOTCONN, ESTALE, EHOSTDOWN, EROFS].contains(code) {
-                throw TieringError(.storageUnavailable, error.message)
-            }
-            throw error
+            throw classified(error)
         }
+    }
+
+    private static func classified(_ error: TieringError) -> TieringError {
+        guard let code = error.systemError, [ENOSPC, EDQUOT, EIO, ENOTCONN, ESTALE, EHOSTDOWN, EROFS].contains(code) else { return error }
+        return TieringError(.storageUnavailable, error.message)
     }
 }
 

@@ -93,6 +93,31 @@ public struct S3Store: TierStore {
     public func remove(_ location: String) async {
         guard let key = try? key(of: location) else { return }
         _ = try? await send("DELETE", key: key)
+        _ = try? await send("DELETE", key: key + CopyDescription.suffix)
+    }
+
+    public func storeDescription(_ description: [UInt8], of location: String) async throws(TieringError) {
+        _ = try await send("PUT", key: try key(of: location) + CopyDescription.suffix, body: description)
+    }
+
+    /// ListObjectsV2 a thousand keys at a time, following continuation tokens; keys come URL-encoded so that any
+    /// byte a key holds survives the XML.
+    public func list(prefix: String, page: ([TierEntry]) async throws(TieringError) -> Void) async throws(TieringError) {
+        var token: String?
+        repeat {
+            var query = [("list-type", "2"), ("prefix", self.prefix + prefix), ("max-keys", "1000"), ("encoding-type", "url")]
+            if let token { query.append(("continuation-token", token)) }
+            let answer = String(decoding: try await send("GET", key: "", query: query, upTo: 16 << 20), as: UTF8.self)[...]
+            let entries = XMLText.elements("Contents", in: answer).compactMap { contents -> TierEntry? in
+                guard let encoded = XMLText.value("Key", in: contents),
+                      let key = encoded.replacingOccurrences(of: "+", with: " ").removingPercentEncoding,
+                      let size = XMLText.value("Size", in: contents).flatMap({ Int64($0) }) else { return nil }
+                return TierEntry(location: location(of: key), key: String(key.dropFirst(self.prefix.count)), size: size,
+                                 modifiedAt: XMLText.value("LastModified", in: contents).flatMap(RFC3339.parse))
+            }
+            try await page(entries)
+            token = XMLText.value("IsTruncated", in: answer) == "true" ? XMLText.value("NextContinuationToken", in: answer) : nil
+        } while token != nil
     }
 
     private func location(of key: String) -> String { "s3://\(bucket)/\(key)" }
@@ -105,7 +130,7 @@ public struct S3Store: TierStore {
 
     private func multipartUpload(key: String, first: [UInt8], source: TierSource, metadata: [(String, String)]) async throws(TieringError) {
         let created = try await send("POST", key: key, query: [("uploads", "")], headers: metadata)
-        guard let uploadID = Self.element("UploadId", in: created) else {
+        guard let uploadID = XMLText.value("UploadId", in: String(decoding: created, as: UTF8.self)[...]) else {
             throw TieringError(.transient, "the S3 server gave no upload id for \(key)")
         }
         do throws(TieringError) {
@@ -137,16 +162,16 @@ public struct S3Store: TierStore {
         return etag
     }
 
-    /// Sends a request and returns its body (at most 1 MiB: answers to control requests).
+    /// Sends a request and returns its body (at most `limit`: answers to control requests and listings).
     private func send(_ method: String, key: String, query: [(String, String)] = [], headers: [(String, String)] = [],
-                      body: [UInt8]? = nil) async throws(TieringError) -> [UInt8] {
+                      body: [UInt8]? = nil, upTo limit: Int = 1 << 20) async throws(TieringError) -> [UInt8] {
         let response = try await execute(method, key: key, query: query, headers: headers, body: body)
-        return try await ObjectStoreHTTP.body(of: response, describing: "\(method) s3://\(bucket)/\(key)")
+        return try await ObjectStoreHTTP.body(of: response, describing: "\(method) s3://\(bucket)/\(key)", upTo: limit)
     }
 
     private func execute(_ method: String, key: String, query: [(String, String)], headers: [(String, String)],
                          body: [UInt8]?) async throws(TieringError) -> HTTPClientResponse {
-        let path = "/\(SigV4Signer.encode(bucket))/\(SigV4Signer.encode(key, keepingSlashes: true))"
+        let path = "/\(SigV4Signer.encode(bucket))" + (key.isEmpty ? "" : "/\(SigV4Signer.encode(key, keepingSlashes: true))")
         let payloadHash = body.map { SigV4Signer.hex(SHA256.hash(data: $0)) } ?? SigV4Signer.emptyPayloadHash
         let queryString = query.map { $0.1.isEmpty ? SigV4Signer.encode($0.0) : "\(SigV4Signer.encode($0.0))=\(SigV4Signer.encode($0.1))" }
             .joined(separator: "&")
@@ -161,13 +186,5 @@ public struct S3Store: TierStore {
             request.headers.add(name: "Content-Length", value: "\(body.count)")
         }
         return try await ObjectStoreHTTP.execute(request, describing: "\(method) s3://\(bucket)/\(key)")
-    }
-
-    static func element(_ name: String, in body: [UInt8]) -> String? {
-        let text = String(decoding: body, as: UTF8.self)
-        guard let start = text.range(of: "<\(name)>"), let end = text.range(of: "</\(name)>", range: start.upperBound..<text.endIndex) else {
-            return nil
-        }
-        return String(text[start.upperBound..<end.lowerBound])
     }
 }

@@ -133,6 +133,34 @@ final class SMBConnection {
         return smbc_getFunctionStat(context)(context, url, &info) == 0
     }
 
+    /// A file a folder listing found.
+    struct Entry {
+        var name: String
+        var size: Int64
+        var modifiedAt: Date
+    }
+
+    /// The files and the names of the folders directly in the folder at `url`.
+    func entries(of url: String) throws(TieringError) -> ([Entry], [String]) {
+        guard let directory = smbc_getFunctionOpendir(context)(context, url) else { throw Self.failure("list", url) }
+        defer { _ = smbc_getFunctionClosedir(context)(context, directory) }
+        var files: [Entry] = []
+        var folders: [String] = []
+        while let info = smbc_getFunctionReaddirPlus(context)(context, directory) {
+            guard let cName = info.pointee.name else { continue }
+            let name = String(cString: cName)
+            if name == "." || name == ".." { continue }
+            if info.pointee.attrs & 0x10 != 0 {
+                folders.append(name)
+            } else {
+                let modified = info.pointee.mtime_ts
+                files.append(Entry(name: name, size: Int64(info.pointee.size),
+                                   modifiedAt: Date(timeIntervalSince1970: Double(modified.tv_sec) + Double(modified.tv_nsec) / 1e9)))
+            }
+        }
+        return (files, folders)
+    }
+
     func unlink(_ url: String) {
         _ = smbc_getFunctionUnlink(context)(context, url)
     }
@@ -147,6 +175,8 @@ final class SMBConnection {
             return TieringError(.storageUnavailable, message, systemError: code)
         case EACCES, EPERM:
             return TieringError(.rejected, message, systemError: code)
+        case ENOENT:
+            return TieringError(.notFound, message, systemError: code)
         default:
             return TieringError(.io, message, systemError: code)
         }

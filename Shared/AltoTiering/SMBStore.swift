@@ -4,8 +4,7 @@ import Glibc
 
 /// An SMB share reached directly through libsmbclient (SMB 2 and 3), for file servers whose second tier is a NAS
 /// the host does not mount. A copy is written under a temporary name with write-through (O_SYNC, which asks the
-/// server to write through to its disk), closed, renamed into place, and read back over the connection. The
-/// original path and hash go in a `<copy>.alto.json` beside it, since libsmbclient cannot set extended attributes.
+/// server to write through to its disk), closed, renamed into place, and read back over the connection.
 public struct SMBStore: TierStore {
     /// `smb://server[:port]/share[/folder]`, the root below which the tenant trees live.
     public let root: String
@@ -87,7 +86,6 @@ public struct SMBStore: TierStore {
             let copy = try connection.open(partial, flags: O_WRONLY | O_CREAT | O_TRUNC | O_SYNC)
             while let chunk = try source.next() { try copy.write(chunk) }
             try copy.close()
-            try Self.writeMetadata(of: object, hash: source.contentHash, beside: destination, over: connection)
             try connection.rename(partial, to: destination)
             return destination
         } catch {
@@ -109,12 +107,58 @@ public struct SMBStore: TierStore {
             try SMBConnection.exclusively { () throws(TieringError) in
                 let connection = try connect()
                 connection.unlink(location)
-                connection.unlink(location + Self.metadataSuffix)
+                connection.unlink(CopyDescription.location(describing: location))
             }
         }
     }
 
-    static let metadataSuffix = ".alto.json"
+    public func storeDescription(_ description: [UInt8], of location: String) async throws(TieringError) {
+        try confine(location)
+        try await Blocking.run { [self] () throws(TieringError) in
+            try SMBConnection.exclusively { () throws(TieringError) in
+                let connection = try connect()
+                let destination = CopyDescription.location(describing: location)
+                let partial = destination + ".partial"
+                do throws(TieringError) {
+                    let file = try connection.open(partial, flags: O_WRONLY | O_CREAT | O_TRUNC | O_SYNC)
+                    let failure = description.withUnsafeBytes { bytes -> TieringError? in
+                        do throws(TieringError) { try file.write(bytes) } catch { return error }
+                        return nil
+                    }
+                    if let failure { throw failure }
+                    try file.close()
+                    try connection.rename(partial, to: destination)
+                } catch {
+                    connection.unlink(partial)
+                    throw classified(error)
+                }
+            }
+        }
+    }
+
+    /// Reads one folder at a time, each while holding the process's turn at libsmbclient, so recalls get theirs
+    /// between folders.
+    public func list(prefix: String, page: ([TierEntry]) async throws(TieringError) -> Void) async throws(TieringError) {
+        var folders = [prefix.split(separator: "/").joined(separator: "/")]
+        while let folder = folders.popLast() {
+            let url = folder.isEmpty ? root : root + "/" + folder
+            let (files, subfolders) = try await Blocking.run { [self] () throws(TieringError) -> ([SMBConnection.Entry], [String]) in
+                try SMBConnection.exclusively { () throws(TieringError) in
+                    do throws(TieringError) {
+                        return try connect().entries(of: url)
+                    } catch where error.code == .notFound {
+                        return ([], [])
+                    }
+                }
+            }
+            folders += subfolders.map { folder.isEmpty ? $0 : folder + "/" + $0 }
+            let base = folder.isEmpty ? "" : folder + "/"
+            let entries = files.map { TierEntry(location: url + "/" + $0.name, key: base + $0.name, size: $0.size, modifiedAt: $0.modifiedAt) }
+            for index in stride(from: 0, to: entries.count, by: 1000) {
+                try await page(Array(entries[index..<min(index + 1000, entries.count)]))
+            }
+        }
+    }
 
     /// A copy is read only from below the target's folder: the location must start there and name no "..".
     func confine(_ location: String) throws(TieringError) {
@@ -122,20 +166,6 @@ public struct SMBStore: TierStore {
         guard location.hasPrefix(root + "/"), !components.contains(".."), !components.contains(".") else {
             throw TieringError(.untrustedRecord, "the copy \(location) is not below the target's folder \(root)")
         }
-    }
-
-    private static func writeMetadata(of object: TierObject, hash: String, beside destination: String,
-                                      over connection: SMBConnection) throws(TieringError) {
-        let metadata = ["original_path": object.originalPath, "sha256": hash, "customer_id": object.customerID.uuidString.lowercased(),
-                        "host_id": object.hostID.uuidString.lowercased()]
-        guard let body = try? JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys]) else { return }
-        let file = try connection.open(destination + metadataSuffix, flags: O_WRONLY | O_CREAT | O_TRUNC | O_SYNC)
-        let failure = [UInt8](body).withUnsafeBytes { bytes -> TieringError? in
-            do throws(TieringError) { try file.write(bytes) } catch { return error }
-            return nil
-        }
-        if let failure { throw failure }
-        try file.close()
     }
 
     private func connect() throws(TieringError) -> SMBConnection {

@@ -3,7 +3,7 @@ import Foundation
 
 /// One file's copy as the second tier names it: `<customer>/<yyyy>/<mm>/<dd>/<host>/<file id>-<name>`, so a
 /// tier-2 listing shows whose file it is and when it left (the seed's `customer-123-tiered\2025\10\28\`), and a
-/// recall or an audit finds it from the inventory alone. The original path and hash travel as metadata.
+/// recall or an audit finds it from the inventory alone. Its `CopyDescription` lies beside it.
 public struct TierObject: Sendable, Equatable {
     public var customerID: UUID
     public var hostID: UUID
@@ -25,7 +25,9 @@ public struct TierObject: Sendable, Equatable {
     /// The copy's name below the target's root, `/`-separated.
     public var key: String {
         let day = RFC3339.format(tieredAt).prefix(10).split(separator: "-").joined(separator: "/")
-        let name = originalPath.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? "file"
+        var name = originalPath.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? "file"
+        // A copy's name never reads as a description's, whatever a user named the file.
+        if name.hasSuffix(CopyDescription.suffix) { name += "_" }
         return "\(customerID.uuidString.lowercased())/\(day)/\(hostID.uuidString.lowercased())/\(fileID)-\(name)"
             + (compressed ? ".zst" : "")
     }

@@ -1,3 +1,5 @@
+import AltoModels
+
 /// A second tier: a folder (local or mounted share), an SMB share, an S3 bucket or an Azure container. Tiering and
 /// recall depend only on this, so a new kind of storage is one more conforming type.
 public protocol TierStore: Sendable {
@@ -9,7 +11,15 @@ public protocol TierStore: Sendable {
     /// Streams a stored copy's bytes, in order, to `sink`.
     func retrieve(_ location: String, into sink: any TierSink) async throws(TieringError)
 
-    /// Deletes a copy that must not be kept (it failed verification, or its file changed while it was written).
+    /// Writes the description of the copy at `location` beside it (`CopyDescription.location(describing:)`), durably.
+    func storeDescription(_ description: [UInt8], of location: String) async throws(TieringError)
+
+    /// Hands every object whose key starts with `prefix` (`<customer>/`, say) to `page`, a page at a time, so a
+    /// listing of millions of objects is held in memory a page at a time. The order is the store's own.
+    func list(prefix: String, page: ([TierEntry]) async throws(TieringError) -> Void) async throws(TieringError)
+
+    /// Deletes a copy, and its description, that must not be kept (it failed verification, its file changed while
+    /// it was written, or nothing refers to it any more).
     func remove(_ location: String) async
 }
 
@@ -19,6 +29,18 @@ public protocol TierSink: AnyObject, Sendable {
 }
 
 extension TierStore {
+    /// The description of the copy at `location`, read back and decoded; nil when the copy has none.
+    public func copyDescription(of location: String) async throws(TieringError) -> CopyDescription? {
+        let describedAt = CopyDescription.location(describing: location)
+        let sink = BoundedSink(limit: CopyDescription.maximumBytes)
+        do {
+            try await retrieve(describedAt, into: sink)
+        } catch where error.code == .notFound {
+            return nil
+        }
+        return try CopyDescription.decoded(from: sink.bytes, at: describedAt)
+    }
+
     /// Vouches for a copy just written by reading it back through `retrieve` and hashing what arrives; a copy that
     /// cannot be read back is removed, so no unverified copy is left behind.
     func readBack(_ location: String, for source: TierSource) async throws(TieringError) -> StoredCopy {

@@ -12,6 +12,8 @@ public struct TieringError: Error, Sendable, CustomStringConvertible {
         /// The copy does not hash to what was read; the copy is discarded and the original kept.
         case hashMismatch
         case notAStub
+        /// The copy (or its description) is not where its location says: gone from the second tier.
+        case notFound
         /// A stub record no one but a user could have written, one that makes no sense, or one whose copy lies
         /// outside its target: never followed, and reported as a security event.
         case untrustedRecord
@@ -39,6 +41,6 @@ public struct TieringError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 
     public static func io(_ operation: String, _ path: String, errno code: Int32 = errno) -> TieringError {
-        TieringError(.io, "\(operation) \(path): \(String(cString: strerror(code)))", systemError: code)
+        TieringError(code == ENOENT ? .notFound : .io, "\(operation) \(path): \(String(cString: strerror(code)))", systemError: code)
     }
 }

@@ -30,6 +30,14 @@ struct CorruptingStore: TierStore {
         try await inner.retrieve(location, into: sink)
     }
 
+    func storeDescription(_ description: [UInt8], of location: String) async throws(TieringError) {
+        try await inner.storeDescription(description, of: location)
+    }
+
+    func list(prefix: String, page: ([TierEntry]) async throws(TieringError) -> Void) async throws(TieringError) {
+        try await inner.list(prefix: prefix, page: page)
+    }
+
     func remove(_ location: String) async {
         await inner.remove(location)
     }

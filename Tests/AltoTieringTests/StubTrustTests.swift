@@ -25,6 +25,14 @@ struct LengtheningStore: TierStore {
         try sink.receive(UnsafeRawBufferPointer(extra))
     }
 
+    func storeDescription(_ description: [UInt8], of location: String) async throws(TieringError) {
+        try await inner.storeDescription(description, of: location)
+    }
+
+    func list(prefix: String, page: ([TierEntry]) async throws(TieringError) -> Void) async throws(TieringError) {
+        try await inner.list(prefix: prefix, page: page)
+    }
+
     func remove(_ location: String) async {
         await inner.remove(location)
     }

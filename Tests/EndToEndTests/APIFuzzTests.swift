@@ -58,11 +58,11 @@ import Testing
             // Each operation once without links, and each chain from where it can start: the provider's tenants and
             // hosts without a tenant named, the tenant's rules, targets, users and tokens, the agent's batches.
             let runs: [(String, String, Int, [String])] = [
-                ("as a super admin acting for a tenant", "examples,coverage,fuzzing", 60, tenant + ["--exclude-path-regex", "heartbeat|scan-results"]),
-                ("as the host's agent", "examples,coverage,fuzzing", 45, agent),
-                ("as the provider's super admin", "stateful", 30, admin + ["--include-path-regex", "^/api/v1/(customers|hosts)", "--exclude-path-regex", "heartbeat"]),
-                ("as a super admin acting for a tenant", "stateful", 30, tenant + ["--exclude-path-regex", "heartbeat|scan-results|customers"]),
-                ("as the host's agent", "stateful", 20, agent),
+                ("as a super admin acting for a tenant", "examples,coverage,fuzzing", 40, tenant + ["--exclude-path-regex", "heartbeat|scan-results"]),
+                ("as the host's agent", "examples,coverage,fuzzing", 30, agent),
+                ("as the provider's super admin", "stateful", 25, admin + ["--include-path-regex", "^/api/v1/(customers|hosts)", "--exclude-path-regex", "heartbeat"]),
+                ("as a super admin acting for a tenant", "stateful", 25, tenant + ["--exclude-path-regex", "heartbeat|scan-results|customers"]),
+                ("as the host's agent", "stateful", 15, agent),
             ]
             for (who, phases, seconds, arguments) in runs {
                 let outcome = try await Command.run("schemathesis", ["--config-file", configuration.path, "run", Self.document, "--url", suite.apiURL,

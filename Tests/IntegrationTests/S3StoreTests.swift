@@ -57,6 +57,30 @@ import Testing
             if file == large { #expect(seen[3].hasSuffix("-13\""), "200 MiB went up as a 13-part multipart upload: \(seen[3])") }
         }
 
+        // A listing is the store's view of the bucket: each copy beside its description, and, over more than one
+        // page, every key boto3 lists, however odd its characters.
+        var listed: [TierEntry] = []
+        try await store.list(prefix: "") { listed += $0 }
+        #expect(listed.count == 4 && listed.filter { $0.key.hasSuffix(CopyDescription.suffix) }.count == 2, "\(listed.map(\.key))")
+        for entry in listed where !entry.key.hasSuffix(CopyDescription.suffix) {
+            let description = try #require(try await store.copyDescription(of: entry.location))
+            #expect(description.storedBytes == entry.size, "the description gives the copy's size as the bucket lists it")
+        }
+        let expected = try await boto3(server.port, """
+            for i in range(1200):
+                s3.put_object(Bucket='alto-tier2', Key='fileserver/many/%04d ü +&%%41<x>.bin' % i, Body=b'x' * (i % 7))
+            pages = s3.get_paginator('list_objects_v2').paginate(Bucket='alto-tier2', Prefix='fileserver/many/')
+            print('\\n'.join(o['Key'] + '\\t' + str(o['Size']) for p in pages for o in p['Contents']))
+            """).split(separator: "\n").map(String.init)
+        var many: [TierEntry] = []
+        var pages = 0
+        try await store.list(prefix: "many/") { page in
+            many += page
+            pages += 1
+        }
+        #expect(pages == 2, "1200 keys come in two pages")
+        #expect(many.map { "fileserver/\($0.key)\t\($0.size)" }.sorted() == expected.sorted(), "the same keys and sizes as boto3 lists")
+
         for (file, content) in [(large, largeContent), (small, smallContent)] {
             try await StubRecall.recall(path: file.filePath, stores: TierTestFiles.OneStore(store: store))
             #expect(try Data(contentsOf: URL(fileURLWithPath: file.filePath)) == content)

@@ -30,11 +30,21 @@ import Testing
                                                         "-c", "get \"\(path)\" \"\(downloaded)\""])
             #expect(fetched.status == 0, "\(fetched.errors)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: downloaded)) == content, "smbclient reads back the original bytes")
-            let metadata = try await Command.run("smbclient", ["-p", "\(server.port)", "//127.0.0.1/tier2", "-U", "root%secret",
-                                                         "-c", "get \"\(path).alto.json\" -"])
-            let fields = try JSONSerialization.jsonObject(with: metadata.output.prefix { $0 != UInt8(ascii: "}") } + Data("}".utf8)) as? [String: String]
-            #expect(fields?["sha256"] == ContentHash.of(content), "the hash is kept beside the copy")
-            #expect(fields?["original_path"] == file.filePath, "and so is the original path")
+            let describedAt = work.appendingPathComponent("description.json").path
+            let described = try await Command.run("smbclient", ["-p", "\(server.port)", "//127.0.0.1/tier2", "-U", "root%secret",
+                                                          "-c", "get \"\(path).alto.json\" \"\(describedAt)\""])
+            #expect(described.status == 0, "\(described.errors)")
+            let fields = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: describedAt))) as? [String: Any]
+            #expect(fields?["hash"] as? String == ContentHash.of(content), "the copy's description, beside it, gives its hash")
+            #expect(fields?["original_path"] as? String == file.filePath, "and its original path")
+            #expect(try await store.copyDescription(of: location)?.size == Int64(content.count))
+        }
+        var listed: [TierEntry] = []
+        try await store.list(prefix: "") { page in listed += page }
+        #expect(Set(listed.map(\.key)).count == 4, "each copy and its description: \(listed.map(\.key))")
+        for entry in listed where !entry.key.hasSuffix(CopyDescription.suffix) {
+            #expect(entry.location.hasPrefix("smb://127.0.0.1:\(server.port)/tier2/tiered/"), "a listed copy is where a recall reads it")
+            #expect(try await store.copyDescription(of: entry.location) != nil)
         }
         for (file, content) in files {
             try await StubRecall.recall(path: file.filePath, stores: TierTestFiles.OneStore(store: store))

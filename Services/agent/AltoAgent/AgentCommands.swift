@@ -102,6 +102,63 @@ public enum AgentCommands {
         return recalled.count == outcomes.count
     }
 
+    /// Where a restore reads copies from: a target this agent's jobs named, or one described on the command line,
+    /// its credentials from the environment (`ALTO_TARGET_<SETTING>`), when nothing of the host survived.
+    public enum RestoreSource: Sendable {
+        case catalog(UUID)
+        case location(String, settings: [String: String])
+    }
+
+    /// Rebuilds the tenant's files below `folder` from a target's copies and the tenant's key alone; false when a
+    /// copy could not be restored.
+    public static func restore(into folder: String, from source: RestoreSource, hostID: UUID?, pathPrefix: String?,
+                               parallel: Int) async throws -> Bool {
+        let environment = ProcessInfo.processInfo.environment
+        let stateFolder = environment["ALTO_AGENT_STATE_DIR"] ?? "/var/lib/alto-agent"
+        guard let customerID = environment["ALTO_CUSTOMER_ID"].flatMap(UUID.init(uuidString:)) else {
+            throw AgentError("ALTO_CUSTOMER_ID must name the tenant whose files to restore")
+        }
+        let catalog = TargetCatalog(folder: stateFolder, keys: try KeyProviders.make(defaultFolder: stateFolder + "/keys"), customerID: customerID)
+        let store: any TierStore
+        switch source {
+        case .catalog(let id):
+            guard let target = catalog.target(id) else { throw AgentError("this agent's state folder knows no target \(id)") }
+            store = try await catalog.store(for: target)
+        case .location(let location, let settings):
+            store = try await catalog.store(for: try described(location, settings: settings, environment: environment))
+        }
+        let counts = RestoreCounts()
+        let restore = TreeRestore(store: store, destination: folder, selection: .init(customerID: customerID, hostID: hostID, pathPrefix: pathPrefix),
+                                  parallel: parallel) { encryption throws(TieringError) in try await catalog.dataKey(for: encryption) }
+        try await restore.run { outcome in
+            counts.add(outcome)
+            switch outcome {
+            case .restored(let path, let bytes): print("restored \(path) (\(bytes) bytes)")
+            case .skipped(let path, let reason): print("skipped \(path): \(reason)")
+            case .failed(let location, let reason): print("cannot restore \(location): \(reason)")
+            }
+        }
+        print(counts.summary)
+        return counts.failed == 0
+    }
+
+    /// A target from its location and settings, its kind read from the location's form.
+    static func described(_ location: String, settings: [String: String], environment: [String: String]) throws -> StorageTargetReference {
+        let kindName: StorageTargetReference.Kind = if location.hasPrefix("s3://") { .s3 }
+            else if location.hasPrefix("https://") { .azureBlob }
+            else if location.hasPrefix("//") || location.hasPrefix("\\\\") { .smb }
+            else { .filesystem }
+        guard let kind = StorageKind.named(kindName) else { throw AgentError("no storage kind \(kindName)") }
+        var secrets: [String: String] = [:]
+        for setting in kind.settings where setting.isSecret {
+            if let value = environment["ALTO_TARGET_" + setting.name.uppercased()] { secrets[setting.name] = value }
+        }
+        if let problem = kind.problem(location: location, settings: settings.merging(secrets) { $1 }) {
+            throw AgentError("\(problem.field): \(problem.message)")
+        }
+        return StorageTargetReference(id: UUID(), kind: kindName, location: location, settings: settings, secrets: secrets)
+    }
+
     /// Runs the stub guard's keeper on the managed roots until SIGTERM: it holds the fanotify group and restarts
     /// the guard proper whenever it exits.
     public static func guardStubs(settings: AgentSettings) throws {

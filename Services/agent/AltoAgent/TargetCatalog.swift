@@ -37,6 +37,11 @@ final class TargetCatalog: TierStoreProvider {
         try AltoJSON.encoder().encode(snapshot).write(to: URL(fileURLWithPath: file), options: .atomic)
     }
 
+    /// The target with this id, as the last job naming it brought it.
+    func target(_ id: UUID) -> StorageTargetReference? {
+        targets.withLock { $0[id] }
+    }
+
     func store(for stored: StorageTargetReference) async throws(TieringError) -> any TierStore {
         guard let kind = StorageKind.named(stored.kind) else {
             throw TieringError(.rejected, "target \(stored.id) is of kind \(stored.kind), which this agent cannot use")

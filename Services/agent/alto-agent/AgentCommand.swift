@@ -1,6 +1,7 @@
 import AltoAgent
 import AltoModels
 import ArgumentParser
+import Foundation
 
 /// `alto-agent`: runs on a file server; scans it, tiers and recalls its files.
 @main
@@ -8,7 +9,7 @@ struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alto-agent",
         abstract: "Alto's file-server agent.",
-        subcommands: [Run.self, Scan.self, Upload.self, Recall.self, Guard.self],
+        subcommands: [Run.self, Scan.self, Upload.self, Recall.self, Restore.self, Guard.self],
         defaultSubcommand: Run.self
     )
 
@@ -82,6 +83,55 @@ struct AgentCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard try await AgentCommands.recall(paths) else { throw ExitCode(1) }
+        }
+    }
+
+    struct Restore: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild files under a folder from a tier-2 target and the tenant's key alone.",
+            discussion: """
+                For the day the database and the stubs are gone. Every copy on the target describes itself (its \
+                host, path, size, times, permissions, owner, hash and wrapped data key); each selected copy is \
+                opened with the tenant's key (ALTO_KEY_PROVIDER as for `run`), checked against its description \
+                and written below FOLDER at its original path, byte for byte. Name the target by its id when this \
+                host's state folder still knows it, or by its location with --setting for its settings and \
+                ALTO_TARGET_<SETTING> (ALTO_TARGET_SECRET_ACCESS_KEY, ALTO_TARGET_PASSWORD, ...) for its credentials.
+                """)
+
+        @Argument(help: "The folder to restore into; it must exist.") var folder: String
+        @Option(help: "The target's id, as this host's state folder knows it.") var target: String?
+        @Option(help: "The target's location (/folder, //server/share, s3://bucket, https://account.blob.core.windows.net/container).")
+        var location: String?
+        @Option(name: .customLong("setting"), help: "A setting of the target, name=value (endpoint=..., username=...).")
+        var settings: [String] = []
+        @Option(help: "Only this host's files.") var host: String?
+        @Option(help: "Only files at or below this path on their host.") var pathPrefix: String?
+        @Option(help: "Copies restored at once.") var parallel: Int = 4
+
+        func run() async throws {
+            let source: AgentCommands.RestoreSource
+            switch (target, location) {
+            case (let id?, nil):
+                guard let id = UUID(uuidString: id) else { throw ValidationError("--target must be a target's id") }
+                source = .catalog(id)
+            case (nil, let location?):
+                var parsed: [String: String] = [:]
+                for setting in settings {
+                    let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard parts.count == 2 else { throw ValidationError("--setting takes name=value, not \(setting)") }
+                    parsed[parts[0]] = parts[1]
+                }
+                source = .location(location, settings: parsed)
+            default:
+                throw ValidationError("name the target with --target or with --location, one of them")
+            }
+            let hostID = try host.map { text in
+                guard let id = UUID(uuidString: text) else { throw ValidationError("--host must be a host's id") }
+                return id
+            }
+            guard parallel > 0 else { throw ValidationError("--parallel must be positive") }
+            guard try await AgentCommands.restore(into: folder, from: source, hostID: hostID, pathPrefix: pathPrefix,
+                                                  parallel: parallel) else { throw ExitCode(1) }
         }
     }
 

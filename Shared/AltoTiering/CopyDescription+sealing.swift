@@ -1,0 +1,58 @@
+import AltoModels
+import Crypto
+import Foundation
+
+extension CopyDescription {
+    /// The description with its `mac`, under a key derived from the copy's own data key: only a holder of the
+    /// tenant's key, which unwraps the data key, can make or check one.
+    public func authenticated(with dataKey: SymmetricKey) -> CopyDescription {
+        var description = self
+        description.mac = nil
+        let code = HMAC<SHA256>.authenticationCode(for: Array(description.authenticatedText.utf8), using: Self.macKey(dataKey))
+        description.mac = Self.macPrefix + SigV4Signer.hex(code)
+        return description
+    }
+
+    /// Whether `mac` vouches for every field under the copy's data key.
+    public func isAuthentic(under dataKey: SymmetricKey) -> Bool {
+        guard let mac, mac.hasPrefix(Self.macPrefix), let code = Self.bytes(ofHex: mac.dropFirst(Self.macPrefix.count)) else {
+            return false
+        }
+        return HMAC<SHA256>.isValidAuthenticationCode(code, authenticating: Array(authenticatedText.utf8), using: Self.macKey(dataKey))
+    }
+
+    /// The JSON written beside the copy.
+    public func encoded() -> [UInt8] {
+        (try? [UInt8](AltoJSON.encoder().encode(self))) ?? []
+    }
+
+    /// A description read back from tier-2; anything that is not one is `.untrustedRecord`.
+    public static func decoded(from bytes: [UInt8], at location: String) throws(TieringError) -> CopyDescription {
+        let description: CopyDescription
+        do {
+            description = try AltoJSON.decoder().decode(CopyDescription.self, from: Data(bytes))
+        } catch {
+            throw TieringError(.untrustedRecord, "\(location) is not a copy description: \(AltoJSON.describe(error))")
+        }
+        if let problem = description.problem { throw TieringError(.untrustedRecord, "the description \(location) is unusable: \(problem)") }
+        return description
+    }
+
+    static let macPrefix = "hmac-sha256:"
+
+    static func macKey(_ dataKey: SymmetricKey) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: dataKey, info: Array("alto.copy-description.v1".utf8), outputByteCount: 32)
+    }
+
+    static func bytes(ofHex hex: Substring) -> [UInt8]? {
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+        }
+        return bytes
+    }
+}
