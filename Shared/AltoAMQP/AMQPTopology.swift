@@ -11,13 +11,15 @@ public enum AMQPTopology {
     public static let plannerJobs = "planner.jobs"
     public static let tieringJobs = "tiering.jobs"
     public static let agentResults = "agent.results"
+    /// Reconciliation runs an agent has finished reporting, for the sanitizer to merge.
+    public static let sanitizerJobs = "sanitizer.jobs"
     /// The exchange agents publish their results to, bound to the `agent.results` queue alone: an agent's broker
     /// account may write to it and to nothing else, where write access to the default exchange would reach every
     /// queue.
     public static let agentResultsExchange = "agent.results"
 
     /// The central work queues, declared at start-up by every service.
-    public static let workQueues = [ingestJobs, plannerJobs, tieringJobs, agentResults]
+    public static let workQueues = [ingestJobs, plannerJobs, tieringJobs, agentResults, sanitizerJobs]
 
     /// The one queue an agent follows: `agent.<tenant>.<host>`, named by tenant and host so a host never sees
     /// another's commands and a broker policy can grant a tenant's agents `^agent\.<tenant>\.` and nothing more.

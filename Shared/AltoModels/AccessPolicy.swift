@@ -54,6 +54,9 @@ public enum AccessPolicy {
         Route("POST", "/api/v1/agent/broker-account"): .permission(.agentReport),
         Route("POST", "/api/v1/scan-results"): .permission(.agentReport),
         Route("GET", "/api/v1/scan-results/{batchID}"): .permission(.agentReport),
+        Route("POST", "/api/v1/agent/reconciliations/{runID}/rows"): .permission(.agentReport),
+        Route("POST", "/api/v1/agent/reconciliations/{runID}/complete"): .permission(.agentReport),
+        Route("GET", "/api/v1/agent/stubs"): .permission(.agentReport),
 
         Route("GET", "/api/v1/rules"): .permission(.tenantRead),
         Route("POST", "/api/v1/rules"): .permission(.rulesManage),
@@ -72,6 +75,11 @@ public enum AccessPolicy {
         Route("POST", "/api/v1/plans"): .permission(.plansRun),
         Route("POST", "/api/v1/plans/explain"): .permission(.tenantRead),
         Route("POST", "/api/v1/recalls"): .permission(.recallsRun),
+
+        Route("GET", "/api/v1/findings"): .permission(.tenantRead),
+        Route("PATCH", "/api/v1/findings/{findingID}"): .permission(.targetsManage),
+        Route("POST", "/api/v1/reconciliations"): .permission(.targetsManage),
+        Route("GET", "/api/v1/reconciliations/{runID}"): .permission(.tenantRead),
 
         Route("GET", "/api/v1/users"): .permission(.usersManage),
         Route("POST", "/api/v1/users"): .permission(.usersManage),

@@ -30,6 +30,8 @@ public struct AgentResult: EnvelopePayload {
         public var allocatedAfter: Int64?
         /// The copy's data key, wrapped by the tenant's key; nil for a copy stored in the clear.
         public var wrappedKey: String?
+        /// Bytes the copy holds on the second tier (after compression and sealing), which a listing must show.
+        public var storedBytes: Int64?
 
         public init(fileID: Int64?, filePath: String, outcome: Outcome, reason: String? = nil, hash: String? = nil,
                     size: Int64, tieredLocation: String? = nil, allocatedBefore: Int64? = nil, allocatedAfter: Int64? = nil) {
@@ -52,6 +54,7 @@ public struct AgentResult: EnvelopePayload {
             case allocatedBefore = "allocated_before"
             case allocatedAfter = "allocated_after"
             case wrappedKey = "wrapped_key"
+            case storedBytes = "stored_bytes"
         }
     }
 

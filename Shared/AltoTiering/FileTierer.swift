@@ -135,6 +135,7 @@ public struct FileTierer: Sendable {
                                           size: record.size, tieredLocation: copy.location,
                                           allocatedBefore: Int64(current.st_blocks) * 512, allocatedAfter: allocatedAfter)
             tiered.wrappedKey = record.encryption?.wrappedKey
+            tiered.storedBytes = copy.storedBytes
             return tiered
         } catch {
             await store.remove(copy.location)

@@ -79,9 +79,10 @@ public enum StubRecall {
 }
 
 /// Writes a copy's bytes back into the stub at their offsets, opening them when the copy is encrypted (a chunk is
-/// written only once it authenticated) and decompressing when it is compressed, and hashes the content it wrote.
+/// written only once it authenticated) and decompressing when it is compressed, and hashes the content it wrote;
+/// without a file, it only checks and hashes (a reconciliation's read of a copy).
 final class RecallWriter: TierSink, @unchecked Sendable {
-    private let file: PosixFile
+    private let file: PosixFile?
     private let opener: StreamOpener?
     private let decompressor: Decompressor?
     private var hasher = SHA256()
@@ -89,7 +90,7 @@ final class RecallWriter: TierSink, @unchecked Sendable {
     private var offset: Int64 = 0
     private var decompressed: [UInt8] = []
 
-    init(file: PosixFile, size: Int64, compressed: Bool, key: SymmetricKey? = nil) throws(TieringError) {
+    init(file: PosixFile?, size: Int64, compressed: Bool, key: SymmetricKey? = nil) throws(TieringError) {
         self.file = file
         self.size = size
         self.opener = key.map(StreamOpener.init)
@@ -123,10 +124,10 @@ final class RecallWriter: TierSink, @unchecked Sendable {
 
     private func write(_ content: UnsafeRawBufferPointer) throws(TieringError) {
         guard offset + Int64(content.count) <= size else {
-            throw TieringError(.hashMismatch, "the tier-2 copy of \(file.path) is longer than the \(size) bytes its stub record gives")
+            throw TieringError(.hashMismatch, "the tier-2 copy of \(file?.path ?? "the file") is longer than the \(size) bytes it should have")
         }
         hasher.update(bufferPointer: content)
-        try file.write(content, at: offset)
+        try file?.write(content, at: offset)
         offset += Int64(content.count)
     }
 

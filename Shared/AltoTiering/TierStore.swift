@@ -1,4 +1,5 @@
 import AltoModels
+import Crypto
 
 /// A second tier: a folder (local or mounted share), an SMB share, an S3 bucket or an Azure container. Tiering and
 /// recall depend only on this, so a new kind of storage is one more conforming type.
@@ -29,6 +30,19 @@ public protocol TierSink: AnyObject, Sendable {
 }
 
 extension TierStore {
+    /// Reads the copy at `location` back and checks it against its description: a sealed copy's every chunk must
+    /// authenticate under its data key, the content must decompress, and it must have the description's size and
+    /// hash. Throws `.hashMismatch` for a copy that does not.
+    public func verify(_ location: String, against description: CopyDescription, key: SymmetricKey?) async throws(TieringError) {
+        let checker = try RecallWriter(file: nil, size: description.size, compressed: description.compression == "zstd", key: key)
+        try await retrieve(location, into: checker)
+        let (bytes, hash) = try checker.finish()
+        guard bytes == description.size, hash == description.hash else {
+            throw TieringError(.hashMismatch, "reads back as \(bytes) bytes hashing to \(hash), its description gives "
+                               + "\(description.size) bytes hashing to \(description.hash)")
+        }
+    }
+
     /// The description of the copy at `location`, read back and decoded; nil when the copy has none.
     public func copyDescription(of location: String) async throws(TieringError) -> CopyDescription? {
         let describedAt = CopyDescription.location(describing: location)

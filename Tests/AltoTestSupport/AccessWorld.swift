@@ -1,5 +1,6 @@
 import AltoModels
 import Foundation
+import PostgresNIO
 
 /// Two tenants set up through the API as a provider would (a host with its agent and a scanned file, a storage
 /// target, a rule, a user of each role), a super admin, and for any route a request that names the objects of
@@ -43,15 +44,18 @@ public final class AccessWorld: @unchecked Sendable {
     static let password = "correct horse battery staple"
 
     let api: any APIClient
+    /// The database, where a finding is made for a route that changes one: only the sanitizer makes them otherwise.
+    let databaseURL: String
     /// Makes names unique to this world.
     let run: String
     private(set) var own: Tenant!
     private(set) var other: Tenant!
     private var serial = 0
 
-    public init(_ api: any APIClient, run: String) async throws {
+    public init(_ api: any APIClient, run: String, databaseURL: String) async throws {
         self.api = api
         self.run = run
+        self.databaseURL = databaseURL
         own = try await makeTenant("own")
         other = try await makeTenant("other")
         for role in Role.assignable where role != .superAdmin {
@@ -164,6 +168,24 @@ public final class AccessWorld: @unchecked Sendable {
             request.namesObjects = false
         case "DELETE /api/v1/api-tokens/{tokenID}":
             path("tokenID", try await fresh { try await makeToken(tenant.id, unique) })
+        case "POST /api/v1/agent/reconciliations/{runID}/rows":
+            path("runID", try await fresh { try await makeRun(tenant, unique) })
+            request.headers = ["X-Alto-Host-Id": tenant.host.uuidString]
+            let row: [String: any Sendable] = ["kind": "object", "location": "s3://matrix/\(unique)", "key": "\(tenant.id)/\(unique)", "size": 1]
+            request.body = try json(["rows": [row]])
+        case "POST /api/v1/agent/reconciliations/{runID}/complete":
+            path("runID", try await fresh { try await makeRun(tenant, unique) })
+            request.headers = ["X-Alto-Host-Id": tenant.host.uuidString]
+            request.body = try json(["objects_listed": 0, "copies_verified": 0, "stubs_checked": 0])
+        case "GET /api/v1/agent/stubs":
+            request.path += "?target_id=\(tenant.target.uuidString)"
+        case "PATCH /api/v1/findings/{findingID}":
+            request.path = request.path.replacingOccurrences(of: "{findingID}", with: "\(side == .nowhere ? 9_000_000_000 + Int64(serial) : try await makeFinding(tenant))")
+            request.body = try json(["state": "accepted"])
+        case "POST /api/v1/reconciliations":
+            request.body = try json(["target_id": (try await fresh { try await makeBucket(tenant.id, unique) }).uuidString])
+        case "GET /api/v1/reconciliations/{runID}":
+            path("runID", try await fresh { try await makeRun(tenant, unique) })
         default:
             guard !route.path.contains("{") else { throw TestFailure("the matrix does not know how to call \(route)") }
             request.namesObjects = false
@@ -207,6 +229,38 @@ public final class AccessWorld: @unchecked Sendable {
     private func makeTarget(_ customer: UUID, _ unique: String) async throws -> UUID {
         try id(await admin("POST", "/api/v1/storage-targets", tenant: customer,
                            ["name": "target \(unique)", "kind": "filesystem", "location": "/srv/tier2/\(unique)"]))
+    }
+
+    /// A bucket target: one host of the tenant lists it, whether or not it holds stubs, so a run can be asked for.
+    private func makeBucket(_ customer: UUID, _ unique: String) async throws -> UUID {
+        try id(await admin("POST", "/api/v1/storage-targets", tenant: customer, [
+            "name": "bucket \(unique)", "kind": "s3", "location": "s3://alto-matrix/\(unique)",
+            "settings": ["access_key_id": "AKIAMATRIX", "secret_access_key": "matrix-secret"],
+        ]))
+    }
+
+    /// A reconciliation run of a fresh bucket, sent to the tenant's host.
+    private func makeRun(_ tenant: Tenant, _ unique: String) async throws -> UUID {
+        let answer = try await admin("POST", "/api/v1/reconciliations", tenant: tenant.id, ["target_id": try await makeBucket(tenant.id, unique).uuidString])
+        guard let runs = answer["runs"] as? [[String: Any]], let text = runs.first?["id"] as? String, let run = UUID(uuidString: text) else {
+            throw TestFailure("no run in \(answer)")
+        }
+        return run
+    }
+
+    /// An open finding of the tenant's target, made in the database as the sanitizer would.
+    private func makeFinding(_ tenant: Tenant) async throws -> Int64 {
+        try await TestServers.withPostgres(databaseURL) { connection in
+            try await connection.query("BEGIN", logger: TestServers.logger)
+            try await connection.query("SELECT set_config('alto.customer_id', \(tenant.id.uuidString), true)", logger: TestServers.logger)
+            let rows = try await connection.query("""
+                INSERT INTO findings (customer_id, kind, target_id, host_id, location)
+                VALUES (\(tenant.id), 'orphan', \(tenant.target), \(tenant.host), \("/srv/tier2/orphan-\(UUID())")) RETURNING id
+                """, logger: TestServers.logger).collect()
+            try await connection.query("COMMIT", logger: TestServers.logger)
+            guard let id = try rows.first?.decode(Int64.self) else { throw TestFailure("no finding made") }
+            return id
+        }
     }
 
     private func makeRule(_ tenant: Tenant, _ unique: String) async throws -> UUID {

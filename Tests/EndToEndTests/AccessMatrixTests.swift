@@ -9,7 +9,7 @@ import Testing
     @Test func everyRouteEveryRoleOwnAndOtherTenant() async throws {
         let suite = try await RunningSuite(["alto-api", "alto-ingest"])
         try await suite.whileRunning {
-            let report = try await AccessMatrix.check(try await AccessWorld(suite, run: suite.run))
+            let report = try await AccessMatrix.check(try await AccessWorld(suite, run: suite.run, databaseURL: suite.databaseURL))
             #expect(report.failures.isEmpty, "\(report.failures.count) of \(report.cells) cells:\n\(report.failures.joined(separator: "\n"))")
             #expect(report.gaps.isEmpty, "\(report.gaps)")
             print("access matrix over HTTP: \(report.summary)")

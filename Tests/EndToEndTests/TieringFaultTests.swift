@@ -46,9 +46,10 @@ import Testing
 
     /// The central services running, old files of random bytes under `<work>/data`, and, when `tierReady`, an
     /// empty filesystem tier at `<work>/tier2`.
-    func start(_ environment: [String: String] = [:], files count: Int, bytes: Int, tierReady: Bool = true) async throws
+    func start(_ environment: [String: String] = [:], files count: Int, bytes: Int, tierReady: Bool = true,
+               services: [String] = ["alto-api", "alto-ingest", "alto-planner", "alto-actor"]) async throws
         -> (suite: RunningSuite, data: URL, tier2: URL, originals: [String: Data]) {
-        let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-planner", "alto-actor"], environment: environment)
+        let suite = try await RunningSuite(services, environment: environment)
         let data = suite.work.appendingPathComponent("data")
         let tier2 = suite.work.appendingPathComponent("tier2")
         if tierReady { try FileManager.default.createDirectory(at: tier2, withIntermediateDirectories: true) }

@@ -9,7 +9,7 @@ import Testing
     @Test func theAccessMatrixThroughTheRouter() async throws {
         try await InProcessAPI.run { api, backends in
             let started = ContinuousClock.now
-            let report = try await AccessMatrix.check(try await AccessWorld(api, run: backends.run))
+            let report = try await AccessMatrix.check(try await AccessWorld(api, run: backends.run, databaseURL: backends.databaseURL))
             #expect(report.failures.isEmpty, "\(report.failures.count) of \(report.cells) cells:\n\(report.failures.joined(separator: "\n"))")
             #expect(report.gaps.isEmpty, "\(report.gaps)")
             print("access matrix through the router: \(report.summary), in \(ContinuousClock.now - started)")

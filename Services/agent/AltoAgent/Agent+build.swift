@@ -7,7 +7,7 @@ import Logging
 import ServiceLifecycle
 
 /// Builds what `alto-agent run` runs: a worker on the host's own `agent.<customer_id>.<host_id>` queue (tiering jobs one at a
-/// time beside recall jobs, which never wait behind them), on-access recall through the stub guard, scheduled
+/// time beside recall jobs, which never wait behind them, and reconciliations), on-access recall through the stub guard, scheduled
 /// scans with their uploads, heartbeats, and `/healthz` and `/metrics`. The agent needs no database.
 public func buildAgent(settings: AgentSettings) async throws -> ServiceGroup {
     let (logger, registry) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.runtime.logLevel)
@@ -25,7 +25,8 @@ public func buildAgent(settings: AgentSettings) async throws -> ServiceGroup {
                                    coordinator: coordinator, reporter: reporter, logger: logger)
     let handler = AgentCommandHandler(settings: settings, configurationStore: configurationStore, executor: executor,
                                       coordinator: coordinator, journal: JobJournal(folder: settings.journalFolder),
-                                      reporter: reporter, logger: logger)
+                                      reporter: reporter, reconciler: TargetReconciler(settings: settings, catalog: catalog, logger: logger),
+                                      logger: logger)
     let scans = ScheduledScanService(settings: settings, configurationStore: configurationStore, logger: logger)
     let heartbeats = HeartbeatService(settings: settings, configurationStore: configurationStore, logger: logger)
     let worker = AMQPQueueWorker(

@@ -6,7 +6,7 @@ import Foundation
 import Logging
 import Metrics
 
-/// Carries out what arrives on the agent's own queue (tiering and recall jobs, configuration) and reports each
+/// Carries out what arrives on the agent's own queue (tiering and recall jobs, reconciliations, configuration) and reports each
 /// outcome on `agent.results`.
 struct AgentCommandHandler: Sendable {
     let settings: AgentSettings
@@ -15,6 +15,7 @@ struct AgentCommandHandler: Sendable {
     let coordinator: RecallCoordinator
     let journal: JobJournal
     let reporter: ResultReporter
+    let reconciler: TargetReconciler
     let logger: Logger
 
     func handle(_ delivery: AMQPDelivery) async -> AMQPSettlement {
@@ -28,6 +29,13 @@ struct AgentCommandHandler: Sendable {
         case .accepted(let header) where header.type == RecallJob.messageType:
             return await HostMessage.handle(delivery, as: RecallJob.self, logger: logger) { envelope, hostID, logger in
                 try await forThisHost(envelope, hostID) { try await recall(envelope, logger: logger) }
+            }
+        case .accepted(let header) where header.type == ReconcileTarget.messageType:
+            return await HostMessage.handle(delivery, as: ReconcileTarget.self, logger: logger) { envelope, hostID, _ in
+                try await forThisHost(envelope, hostID) {
+                    try await reconciler.run(envelope.payload)
+                    return .ack
+                }
             }
         case .accepted(let header) where header.type == AgentConfiguration.messageType:
             return await HostMessage.handle(delivery, as: AgentConfiguration.self, logger: logger) { envelope, hostID, logger in

@@ -95,6 +95,8 @@ func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: 
     StorageTargetController(scope: scope, keys: keys).add(to: router)
     KeyController(scope: scope, keys: keys).add(to: router)
     RecallController(scope: scope).add(to: router)
+    FindingController(scope: scope, samplePercent: reader.double(forKey: "alto.sanitizer.verify.percent", default: 1)).add(to: router)
+    AgentReconciliationController(postgres: postgres).add(to: router)
     NotificationController(hub: hub, authenticator: authenticator,
                            recheck: .seconds(max(1, reader.int(forKey: "alto.api.socket.recheck.seconds", default: 5)))).add(to: router)
     PlanController(scope: scope, minimumFileBytes: Int64(reader.int(forKey: "alto.planner.min.file.bytes", default: 8192)))

@@ -1,18 +1,32 @@
+import AltoAMQP
 import AltoCentral
 import AltoRuntime
 import Logging
 import ServiceLifecycle
 
-/// Builds what `alto-sanitizer` runs: the reconciliation schedule and `/healthz` and `/metrics`.
+/// Builds what `alto-sanitizer` runs: the reconciliation schedule, the merger of reported runs on `sanitizer.jobs`,
+/// the outbox relay for the agents' `reconcile.target` commands, and `/healthz` and `/metrics`.
 public func buildSanitizer(settings: ServiceSettings) async throws -> ServiceGroup {
     let (logger, registry) = ServiceBootstrap.bootstrap(label: settings.serviceName, level: settings.logLevel)
     try await settings.prepareDatabase(logger: logger)
     let postgres = settings.postgres.makeClient(logger: logger)
-    let reconciler = Reconciler(
-        postgres: postgres,
-        interval: .seconds(settings.reader.int(forKey: "alto.sanitizer.interval.seconds", default: 300)),
-        stagingRetentionDays: settings.reader.int(forKey: "alto.staging.retention.days", default: 7),
-        auditTrail: settings.audit, logger: logger)
+    let publisher = AMQPPublisher(configuration: settings.amqp, logger: logger)
+    let merger = ReconciliationMerger(postgres: postgres, auditTrail: settings.audit,
+                                      orphanMinimumAge: .seconds(settings.reader.int(forKey: "alto.sanitizer.orphan.min.age.seconds", default: 3600)),
+                                      logger: logger)
+    let consumer = AMQPConsumer(configuration: settings.amqp, queue: AMQPTopology.sanitizerJobs, prefetch: 1,
+                                declarations: AMQPDeclaration.standard, logger: logger)
+    let worker = AMQPQueueWorker(consumer: consumer, publisher: publisher, logger: logger) { delivery in
+        await merger.handle(delivery)
+    }
+    var workers: [any Service] = [worker]
+    let interval = settings.reader.int(forKey: "alto.sanitizer.interval.seconds", default: 3600)
+    if interval > 0 {
+        workers.append(ReconciliationScheduler(postgres: postgres, interval: .seconds(interval),
+                                               samplePercent: settings.reader.double(forKey: "alto.sanitizer.verify.percent", default: 1),
+                                               stagingRetentionDays: settings.reader.int(forKey: "alto.staging.retention.days", default: 7),
+                                               logger: logger))
+    }
     return CentralServiceGroup.make(settings: settings, logger: logger, registry: registry, postgres: postgres,
-                                    publisher: nil, workers: [reconciler])
+                                    publisher: publisher, workers: workers)
 }

@@ -3,12 +3,12 @@ import AltoSanitizer
 import ArgumentParser
 import ServiceLifecycle
 
-/// `alto-sanitizer`: reconciles the stub registry with what tier-2 holds.
+/// `alto-sanitizer`: reconciles the stub registry with what tier-2 holds and what the hosts hold.
 @main
 struct SanitizerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alto-sanitizer",
-        abstract: "Periodically check that every active stub's tier-2 copy exists, and drop expired staging."
+        abstract: "Have every target listed and checked on a schedule, merge what the agents report into findings, and drop expired staging."
     )
 
     func run() async throws {

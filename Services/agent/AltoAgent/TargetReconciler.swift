@@ -1,0 +1,176 @@
+import AltoModels
+import AltoTiering
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+
+/// Carries out one `reconcile.target`: deletes what the sanitizer decided to delete, lists the target (this host's
+/// copies, or the tenant's whole prefix), reads back and verifies a share of the copies against their descriptions,
+/// checks this host's registered stubs on the target, and reports it all to the API a page at a time, so the agent
+/// holds one listing page and one report page however many objects the target has.
+struct TargetReconciler: Sendable {
+    let settings: AgentSettings
+    let catalog: TargetCatalog
+    let logger: Logger
+
+    /// Runs the command and reports it; a target that cannot be listed is reported as the run's error.
+    func run(_ command: ReconcileTarget) async throws {
+        var logger = logger
+        logger[metadataKey: "run"] = "\(command.runID)"
+        logger[metadataKey: "target"] = "\(command.target.id)"
+        try catalog.remember(command.target)
+        var report = Report(reconciler: self, runID: command.runID)
+        do {
+            let store = try await catalog.store(for: command.target)
+            for location in command.deletions {
+                await store.remove(location)
+                logger.notice("copy deleted as the sanitizer decided", metadata: ["location": "\(location)"])
+            }
+            try await list(store, command, into: &report)
+            if command.checkStubs { try await checkStubs(of: command.target.id, into: &report) }
+            try await report.finish(error: nil)
+        } catch let error as TieringError {
+            logger.error("reconciliation failed", metadata: ["error": "\(error.message)"])
+            try await report.finish(error: error.message)
+        }
+        logger.info("reconciliation reported", metadata: ["objects": "\(report.objects)", "verified": "\(report.verified)",
+                                                        "stubs": "\(report.stubs)"])
+    }
+
+    private func list(_ store: any TierStore, _ command: ReconcileTarget, into report: inout Report) async throws {
+        let host = settings.hostID.uuidString.lowercased()
+        try await store.list(prefix: settings.customerID.uuidString.lowercased() + "/") { page throws(TieringError) in
+            var pending: [ReconciliationReport.Row] = []
+            for entry in page {
+                let parts = entry.key.split(separator: "/")
+                if command.scope == .host, parts.count < 6 || parts[parts.count - 2] != host { continue }
+                var row = ReconciliationReport.Row(kind: .object, location: entry.location, key: entry.key, size: entry.size,
+                                                   modifiedAt: entry.modifiedAt)
+                if CopyDescription.copyLocation(describedAt: entry.location) == nil, !entry.key.hasSuffix(".partial"),
+                   command.verifyFraction > 0, Double.random(in: 0..<1) < command.verifyFraction {
+                    (row.outcome, row.detail) = await verify(entry.location, in: store)
+                }
+                pending.append(row)
+            }
+            do {
+                try await report.add(pending)
+            } catch {
+                throw TieringError(.transient, "reporting to the API failed: \(error)")
+            }
+        }
+    }
+
+    /// Reads one copy back against its description; nil when it has none to check it against (a finding of its own).
+    private func verify(_ location: String, in store: any TierStore) async -> (String?, String?) {
+        do throws(TieringError) {
+            guard let description = try await store.copyDescription(of: location) else { return (nil, nil) }
+            var key: SymmetricKey?
+            if let encryption = description.encryption {
+                let opened = try await catalog.dataKey(for: encryption)
+                guard description.isAuthentic(under: opened) else {
+                    return ("damaged", "its description does not authenticate under its data key")
+                }
+                key = opened
+            }
+            try await store.verify(location, against: description, key: key)
+            return ("ok", nil)
+        } catch where error.code == .hashMismatch || error.code == .untrustedRecord {
+            return ("damaged", error.message)
+        } catch {
+            return (nil, "not verified: \(error.message)")
+        }
+    }
+
+    /// Every stub the registry has for this host on the target, a page at a time: gone, or no longer the stub the
+    /// registry knows. The record is read without opening the file, so no check recalls it.
+    private func checkStubs(of targetID: UUID, into report: inout Report) async throws {
+        var after: String?
+        repeat {
+            let page = try await stubPage(targetID: targetID, after: after)
+            var rows: [ReconciliationReport.Row] = []
+            for stub in page.stubs {
+                report.stubs += 1
+                let path = String(decoding: PathEncoding.decode(stub.filePath), as: UTF8.self)
+                let problem: (String, String)?
+                do throws(TieringError) {
+                    if let record = try StubFile.record(at: path) {
+                        problem = record.location == stub.location && record.hash == stub.hash
+                            ? nil : ("differs", "its stub names \(record.location) with \(record.hash)")
+                    } else {
+                        problem = ("differs", "it is no longer a stub")
+                    }
+                } catch where error.code == .notFound {
+                    problem = ("missing", "the file is gone")
+                } catch {
+                    problem = ("differs", error.message)
+                }
+                if let (outcome, detail) = problem {
+                    rows.append(.init(kind: .stub, location: stub.location, key: stub.filePath, outcome: outcome, detail: detail))
+                }
+            }
+            try await report.add(rows)
+            after = page.next
+        } while after != nil
+    }
+
+    private func stubPage(targetID: UUID, after: String?) async throws -> ReconciliationReport.StubPage {
+        var components = URLComponents(string: settings.apiURL + "/api/v1/agent/stubs")
+        components?.queryItems = [URLQueryItem(name: "target_id", value: targetID.uuidString.lowercased())]
+            + (after.map { [URLQueryItem(name: "after", value: $0)] } ?? [])
+        let body = try await send("GET", components?.url?.absoluteString ?? "", body: nil)
+        return try AltoJSON.decoder().decode(ReconciliationReport.StubPage.self, from: Data(body))
+    }
+
+    fileprivate func send(_ method: String, _ url: String, body: [UInt8]?) async throws -> [UInt8] {
+        var request = HTTPClientRequest(url: url)
+        request.method = .init(rawValue: method)
+        request.headers.add(name: "Authorization", value: "Bearer \(settings.token)")
+        request.headers.add(name: "X-Alto-Customer-Id", value: settings.customerID.uuidString.lowercased())
+        request.headers.add(name: "X-Alto-Host-Id", value: settings.hostID.uuidString.lowercased())
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
+        let answer = Array(buffer: try await response.body.collect(upTo: 16 << 20))
+        guard (200..<300).contains(response.status.code) else {
+            throw AgentError("the API answered \(method) \(url) with \(response.status.code): \(String(decoding: answer.prefix(300), as: UTF8.self))")
+        }
+        return answer
+    }
+
+    /// The pages of one run's report, sent as they fill.
+    private struct Report {
+        let reconciler: TargetReconciler
+        let runID: UUID
+        var rows: [ReconciliationReport.Row] = []
+        var objects: Int64 = 0
+        var verified: Int64 = 0
+        var stubs: Int64 = 0
+
+        var base: String { reconciler.settings.apiURL + "/api/v1/agent/reconciliations/\(runID.uuidString.lowercased())" }
+
+        mutating func add(_ more: [ReconciliationReport.Row]) async throws {
+            for row in more {
+                if row.kind == .object { objects += 1 }
+                if row.outcome == "ok" || row.outcome == "damaged", row.kind == .object { verified += 1 }
+                rows.append(row)
+                if rows.count == ReconciliationReport.maximumRows { try await flush() }
+            }
+        }
+
+        mutating func finish(error: String?) async throws {
+            try await flush()
+            let completion = ReconciliationReport.Completion(objectsListed: objects, copiesVerified: verified, stubsChecked: stubs, error: error)
+            _ = try await reconciler.send("POST", base + "/complete", body: Array(try AltoJSON.encoder().encode(completion)))
+        }
+
+        private mutating func flush() async throws {
+            guard !rows.isEmpty else { return }
+            _ = try await reconciler.send("POST", base + "/rows", body: Array(try AltoJSON.encoder().encode(ReconciliationReport(rows: rows))))
+            rows.removeAll(keepingCapacity: true)
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import AltoAMQP
+import AltoModels
+import AltoRuntime
+import AltoStore
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+
+/// What an agent reports of a reconciliation run the sanitizer sent it: its rows, a page at a time, staged for the
+/// sanitizer's merge; its totals, which end the run and queue the merge on `sanitizer.jobs`; and, to check its
+/// side, the stubs the registry knows on its host. A run is only ever the reporting host's own, and only while it
+/// is open.
+struct AgentReconciliationController: Sendable {
+    let postgres: PostgresClient
+
+    func add(to router: Router<AltoRequestContext>) {
+        router.post("/api/v1/agent/reconciliations/:runID/rows") { request, context in try await rows(request, context) }
+        router.post("/api/v1/agent/reconciliations/:runID/complete") { request, context in try await complete(request, context) }
+        router.get("/api/v1/agent/stubs") { request, context in try await stubs(request, context) }
+    }
+
+    func rows(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
+        let (customerID, hostID, runID) = try identify(request, context)
+        let report = try await request.decodeJSON(ReconciliationReport.self, limit: 32 << 20)
+        guard report.rows.count <= ReconciliationReport.maximumRows else {
+            throw APIError.invalid("rows", "at most \(ReconciliationReport.maximumRows) rows a page")
+        }
+        if let row = report.rows.first(where: { $0.location.isEmpty || $0.key.isEmpty }) {
+            throw APIError.invalid("rows", "a row needs a location and a key: \(row.location.prefix(200))")
+        }
+        try await postgres.withTenant(customerID, logger: context.logger) { connection in
+            try await Self.requireOpen(runID, customerID: customerID, hostID: hostID, on: connection, logger: context.logger)
+            let rows = report.rows
+            // The arrays cannot carry NULLs: an empty text or -1 stands for none.
+            try await connection.query("""
+                INSERT INTO scan_staging.reconciliation_rows (run_id, customer_id, kind, location, key, size, modified_at, outcome, detail)
+                SELECT \(runID), \(customerID), kind, location, key, nullif(size, -1), nullif(modified_at, '')::timestamptz,
+                       nullif(outcome, ''), nullif(detail, '')
+                FROM unnest(\(rows.map(\.kind.rawValue)), \(rows.map(\.location)), \(rows.map(\.key)), \(rows.map { $0.size ?? -1 }),
+                            \(rows.map { $0.modifiedAt.map(RFC3339.format) ?? "" }), \(rows.map { $0.outcome ?? "" }),
+                            \(rows.map { $0.detail ?? "" })) AS row (kind, location, key, size, modified_at, outcome, detail)
+                """, logger: context.logger)
+        }
+        return try JSONResponse.make(status: .ok, ["accepted": report.rows.count])
+    }
+
+    func complete(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
+        let (customerID, hostID, runID) = try identify(request, context)
+        let completion = try await request.decodeJSON(ReconciliationReport.Completion.self)
+        let state = try await postgres.withTenant(customerID, logger: context.logger) { connection -> String in
+            let updated = try await connection.query("""
+                UPDATE reconciliation_runs SET state = CASE WHEN \(completion.error)::text IS NULL THEN 'listed' ELSE 'failed' END,
+                    listed_at = now(), objects_listed = \(completion.objectsListed), copies_verified = \(completion.copiesVerified),
+                    stubs_checked = \(completion.stubsChecked), error = \(completion.error)
+                WHERE id = \(runID) AND customer_id = \(customerID) AND host_id = \(hostID) AND state = 'sent'
+                RETURNING state
+                """, logger: context.logger).collect().map { try $0.decode(String.self) }
+            guard let state = updated.first else {
+                // Sent again by an agent that lost the answer: the run is already past this.
+                let known = try await connection.query("""
+                    SELECT state FROM reconciliation_runs WHERE id = \(runID) AND customer_id = \(customerID) AND host_id = \(hostID)
+                    """, logger: context.logger).collect().map { try $0.decode(String.self) }
+                guard let state = known.first else { throw Self.unknown(runID) }
+                return state
+            }
+            if state == "listed" {
+                try await Outbox.enqueue(Envelope(customerID: customerID, hostID: hostID, payload: ReconciliationListed(runID: runID)),
+                                         queue: AMQPTopology.sanitizerJobs, on: connection, logger: context.logger)
+            } else {
+                try await connection.query("DELETE FROM scan_staging.reconciliation_rows WHERE run_id = \(runID)", logger: context.logger)
+            }
+            return state
+        }
+        context.logger.info("reconciliation reported", metadata: ["run": "\(runID)", "host": "\(hostID)", "state": "\(state)",
+                                                                 "objects": "\(completion.objectsListed)"])
+        return try JSONResponse.make(status: .ok, ["state": state])
+    }
+
+    /// The host's active stubs on a target, in path order, a page at a time (`after` the last path of the previous).
+    func stubs(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
+        let hostID = try context.agentHost(named: try request.optionalUUIDHeader("X-Alto-Host-Id"))
+        let customerID = try context.tenant()
+        let query = request.uri.queryParameters
+        guard let targetID = query.get("target_id").flatMap(UUID.init(uuidString:)) else {
+            throw APIError.invalid("target_id", "must name the target, a UUID")
+        }
+        let after = query.get("after") ?? ""
+        let limit = try AuditController.integer(query.get("limit"), name: "limit", default: 5000, range: 1...ReconciliationReport.maximumRows)
+        let stubs = try await postgres.withTenant(customerID, logger: context.logger) { connection in
+            let known = try await connection.query("""
+                SELECT 1 FROM storage_targets WHERE customer_id = \(customerID) AND id = \(targetID)
+                """, logger: context.logger).collect()
+            guard !known.isEmpty else { throw APIError(.notFound, "not_found", "storage target \(targetID) does not exist") }
+            return try await connection.query("""
+                SELECT file_path, tiered_location, hash FROM stub_registry
+                WHERE customer_id = \(customerID) AND host_id = \(hostID) AND target_id = \(targetID) AND state = 'active'
+                  AND file_path > \(after)
+                ORDER BY file_path LIMIT \(limit)
+                """, logger: context.logger).collect().map { try $0.decode((String, String, String).self) }
+                .map { ReconciliationReport.StubPage.Stub(filePath: $0.0, location: $0.1, hash: $0.2) }
+        }
+        let page = ReconciliationReport.StubPage(stubs: stubs, next: stubs.count == limit ? stubs.last?.filePath : nil)
+        return try JSONResponse.make(status: .ok, page)
+    }
+
+    private func identify(_ request: Request, _ context: AltoRequestContext) throws -> (UUID, UUID, UUID) {
+        let hostID = try context.agentHost(named: try request.optionalUUIDHeader("X-Alto-Host-Id"))
+        return (try context.tenant(), hostID, try context.parameters.uuid("runID"))
+    }
+
+    /// The run must be this host's and still waiting for its report; any other is unknown to it.
+    static func requireOpen(_ runID: UUID, customerID: UUID, hostID: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        let open = try await connection.query("""
+            SELECT 1 FROM reconciliation_runs WHERE id = \(runID) AND customer_id = \(customerID) AND host_id = \(hostID) AND state = 'sent'
+            FOR SHARE
+            """, logger: logger).collect().map { try $0.decode(Int.self) }
+        guard !open.isEmpty else { throw unknown(runID) }
+    }
+
+    static func unknown(_ runID: UUID) -> APIError {
+        APIError(.notFound, "not_found", "reconciliation run \(runID) is not one this host has open")
+    }
+}

@@ -1,0 +1,212 @@
+import AltoAMQP
+import AltoCentral
+import AltoModels
+import AltoRuntime
+import AltoStore
+import Foundation
+import Logging
+import Metrics
+import PostgresNIO
+
+/// Merges what an agent reported of a run with the stub registry, set against set in PostgreSQL, so a run over
+/// millions of objects costs the sanitizer no memory: registry rows whose copy was not listed (`missing_copy`),
+/// listed objects nothing refers to (`orphan`), copies of another size than was stored (`size_drift`) or that did
+/// not read back as their description says (`hash_drift`), copies without a description (`undescribed_copy`), and
+/// stubs gone or changed on their host (`stub_missing`, `stub_differs`). A finding seen again keeps its row; an open
+/// one this run no longer sees is resolved. A stub whose only copy is missing or damaged is marked at risk, loudly.
+struct ReconciliationMerger: Sendable {
+    let postgres: PostgresClient
+    let auditTrail: AuditTrail
+    /// Objects younger than this when the listing began are left out of orphans: a job may be writing them.
+    let orphanMinimumAge: Duration
+    let logger: Logger
+
+    init(postgres: PostgresClient, auditTrail: AuditTrail, orphanMinimumAge: Duration, logger: Logger) {
+        self.postgres = postgres
+        self.auditTrail = auditTrail
+        self.orphanMinimumAge = orphanMinimumAge
+        self.logger = logger
+    }
+
+    func handle(_ delivery: AMQPDelivery) async -> AMQPSettlement {
+        await HostMessage.handle(delivery, as: ReconciliationListed.self, logger: logger, failure: MessageFailure.settlement) { envelope, _, logger in
+            try await merge(envelope.payload.runID, customerID: envelope.customerID, envelope: envelope, logger: logger)
+            return .ack
+        }
+    }
+
+    /// Counts of what a merge found, by kind: all it saw, and those seen for the first time.
+    struct Outcome: Sendable {
+        var seen: [String: Int64] = [:]
+        var new: [String: Int64] = [:]
+        var atRisk: [(path: String, location: String)] = []
+    }
+
+    func merge(_ runID: UUID, customerID: UUID, envelope: Envelope<ReconciliationListed>, logger: Logger) async throws {
+        var logger = logger
+        logger[metadataKey: "run"] = "\(runID)"
+        let outcome = try await postgres.withTenant(customerID, logger: logger) { connection -> Outcome? in
+            let runs = try await connection.query("""
+                SELECT target_id, host_id, scope, created_at FROM reconciliation_runs
+                WHERE customer_id = \(customerID) AND id = \(runID) AND state = 'listed' FOR UPDATE
+                """, logger: logger).collect().map { try $0.decode((UUID, UUID, String, Date).self) }
+            guard let (targetID, hostID, scope, started) = runs.first else { return nil }
+            let run = Scope(customerID: customerID, runID: runID, targetID: targetID, hostID: hostID, wholeTenant: scope == "tenant",
+                            started: started)
+            try await connection.query("""
+                CREATE TEMPORARY TABLE run_findings (kind text, host_id uuid, file_path text, location text COLLATE "C", detail text)
+                ON COMMIT DROP
+                """, logger: logger)
+            for query in findingQueries(run) { try await connection.query(query, logger: logger) }
+            var outcome = Outcome()
+            let counted = try await connection.query("""
+                WITH upserted AS (
+                    INSERT INTO findings (customer_id, kind, target_id, host_id, file_path, location, detail, last_run_id)
+                    SELECT DISTINCT ON (kind, location) \(customerID), kind, \(targetID), host_id, file_path, location, detail, \(runID)
+                    FROM run_findings
+                    ON CONFLICT (customer_id, target_id, kind, location) WHERE state IN ('open', 'accepted')
+                    DO UPDATE SET last_seen = now(), detail = EXCLUDED.detail, last_run_id = EXCLUDED.last_run_id,
+                        host_id = coalesce(EXCLUDED.host_id, findings.host_id), file_path = coalesce(EXCLUDED.file_path, findings.file_path)
+                    RETURNING kind, xmax = 0 AS new)
+                SELECT kind, count(*), count(*) FILTER (WHERE new) FROM upserted GROUP BY kind
+                """, logger: logger).collect().map { try $0.decode((String, Int64, Int64).self) }
+            for (kind, seen, new) in counted {
+                outcome.seen[kind] = seen
+                outcome.new[kind] = new
+            }
+            try await connection.query("""
+                UPDATE findings SET state = 'resolved', ended_at = now()
+                WHERE customer_id = \(customerID) AND target_id = \(targetID) AND state = 'open'
+                  AND (\(run.wholeTenant) OR host_id = \(hostID)) AND last_run_id IS DISTINCT FROM \(runID)
+                """, logger: logger)
+            outcome.atRisk = try await markAtRisk(run, on: connection, logger: logger)
+            try await connection.query("""
+                UPDATE reconciliation_runs SET state = 'merged', merged_at = now() WHERE id = \(runID)
+                """, logger: logger)
+            try await connection.query("DELETE FROM scan_staging.reconciliation_rows WHERE run_id = \(runID)", logger: logger)
+            var records = [AuditRecord(actor: "sanitizer", action: "reconciliation.merge", target: "storage-target/\(targetID)",
+                                       result: "merged", details: ["run": runID.uuidString.lowercased(), "host": hostID.uuidString.lowercased()]
+                                           .merging(outcome.seen.mapValues { "\($0)" }) { a, _ in a })]
+            records += outcome.atRisk.map { stub in
+                AuditRecord(actor: "sanitizer", action: "stub.at_risk", target: stub.path, result: "at_risk",
+                            details: ["location": stub.location, "run": runID.uuidString.lowercased()])
+            }
+            try await auditTrail.append(records, customerID: customerID, on: connection, logger: logger)
+            let newCount = outcome.new.values.reduce(0, +)
+            if newCount > 0 || !outcome.atRisk.isEmpty {
+                let event = outcome.atRisk.isEmpty ? "reconciliation.findings" : "stub.at_risk"
+                let summary = outcome.atRisk.isEmpty
+                    ? "reconciliation found \(newCount) new findings"
+                    : "\(outcome.atRisk.count) stubs have no good copy left: \(outcome.atRisk.prefix(3).map(\.path).joined(separator: ", "))"
+                try await Outbox.enqueue(envelope.reply(AltoNotification(event: event, jobID: nil, summary: summary, counts: outcome.new)),
+                                         exchange: AMQPTopology.notificationsExchange, routingKey: "", on: connection, logger: logger)
+            }
+            return outcome
+        }
+        guard let outcome else {
+            logger.info("reconciliation run already merged or not reported")
+            return
+        }
+        for (kind, count) in outcome.new { Counter(label: "alto_sanitizer_findings_opened_total", dimensions: [("kind", kind)]).increment(by: Int(count)) }
+        for stub in outcome.atRisk {
+            logger.critical("a stub's only copy is missing or damaged: the file is at risk",
+                            metadata: ["path": "\(stub.path)", "location": "\(stub.location)"])
+        }
+        logger.info("reconciliation merged", metadata: ["findings": "\(outcome.seen)", "new": "\(outcome.new)"])
+    }
+
+    /// What one run covers.
+    struct Scope {
+        var customerID: UUID
+        var runID: UUID
+        var targetID: UUID
+        var hostID: UUID
+        var wholeTenant: Bool
+        var started: Date
+    }
+
+    /// One statement per kind of finding, each filling `run_findings` from the run's rows and the registry.
+    func findingQueries(_ run: Scope) -> [PostgresQuery] {
+        let (customer, target, host, runID, whole) = (run.customerID, run.targetID, run.hostID, run.runID, run.wholeTenant)
+        let oldEnough = run.started.addingTimeInterval(-Double(orphanMinimumAge.components.seconds))
+        return [
+            """
+            INSERT INTO run_findings
+            SELECT 'missing_copy', registry.host_id, registry.file_path, registry.tiered_location, 'the copy is not on the target'
+            FROM stub_registry AS registry
+            WHERE registry.customer_id = \(customer) AND registry.target_id = \(target) AND registry.state = 'active'
+              AND (\(whole) OR registry.host_id = \(host)) AND registry.created_at < \(run.started)
+              AND NOT EXISTS (SELECT 1 FROM scan_staging.reconciliation_rows AS listed
+                              WHERE listed.run_id = \(runID) AND listed.kind = 'object' AND listed.location = registry.tiered_location)
+            """,
+            """
+            INSERT INTO run_findings
+            SELECT 'orphan', CASE WHEN split_part(listed.key, '/', 5) ~ '^[0-9a-f-]{36}$' THEN split_part(listed.key, '/', 5)::uuid END,
+                   NULL, listed.location,
+                   CASE WHEN listed.location LIKE '%.alto.json' THEN 'a description of no copy the registry knows'
+                        ELSE 'no stub refers to it' END
+            FROM scan_staging.reconciliation_rows AS listed
+            WHERE listed.run_id = \(runID) AND listed.kind = 'object' AND (listed.modified_at IS NULL OR listed.modified_at < \(oldEnough))
+              AND NOT EXISTS (
+                  SELECT 1 FROM stub_registry AS registry
+                  WHERE registry.customer_id = \(customer) AND registry.target_id = \(target) AND registry.state IN ('active', 'deleted')
+                    AND registry.tiered_location = CASE WHEN listed.location LIKE '%.alto.json' THEN left(listed.location, -10)
+                                                        ELSE listed.location END)
+            """,
+            """
+            INSERT INTO run_findings
+            SELECT CASE WHEN listed.outcome = 'damaged' THEN 'hash_drift' ELSE 'size_drift' END,
+                   registry.host_id, registry.file_path, registry.tiered_location,
+                   CASE WHEN listed.outcome = 'damaged' THEN listed.detail
+                        ELSE format('the copy is %s bytes, %s were stored', listed.size, registry.stored_bytes) END
+            FROM stub_registry AS registry
+            JOIN scan_staging.reconciliation_rows AS listed
+              ON listed.run_id = \(runID) AND listed.kind = 'object' AND listed.location = registry.tiered_location
+            WHERE registry.customer_id = \(customer) AND registry.target_id = \(target) AND registry.state = 'active'
+              AND (\(whole) OR registry.host_id = \(host))
+              AND (listed.outcome = 'damaged' OR (registry.stored_bytes IS NOT NULL AND listed.size IS DISTINCT FROM registry.stored_bytes))
+            """,
+            """
+            INSERT INTO run_findings
+            SELECT 'undescribed_copy', registry.host_id, registry.file_path, registry.tiered_location,
+                   'the copy has no description beside it, so tier-2 alone cannot restore it'
+            FROM stub_registry AS registry
+            JOIN scan_staging.reconciliation_rows AS listed
+              ON listed.run_id = \(runID) AND listed.kind = 'object' AND listed.location = registry.tiered_location
+            WHERE registry.customer_id = \(customer) AND registry.target_id = \(target) AND registry.state = 'active'
+              AND (\(whole) OR registry.host_id = \(host))
+              AND NOT EXISTS (SELECT 1 FROM scan_staging.reconciliation_rows AS description
+                              WHERE description.run_id = \(runID) AND description.kind = 'object'
+                                AND description.location = registry.tiered_location || '.alto.json')
+            """,
+            """
+            INSERT INTO run_findings
+            SELECT CASE WHEN listed.outcome = 'missing' THEN 'stub_missing' ELSE 'stub_differs' END, \(host), listed.key, listed.location,
+                   coalesce(listed.detail, '')
+            FROM scan_staging.reconciliation_rows AS listed
+            WHERE listed.run_id = \(runID) AND listed.kind = 'stub'
+            """,
+        ]
+    }
+
+    /// Marks the stubs whose copy this run found missing or damaged as at risk (and clears it from those whose copy
+    /// it found good again); returns those newly at risk.
+    private func markAtRisk(_ run: Scope, on connection: PostgresConnection, logger: Logger) async throws -> [(path: String, location: String)] {
+        try await connection.query("""
+            UPDATE stub_registry SET at_risk = false
+            WHERE customer_id = \(run.customerID) AND target_id = \(run.targetID) AND state = 'active' AND at_risk
+              AND (\(run.wholeTenant) OR host_id = \(run.hostID))
+              AND tiered_location NOT IN (SELECT location FROM run_findings WHERE kind IN ('missing_copy', 'hash_drift'))
+            """, logger: logger)
+        return try await connection.query("""
+            UPDATE stub_registry SET at_risk = true
+            WHERE customer_id = \(run.customerID) AND target_id = \(run.targetID) AND state = 'active' AND NOT at_risk
+              AND (\(run.wholeTenant) OR host_id = \(run.hostID))
+              AND tiered_location IN (SELECT location FROM run_findings WHERE kind IN ('missing_copy', 'hash_drift'))
+            RETURNING file_path, tiered_location
+            """, logger: logger).collect().map { row in
+                let (path, location) = try row.decode((String, String).self)
+                return (path: path, location: location)
+            }
+    }
+}

@@ -1,0 +1,82 @@
+import AltoAMQP
+import AltoModels
+import AltoStore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Decides who lists a target and sends each its `reconcile.target`, in the caller's tenant transaction, so a run
+/// exists exactly when its command is on its way. A folder target may be a different disk on every host, so each
+/// host with stubs on it lists its own copies; a share or a bucket is the same for every host, so one host (the one
+/// heard from last) lists the tenant's whole prefix. The sanitizer's schedule and an admin's request both plan here.
+public enum ReconciliationPlanner {
+    /// How much of a target's content a run reads back.
+    public enum Verification: String, Codable, Sendable {
+        /// A share of the copies, `ALTO_SANITIZER_VERIFY_PERCENT`.
+        case sample
+        /// Every copy.
+        case all
+    }
+
+    public struct Run: Codable, Sendable, Equatable {
+        public var id: UUID
+        public var hostID: UUID
+        public var scope: ReconcileTarget.Scope
+
+        enum CodingKeys: String, CodingKey {
+            case id, scope
+            case hostID = "host_id"
+        }
+    }
+
+    /// A run not reported within this long no longer holds back the next one for its host and target.
+    public static let runTimeout: TimeInterval = 6 * 3600
+
+    /// Plans the runs for one target of the tenant the connection is bound to; none where a run is still open or
+    /// no host can list it. Throws when the target does not exist.
+    public static func plan(target targetID: UUID, customerID: UUID, verification: Verification, samplePercent: Double,
+                            requestedBy: String, on connection: PostgresConnection, logger: Logger) async throws -> [Run]? {
+        let rows = try await connection.query("""
+            SELECT kind, location, settings::text, secrets::text FROM storage_targets
+            WHERE customer_id = \(customerID) AND id = \(targetID) AND deleted_at IS NULL
+            """, logger: logger)
+        var found: StorageTargetReference?
+        for try await (kind, location, settings, secrets) in rows.decode((String, String, String, String).self) {
+            found = StorageTargetReference(id: targetID, kind: .init(rawValue: kind), location: location, settingsJSON: settings,
+                                           secretsJSON: secrets)
+        }
+        guard let target = found else { return nil }
+        let scope: ReconcileTarget.Scope = target.kind == .filesystem ? .host : .tenant
+        // Hosts with stubs on the target first, the one heard from last first; a tenant-wide listing needs only one.
+        let hosts = try await connection.query("""
+            SELECT hosts.id FROM hosts
+            WHERE hosts.customer_id = \(customerID) AND hosts.agent_token_hash IS NOT NULL
+              AND (\(scope.rawValue) = 'tenant' OR EXISTS (
+                  SELECT 1 FROM stub_registry AS registry WHERE registry.customer_id = \(customerID) AND registry.host_id = hosts.id
+                    AND registry.target_id = \(targetID) AND registry.state = 'active'))
+              AND NOT EXISTS (
+                  SELECT 1 FROM reconciliation_runs AS run WHERE run.customer_id = \(customerID) AND run.target_id = \(targetID)
+                    AND run.state IN ('sent', 'listed') AND run.created_at > now() - make_interval(secs => \(runTimeout))
+                    AND (\(scope.rawValue) = 'tenant' OR run.host_id = hosts.id))
+            ORDER BY EXISTS (SELECT 1 FROM stub_registry AS registry WHERE registry.customer_id = \(customerID)
+                               AND registry.host_id = hosts.id AND registry.target_id = \(targetID)) DESC,
+                     hosts.last_heartbeat_at DESC NULLS LAST
+            """, logger: logger).collect().map { try $0.decode(UUID.self) }
+        var runs: [Run] = []
+        for hostID in scope == .host ? hosts : Array(hosts.prefix(1)) {
+            let run = Run(id: UUID(), hostID: hostID, scope: scope)
+            try await connection.query("""
+                INSERT INTO reconciliation_runs (id, customer_id, target_id, host_id, scope, verify, requested_by)
+                VALUES (\(run.id), \(customerID), \(targetID), \(hostID), \(scope.rawValue), \(verification.rawValue), \(requestedBy))
+                """, logger: logger)
+            let command = ReconcileTarget(runID: run.id, target: target, scope: scope,
+                                          verifyFraction: verification == .all ? 1 : min(1, max(0, samplePercent / 100)),
+                                          checkStubs: true)
+            try await Outbox.enqueue(Envelope(customerID: customerID, hostID: hostID, payload: command),
+                                     queue: AMQPTopology.agentQueue(customerID: customerID.uuidString, hostID: hostID.uuidString),
+                                     on: connection, logger: logger)
+            runs.append(run)
+        }
+        return runs
+    }
+}
