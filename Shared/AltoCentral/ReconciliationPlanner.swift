@@ -65,18 +65,40 @@ public enum ReconciliationPlanner {
         var runs: [Run] = []
         for hostID in scope == .host ? hosts : Array(hosts.prefix(1)) {
             let run = Run(id: UUID(), hostID: hostID, scope: scope)
+            let deletions = try await orphansToDelete(of: target, customerID: customerID, hostID: hostID, on: connection, logger: logger)
             try await connection.query("""
-                INSERT INTO reconciliation_runs (id, customer_id, target_id, host_id, scope, verify, requested_by)
-                VALUES (\(run.id), \(customerID), \(targetID), \(hostID), \(scope.rawValue), \(verification.rawValue), \(requestedBy))
+                INSERT INTO reconciliation_runs (id, customer_id, target_id, host_id, scope, verify, requested_by, deletions)
+                VALUES (\(run.id), \(customerID), \(targetID), \(hostID), \(scope.rawValue), \(verification.rawValue), \(requestedBy),
+                        \(deletions))
                 """, logger: logger)
             let command = ReconcileTarget(runID: run.id, target: target, scope: scope,
                                           verifyFraction: verification == .all ? 1 : min(1, max(0, samplePercent / 100)),
-                                          checkStubs: true)
+                                          checkStubs: true, deletions: deletions)
             try await Outbox.enqueue(Envelope(customerID: customerID, hostID: hostID, payload: command),
                                      queue: AMQPTopology.agentQueue(customerID: customerID.uuidString, hostID: hostID.uuidString),
                                      on: connection, logger: logger)
             runs.append(run)
         }
         return runs
+    }
+
+    /// The most copies one run deletes, so a command stays small; the rest go with the next runs.
+    static let deletionsPerRun = 1000
+
+    /// Orphans found longer ago than the target's grace (`orphan_grace_hours`, 24) and neither accepted nor kept by
+    /// the target's setting (`orphans`: `keep`), among the host's own copies (or objects of no host): the host that
+    /// made a copy is the one that can tell, before deleting it, that no stub of its still names it.
+    static func orphansToDelete(of target: StorageTargetReference, customerID: UUID, hostID: UUID, on connection: PostgresConnection,
+                                logger: Logger) async throws -> [String] {
+        let settings = target.settings ?? [:]
+        guard settings["orphans"] != "keep" else { return [] }
+        let graceHours = Int(settings["orphan_grace_hours"] ?? "") ?? 24
+        return try await connection.query("""
+            SELECT location FROM findings
+            WHERE customer_id = \(customerID) AND target_id = \(target.id) AND kind = 'orphan' AND state = 'open'
+              AND (host_id IS NULL OR host_id = \(hostID))
+              AND first_seen <= \(Date().addingTimeInterval(-Double(graceHours) * 3600))
+            ORDER BY id LIMIT \(deletionsPerRun)
+            """, logger: logger).collect().map { try $0.decode(String.self) }
     }
 }

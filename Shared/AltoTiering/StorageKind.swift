@@ -47,7 +47,23 @@ public struct StorageKind: Sendable {
     public static let all: [StorageKind] = [FilesystemStore.kind, SMBStore.kind, S3Store.kind, AzureBlobStore.kind]
 
     /// Settings every kind reads.
-    static let commonSettings = [Setting("compression", "zstd to store copies compressed; unset stores them as they are")]
+    static let commonSettings = [
+        Setting("compression", "zstd to store copies compressed; unset stores them as they are"),
+        Setting("orphans", "what reconciliation does with objects no stub refers to: delete (after the grace) or keep"),
+        Setting("orphan_grace_hours", "hours an orphan is found before it is deleted (24)"),
+        Setting("retention_days", "days the copy of a stub a user deleted is kept (30)"),
+    ]
+
+    /// What is wrong with the value of a setting every kind reads, or nil.
+    static func commonProblem(_ name: String, _ value: String) -> String? {
+        switch name {
+        case "compression" where !value.isEmpty && value != "zstd": "compression is zstd or unset"
+        case "orphans" where !["delete", "keep"].contains(value): "orphans is delete or keep"
+        case "orphan_grace_hours", "retention_days":
+            Int(value).map { $0 >= 0 } == true ? nil : "\(name) is a whole number, 0 or more"
+        default: nil
+        }
+    }
 
     public static func named(_ name: StorageTargetReference.Kind) -> StorageKind? {
         all.first { $0.name == name }
@@ -64,6 +80,9 @@ public struct StorageKind: Sendable {
         let known = Set(settings.map(\.name))
         if let unknown = given.keys.sorted().first(where: { !known.contains($0) }) {
             return ("settings.\(unknown)", "a target of kind \(name) has no setting \(unknown); it reads \(settings.map(\.name).joined(separator: ", "))")
+        }
+        for (setting, value) in given.sorted(by: { $0.key < $1.key }) {
+            if let problem = Self.commonProblem(setting, value) { return ("settings.\(setting)", problem) }
         }
         for setting in requiredSettings where (given[setting] ?? "").isEmpty {
             return ("settings.\(setting)", "a target of kind \(name) needs \(setting)")

@@ -58,7 +58,7 @@ import Testing
             ["ALTO_SANITIZER_INTERVAL_SECONDS": "0", "ALTO_SANITIZER_ORPHAN_MIN_AGE_SECONDS": "0"], files: 6, bytes: 300_000,
             services: ["alto-api", "alto-ingest", "alto-planner", "alto-actor", "alto-sanitizer"])
         try await suite.whileRunning {
-            let tenant = try await faults.makeTenant(suite, data: data, tier2: tier2)
+            let tenant = try await faults.makeTenant(suite, data: data, tier2: tier2, settings: ["orphan_grace_hours": "0"])
             try await faults.startAgentAndScan(suite, tenant, data: data)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 try await RunningSuite.waitUntil("every file is a stub", timeout: .seconds(60)) {
@@ -85,7 +85,7 @@ import Testing
 
             let run = try await reconcile(suite, tenant)
             #expect(run != clean)
-            let found = try await findings(suite, tenant, query: "?state=open")
+            let found = try await findings(suite, tenant)
             let byKind = Dictionary(grouping: found, by: \.kind)
             #expect(Set(byKind.keys) == ["missing_copy", "hash_drift", "orphan", "stub_missing"], "\(found)")
             #expect(byKind["missing_copy"]?.map(\.location) == [records[0].location])
@@ -93,12 +93,16 @@ import Testing
             #expect(byKind["orphan"]?.map(\.location) == [stray])
             #expect(byKind["stub_missing"]?.map(\.file_path) == [paths[3]])
             #expect(found.count == 4, "one finding each, nothing else: \(found)")
+            #expect(byKind["stub_missing"]?.first?.state == "repaired", "a stub a user deleted: the registry says so, its copy is kept")
+            #expect(FileManager.default.fileExists(atPath: records[3].location))
+            #expect(Set(found.filter { $0.kind != "stub_missing" }.map(\.state)) == ["open"])
 
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 let atRisk = try await postgres.query("SELECT file_path FROM stub_registry WHERE at_risk ORDER BY file_path",
                                                       logger: TestServers.logger).collect().map { try $0.decode(String.self) }
                 #expect(atRisk == [paths[0], paths[1]].sorted(), "the stubs whose only copy is gone or damaged are at risk")
                 #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM audit_log WHERE action = 'stub.at_risk'") == 2)
+                #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM stub_registry WHERE state = 'deleted' AND deleted_at IS NOT NULL") == 1)
             }
             for (path, copy) in untouched {
                 #expect(try StubFile.record(at: path) != nil, "an undamaged stub stays a stub")
@@ -106,12 +110,17 @@ import Testing
                 #expect(try Data(contentsOf: URL(fileURLWithPath: record.location)) == copy, "and its copy is as it was")
             }
 
-            // Seen again, a finding keeps its row; an admin accepts one; one that is gone is resolved.
-            try FileManager.default.removeItem(atPath: stray)
+            // The next run deletes the orphan, past its grace (none here), and says so; a finding seen again keeps its
+            // row; an admin accepts one.
             _ = try await reconcile(suite, tenant)
             let again = try await findings(suite, tenant)
             let orphan = try #require(again.first { $0.kind == "orphan" })
-            #expect(orphan.state == "resolved", "the stray object removed, its finding is resolved")
+            #expect(orphan.state == "repaired", "the orphan is deleted and its finding repaired")
+            #expect(!FileManager.default.fileExists(atPath: stray))
+            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+                let repairs = try await RunningSuite.count(postgres, "SELECT count(*) FROM audit_log WHERE action = 'finding.repair' AND result = 'deleted'")
+                #expect(repairs == 1, "the deletion is in the audit trail")
+            }
             let missing = try #require(again.first { $0.kind == "missing_copy" })
             #expect(missing.id == byKind["missing_copy"]?.first?.id && missing.state == "open" && missing.last_seen > missing.first_seen)
             let (status, text) = try await suite.send("PATCH", suite.apiURL + "/api/v1/findings/\(missing.id)",

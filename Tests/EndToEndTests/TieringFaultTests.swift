@@ -30,9 +30,9 @@ import Testing
         var agentEnvironment: [String: String]
     }
 
-    func makeTenant(_ suite: RunningSuite, data: URL, tier2: URL, bandwidth: Int64? = nil) async throws -> Tenant {
+    func makeTenant(_ suite: RunningSuite, data: URL, tier2: URL, bandwidth: Int64? = nil, settings: [String: String] = [:]) async throws -> Tenant {
         let (customer, host, token) = try await suite.enrol("faults-\(suite.run)")
-        var target: [String: any Sendable] = ["name": "tier2", "kind": "filesystem", "location": tier2.path]
+        var target: [String: any Sendable] = ["name": "tier2", "kind": "filesystem", "location": tier2.path, "settings": settings]
         if let bandwidth { target["bandwidth_bytes_per_second"] = bandwidth }
         let created: Created = try await suite.post("/api/v1/storage-targets", target, customer: customer)
         let rule: Created = try await suite.post("/api/v1/rules", [

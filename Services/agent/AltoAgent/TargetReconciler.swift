@@ -25,8 +25,12 @@ struct TargetReconciler: Sendable {
         do {
             let store = try await catalog.store(for: command.target)
             for location in command.deletions {
+                if let path = await stubStillNaming(location, in: store) {
+                    logger.warning("an orphan to delete is still named by a stub of this host; kept", metadata: ["location": "\(location)", "path": "\(path)"])
+                    continue
+                }
                 await store.remove(location)
-                logger.notice("copy deleted as the sanitizer decided", metadata: ["location": "\(location)"])
+                logger.notice("orphan deleted as the sanitizer decided", metadata: ["location": "\(location)"])
             }
             try await list(store, command, into: &report)
             if command.checkStubs { try await checkStubs(of: command.target.id, into: &report) }
@@ -37,6 +41,16 @@ struct TargetReconciler: Sendable {
         }
         logger.info("reconciliation reported", metadata: ["objects": "\(report.objects)", "verified": "\(report.verified)",
                                                         "stubs": "\(report.stubs)"])
+    }
+
+    /// The path of this host's stub that names the copy at `location`, found through the copy's description: a copy
+    /// the registry does not know yet (its result still on its way) is no orphan, and is never deleted as one.
+    private func stubStillNaming(_ location: String, in store: any TierStore) async -> String? {
+        guard CopyDescription.copyLocation(describedAt: location) == nil,
+              let description = try? await store.copyDescription(of: location), description.hostID == settings.hostID else { return nil }
+        let path = String(decoding: PathEncoding.decode(description.originalPath), as: UTF8.self)
+        guard let record = try? StubFile.record(at: path), record.location == location else { return nil }
+        return path
     }
 
     private func list(_ store: any TierStore, _ command: ReconcileTarget, into report: inout Report) async throws {

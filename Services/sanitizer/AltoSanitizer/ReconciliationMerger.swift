@@ -47,10 +47,10 @@ struct ReconciliationMerger: Sendable {
         logger[metadataKey: "run"] = "\(runID)"
         let outcome = try await postgres.withTenant(customerID, logger: logger) { connection -> Outcome? in
             let runs = try await connection.query("""
-                SELECT target_id, host_id, scope, created_at FROM reconciliation_runs
+                SELECT target_id, host_id, scope, created_at, deletions FROM reconciliation_runs
                 WHERE customer_id = \(customerID) AND id = \(runID) AND state = 'listed' FOR UPDATE
-                """, logger: logger).collect().map { try $0.decode((UUID, UUID, String, Date).self) }
-            guard let (targetID, hostID, scope, started) = runs.first else { return nil }
+                """, logger: logger).collect().map { try $0.decode((UUID, UUID, String, Date, [String]).self) }
+            guard let (targetID, hostID, scope, started, deletions) = runs.first else { return nil }
             let run = Scope(customerID: customerID, runID: runID, targetID: targetID, hostID: hostID, wholeTenant: scope == "tenant",
                             started: started)
             try await connection.query("""
@@ -74,12 +74,15 @@ struct ReconciliationMerger: Sendable {
                 outcome.seen[kind] = seen
                 outcome.new[kind] = new
             }
-            try await connection.query("""
-                UPDATE findings SET state = 'resolved', ended_at = now()
+            // What is no longer seen: deleted on the sanitizer's word (repaired), or gone by itself (resolved).
+            let repaired = try await connection.query("""
+                UPDATE findings SET state = CASE WHEN location = ANY(\(deletions)) THEN 'repaired' ELSE 'resolved' END, ended_at = now()
                 WHERE customer_id = \(customerID) AND target_id = \(targetID) AND state = 'open'
                   AND (\(run.wholeTenant) OR host_id = \(hostID)) AND last_run_id IS DISTINCT FROM \(runID)
-                """, logger: logger)
+                RETURNING location, state
+                """, logger: logger).collect().map { try $0.decode((String, String).self) }.filter { $0.1 == "repaired" }.map(\.0)
             outcome.atRisk = try await markAtRisk(run, on: connection, logger: logger)
+            let retained = try await retainCopiesOfDeletedStubs(run, on: connection, logger: logger)
             try await connection.query("""
                 UPDATE reconciliation_runs SET state = 'merged', merged_at = now() WHERE id = \(runID)
                 """, logger: logger)
@@ -87,6 +90,14 @@ struct ReconciliationMerger: Sendable {
             var records = [AuditRecord(actor: "sanitizer", action: "reconciliation.merge", target: "storage-target/\(targetID)",
                                        result: "merged", details: ["run": runID.uuidString.lowercased(), "host": hostID.uuidString.lowercased()]
                                            .merging(outcome.seen.mapValues { "\($0)" }) { a, _ in a })]
+            records += repaired.map { location in
+                AuditRecord(actor: "sanitizer", action: "finding.repair", target: location, result: "deleted",
+                            details: ["kind": "orphan", "run": runID.uuidString.lowercased()])
+            }
+            records += retained.map { path in
+                AuditRecord(actor: "sanitizer", action: "finding.repair", target: path, result: "retained",
+                            details: ["kind": "stub_missing", "run": runID.uuidString.lowercased()])
+            }
             records += outcome.atRisk.map { stub in
                 AuditRecord(actor: "sanitizer", action: "stub.at_risk", target: stub.path, result: "at_risk",
                             details: ["location": stub.location, "run": runID.uuidString.lowercased()])
@@ -187,6 +198,26 @@ struct ReconciliationMerger: Sendable {
             WHERE listed.run_id = \(runID) AND listed.kind = 'stub'
             """,
         ]
+    }
+
+    /// A stub the agent found gone was deleted by a user: its registry row says so from now, and its copy stays on
+    /// the target, the finding repaired by that; returns the paths.
+    private func retainCopiesOfDeletedStubs(_ run: Scope, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        let paths = try await connection.query("""
+            UPDATE stub_registry AS registry SET state = 'deleted', deleted_at = now()
+            FROM run_findings AS found
+            WHERE found.kind = 'stub_missing' AND registry.customer_id = \(run.customerID) AND registry.host_id = \(run.hostID)
+              AND registry.target_id = \(run.targetID) AND registry.state = 'active' AND registry.file_path = found.file_path
+              AND registry.tiered_location = found.location
+            RETURNING registry.file_path
+            """, logger: logger).collect().map { try $0.decode(String.self) }
+        try await connection.query("""
+            UPDATE findings SET state = 'repaired', ended_at = now(),
+                detail = detail || '; the copy is kept for the target''s retention window'
+            WHERE customer_id = \(run.customerID) AND target_id = \(run.targetID) AND kind = 'stub_missing' AND state = 'open'
+              AND last_run_id = \(run.runID) AND file_path = ANY(\(paths))
+            """, logger: logger)
+        return paths
     }
 
     /// Marks the stubs whose copy this run found missing or damaged as at risk (and clears it from those whose copy

@@ -27,6 +27,8 @@ CREATE TABLE reconciliation_runs (
     objects_listed bigint NOT NULL DEFAULT 0,
     copies_verified bigint NOT NULL DEFAULT 0,
     stubs_checked bigint NOT NULL DEFAULT 0,
+    -- Copies the run's agent was told to delete first: orphans past their grace.
+    deletions text[] NOT NULL DEFAULT '{}',
     error text,
     FOREIGN KEY (customer_id, target_id) REFERENCES storage_targets (customer_id, id),
     FOREIGN KEY (customer_id, host_id) REFERENCES hosts (customer_id, id)
