@@ -30,9 +30,11 @@ import Testing
         var agentEnvironment: [String: String]
     }
 
-    func makeTenant(_ suite: RunningSuite, data: URL, tier2: URL, bandwidth: Int64? = nil, settings: [String: String] = [:]) async throws -> Tenant {
+    /// - Parameter described: the target to make instead of a folder at `tier2`.
+    func makeTenant(_ suite: RunningSuite, data: URL, tier2: URL, bandwidth: Int64? = nil,
+                    target described: [String: any Sendable]? = nil) async throws -> Tenant {
         let (customer, host, token) = try await suite.enrol("faults-\(suite.run)")
-        var target: [String: any Sendable] = ["name": "tier2", "kind": "filesystem", "location": tier2.path, "settings": settings]
+        var target: [String: any Sendable] = described ?? ["name": "tier2", "kind": "filesystem", "location": tier2.path]
         if let bandwidth { target["bandwidth_bytes_per_second"] = bandwidth }
         let created: Created = try await suite.post("/api/v1/storage-targets", target, customer: customer)
         let rule: Created = try await suite.post("/api/v1/rules", [
