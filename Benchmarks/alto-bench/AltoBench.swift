@@ -8,7 +8,7 @@ struct AltoBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alto-bench",
         abstract: "Benchmarks that print Alto's figures beside a baseline's, and their ratio.",
-        subcommands: [Scan.self, Ingest.self, Plan.self, Tier.self, Recall.self]
+        subcommands: [Scan.self, Ingest.self, Plan.self, Tier.self, Recall.self, Sanitize.self]
     )
 
     /// The folder of this executable, where the release build put the services too.
@@ -109,6 +109,30 @@ extension AltoBench {
                                       postgresURL: environment["ALTO_POSTGRES_MIGRATION_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
                                       amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
                                       rabbitmqctl: environment["ALTO_RABBITMQCTL"]).run()
+        }
+    }
+}
+
+extension AltoBench {
+    struct Sanitize: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A reconciliation run over a folder target against find -printf, and an S3 listing against boto3's.",
+            discussion: "Needs the PostgreSQL and RabbitMQ of scripts/local-servers.sh (ALTO_POSTGRES_URL, ALTO_AMQP_URL, ALTO_BROKER_MANAGEMENT_URL, which the API issues the agent its broker account with) and moto.")
+
+        @Option(help: "Copies on the folder target, each with its registry row.") var objects = 1_000_000
+        @Option(help: "Keys in the moto bucket (0 skips it).") var bucketObjects = 20_000
+        @Option(help: "Where the folder target is generated (kept for the next run).") var tree: String?
+        @Flag(help: "Keep the services' logs (at info level).") var keepWork = false
+
+        func run() async throws {
+            let environment = ProcessInfo.processInfo.environment
+            try await SanitizeBenchmark(
+                objects: max(SanitizeBenchmark.planted * 2, objects), bucketObjects: max(0, bucketObjects),
+                tree: tree ?? "/var/tmp/alto-bench-tier2-\(objects)",
+                postgresURL: environment["ALTO_POSTGRES_MIGRATION_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
+                amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
+                rabbitmqctl: environment["ALTO_RABBITMQCTL"], keepWork: keepWork
+            ).run()
         }
     }
 }

@@ -34,8 +34,10 @@ public enum ReconciliationPlanner {
 
     /// Plans the runs for one target of the tenant the connection is bound to; none where a run is still open or
     /// no host can list it. Throws when the target does not exist.
+    /// - Parameter checkStubs: whether the hosts also check their stubs on the target against the registry.
     public static func plan(target targetID: UUID, customerID: UUID, verification: Verification, samplePercent: Double,
-                            requestedBy: String, on connection: PostgresConnection, logger: Logger) async throws -> [Run]? {
+                            checkStubs: Bool = true, requestedBy: String, on connection: PostgresConnection,
+                            logger: Logger) async throws -> [Run]? {
         let rows = try await connection.query("""
             SELECT kind, location, settings::text, secrets::text FROM storage_targets
             WHERE customer_id = \(customerID) AND id = \(targetID) AND deleted_at IS NULL
@@ -73,7 +75,7 @@ public enum ReconciliationPlanner {
                 """, logger: logger)
             let command = ReconcileTarget(runID: run.id, target: target, scope: scope,
                                           verifyFraction: verification == .all ? 1 : min(1, max(0, samplePercent / 100)),
-                                          checkStubs: true, deletions: deletions)
+                                          checkStubs: checkStubs, deletions: deletions)
             try await Outbox.enqueue(Envelope(customerID: customerID, hostID: hostID, payload: command),
                                      queue: AMQPTopology.agentQueue(customerID: customerID.uuidString, hostID: hostID.uuidString),
                                      on: connection, logger: logger)

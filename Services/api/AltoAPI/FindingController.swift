@@ -8,7 +8,8 @@ import PostgresNIO
 
 /// What the sanitizer found, and asking it to look now: `GET /api/v1/findings` (filtered, a page at a time),
 /// `PATCH /api/v1/findings/{id}` to accept a finding (or open it again), `POST /api/v1/reconciliations` to have a
-/// target listed and, with `"verify": "all"`, every copy read back, and `GET /api/v1/reconciliations/{id}` to follow
+/// target listed and, with `"verify": "all"`, every copy read back (`"check_stubs": false` leaves the hosts' stubs
+/// unchecked), and `GET /api/v1/reconciliations/{id}` to follow
 /// such a run.
 struct FindingController: Sendable {
     let scope: TenantScope
@@ -112,9 +113,11 @@ struct FindingController: Sendable {
         struct Ask: Decodable {
             var targetID: UUID
             var verify: ReconciliationPlanner.Verification?
+            var checkStubs: Bool?
             enum CodingKeys: String, CodingKey {
                 case verify
                 case targetID = "target_id"
+                case checkStubs = "check_stubs"
             }
         }
         let ask = try await request.decodeJSON(Ask.self)
@@ -124,7 +127,8 @@ struct FindingController: Sendable {
         let runs = try await scope.audited(context, action: "reconciliation.request", target: "storage-target/\(ask.targetID)",
                                            details: ["verify": (ask.verify ?? .sample).rawValue]) { connection in
             guard let runs = try await ReconciliationPlanner.plan(target: ask.targetID, customerID: customerID, verification: ask.verify ?? .sample,
-                                                                  samplePercent: samplePercent, requestedBy: requestedBy,
+                                                                  samplePercent: samplePercent, checkStubs: ask.checkStubs ?? true,
+                                                                  requestedBy: requestedBy,
                                                                   on: connection, logger: context.logger) else {
                 throw APIError(.notFound, "not_found", "storage target \(ask.targetID) does not exist")
             }

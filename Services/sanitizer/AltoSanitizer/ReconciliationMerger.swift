@@ -53,6 +53,15 @@ struct ReconciliationMerger: Sendable {
             guard let (targetID, hostID, scope, started, deletions) = runs.first else { return nil }
             let run = Scope(customerID: customerID, runID: runID, targetID: targetID, hostID: hostID, wholeTenant: scope == "tenant",
                             started: started)
+            // The run's objects in a table of this transaction's own, which it can index and analyze: the staged rows
+            // were just written, and a plan made without their statistics would join a million rows by nested loops.
+            try await connection.query("""
+                CREATE TEMPORARY TABLE run_objects ON COMMIT DROP AS
+                SELECT location, key, size, modified_at, outcome, detail FROM scan_staging.reconciliation_rows
+                WHERE run_id = \(runID) AND kind = 'object'
+                """, logger: logger)
+            try await connection.query("CREATE INDEX ON run_objects (location)", logger: logger)
+            try await connection.query("ANALYZE run_objects", logger: logger)
             try await connection.query("""
                 CREATE TEMPORARY TABLE run_findings (kind text, host_id uuid, file_path text, location text COLLATE "C", detail text)
                 ON COMMIT DROP
@@ -147,8 +156,7 @@ struct ReconciliationMerger: Sendable {
             FROM stub_registry AS registry
             WHERE registry.customer_id = \(customer) AND registry.target_id = \(target) AND registry.state = 'active'
               AND (\(whole) OR registry.host_id = \(host)) AND registry.created_at < \(run.started)
-              AND NOT EXISTS (SELECT 1 FROM scan_staging.reconciliation_rows AS listed
-                              WHERE listed.run_id = \(runID) AND listed.kind = 'object' AND listed.location = registry.tiered_location)
+              AND NOT EXISTS (SELECT 1 FROM run_objects AS listed WHERE listed.location = registry.tiered_location)
             """,
             """
             INSERT INTO run_findings
@@ -156,8 +164,8 @@ struct ReconciliationMerger: Sendable {
                    NULL, listed.location,
                    CASE WHEN listed.location LIKE '%.alto.json' THEN 'a description of no copy the registry knows'
                         ELSE 'no stub refers to it' END
-            FROM scan_staging.reconciliation_rows AS listed
-            WHERE listed.run_id = \(runID) AND listed.kind = 'object' AND (listed.modified_at IS NULL OR listed.modified_at < \(oldEnough))
+            FROM run_objects AS listed
+            WHERE (listed.modified_at IS NULL OR listed.modified_at < \(oldEnough))
               AND NOT EXISTS (
                   SELECT 1 FROM stub_registry AS registry
                   WHERE registry.customer_id = \(customer) AND registry.target_id = \(target) AND registry.state IN ('active', 'deleted')
@@ -171,8 +179,7 @@ struct ReconciliationMerger: Sendable {
                    CASE WHEN listed.outcome = 'damaged' THEN listed.detail
                         ELSE format('the copy is %s bytes, %s were stored', listed.size, registry.stored_bytes) END
             FROM stub_registry AS registry
-            JOIN scan_staging.reconciliation_rows AS listed
-              ON listed.run_id = \(runID) AND listed.kind = 'object' AND listed.location = registry.tiered_location
+            JOIN run_objects AS listed ON listed.location = registry.tiered_location
             WHERE registry.customer_id = \(customer) AND registry.target_id = \(target) AND registry.state = 'active'
               AND (\(whole) OR registry.host_id = \(host))
               AND (listed.outcome = 'damaged' OR (registry.stored_bytes IS NOT NULL AND listed.size IS DISTINCT FROM registry.stored_bytes))
@@ -182,13 +189,11 @@ struct ReconciliationMerger: Sendable {
             SELECT 'undescribed_copy', registry.host_id, registry.file_path, registry.tiered_location,
                    'the copy has no description beside it, so tier-2 alone cannot restore it'
             FROM stub_registry AS registry
-            JOIN scan_staging.reconciliation_rows AS listed
-              ON listed.run_id = \(runID) AND listed.kind = 'object' AND listed.location = registry.tiered_location
+            JOIN run_objects AS listed ON listed.location = registry.tiered_location
             WHERE registry.customer_id = \(customer) AND registry.target_id = \(target) AND registry.state = 'active'
               AND (\(whole) OR registry.host_id = \(host))
-              AND NOT EXISTS (SELECT 1 FROM scan_staging.reconciliation_rows AS description
-                              WHERE description.run_id = \(runID) AND description.kind = 'object'
-                                AND description.location = registry.tiered_location || '.alto.json')
+              AND NOT EXISTS (SELECT 1 FROM run_objects AS description
+                              WHERE description.location = registry.tiered_location || '.alto.json')
             """,
             """
             INSERT INTO run_findings

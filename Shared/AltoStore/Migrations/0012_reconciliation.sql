@@ -8,6 +8,8 @@ ALTER TABLE stub_registry ADD COLUMN at_risk boolean NOT NULL DEFAULT false;
 ALTER TABLE stub_registry ADD COLUMN deleted_at timestamptz;
 ALTER TABLE stub_registry DROP CONSTRAINT stub_registry_state_check;
 ALTER TABLE stub_registry ADD CONSTRAINT stub_registry_state_check CHECK (state IN ('active', 'recalled', 'deleted', 'purged'));
+-- Compared with listed locations byte for byte, as paths are (0005 did the same for file_path).
+ALTER TABLE stub_registry ALTER COLUMN tiered_location TYPE text COLLATE "C";
 CREATE INDEX stub_registry_target_location ON stub_registry (customer_id, target_id, tiered_location);
 
 -- One listing of one target by one agent: its whole tenant prefix (`tenant` scope: SMB, S3, Azure, which every
@@ -62,7 +64,7 @@ CREATE TABLE findings (
     target_id uuid NOT NULL,
     host_id uuid,
     file_path text,
-    location text NOT NULL,
+    location text COLLATE "C" NOT NULL,
     detail text NOT NULL DEFAULT '',
     state text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'accepted', 'repaired', 'resolved')),
     first_seen timestamptz NOT NULL DEFAULT now(),
