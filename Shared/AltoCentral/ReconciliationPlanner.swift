@@ -89,18 +89,34 @@ public enum ReconciliationPlanner {
 
     /// Orphans found longer ago than the target's grace (`orphan_grace_hours`, 24) and neither accepted nor kept by
     /// the target's setting (`orphans`: `keep`), among the host's own copies (or objects of no host): the host that
-    /// made a copy is the one that can tell, before deleting it, that no stub of its still names it.
+    /// made a copy is the one that can tell, before deleting it, that no stub of its still names it. Never an orphan
+    /// with the name (below the tenant's folder) of a copy found missing: a target whose location changed shows each
+    /// copy as both. Never what the registry names since the last merge, nor a description whose copy is itself an
+    /// orphan (the copy's deletion takes it along, or its keeping keeps it).
     static func orphansToDelete(of target: StorageTargetReference, customerID: UUID, hostID: UUID, on connection: PostgresConnection,
                                 logger: Logger) async throws -> [String] {
         let settings = target.settings ?? [:]
         guard settings["orphans"] != "keep" else { return [] }
         let graceHours = Int(settings["orphan_grace_hours"] ?? "") ?? 24
+        let tenant = customerID.uuidString.lowercased() + "/"
         return try await connection.query("""
-            SELECT location FROM findings
-            WHERE customer_id = \(customerID) AND target_id = \(target.id) AND kind = 'orphan' AND state = 'open'
-              AND (host_id IS NULL OR host_id = \(hostID))
-              AND first_seen <= \(Date().addingTimeInterval(-Double(graceHours) * 3600))
-            ORDER BY id LIMIT \(deletionsPerRun)
+            SELECT orphan.location FROM findings AS orphan
+            WHERE orphan.customer_id = \(customerID) AND orphan.target_id = \(target.id) AND orphan.kind = 'orphan' AND orphan.state = 'open'
+              AND (orphan.host_id IS NULL OR orphan.host_id = \(hostID))
+              AND orphan.first_seen <= \(Date().addingTimeInterval(-Double(graceHours) * 3600))
+              AND NOT EXISTS (SELECT 1 FROM findings AS missing
+                              WHERE missing.customer_id = \(customerID) AND missing.target_id = \(target.id)
+                                AND missing.kind = 'missing_copy' AND missing.state IN ('open', 'accepted')
+                                AND substr(missing.location, strpos(missing.location, \(tenant))) = substr(orphan.location, strpos(orphan.location, \(tenant))))
+              AND NOT EXISTS (SELECT 1 FROM stub_registry AS registry
+                              WHERE registry.customer_id = \(customerID) AND registry.target_id = \(target.id)
+                                AND registry.state IN ('active', 'deleted')
+                                AND registry.tiered_location IN (orphan.location, left(orphan.location, -10)))
+              AND NOT (orphan.location LIKE '%.alto.json' AND EXISTS (
+                  SELECT 1 FROM findings AS copy
+                  WHERE copy.customer_id = \(customerID) AND copy.target_id = \(target.id) AND copy.kind = 'orphan'
+                    AND copy.state IN ('open', 'accepted') AND copy.location = left(orphan.location, -10)))
+            ORDER BY orphan.id LIMIT \(deletionsPerRun)
             """, logger: logger).collect().map { try $0.decode(String.self) }
     }
 }

@@ -15,8 +15,8 @@ final class RestorePlace {
         shown = String(decoding: originalPath, as: UTF8.self)
         let components = originalPath.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map(Array.init)
         guard let last = components.last else { throw TieringError(.untrustedRecord, "its original path \(shown) names no file") }
-        guard !components.contains(where: { $0 == [0x2E] || $0 == [0x2E, 0x2E] }) else {
-            throw TieringError(.untrustedRecord, "its original path \(shown) has . or .. in it")
+        guard !components.contains(where: { $0 == [0x2E] || $0 == [0x2E, 0x2E] || $0.contains(0) }) else {
+            throw TieringError(.untrustedRecord, "its original path \(shown) has . or .. or a NUL byte in it")
         }
         var folder = open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard folder >= 0 else { throw TieringError.io("open", destination) }
@@ -68,8 +68,9 @@ final class RestorePlace {
     /// Gives the written file its owner, permissions and times, makes it durable and renames it into place, unless
     /// meanwhile another copy of the same path took the place (`reasonToSkip`), which is then returned. Restores of
     /// one folder take turns at the rename, so of two copies of a path written at once the newer one stays.
-    func finish(_ file: PosixFile, description: CopyDescription, mode: UInt32, restoredFrom: String) throws(TieringError) -> String? {
-        if geteuid() == 0, fchown(file.descriptor, description.uid, description.gid) != 0 {
+    /// - Parameter owner: whether to give the file the description's owner and group (only an authenticated one).
+    func finish(_ file: PosixFile, description: CopyDescription, mode: UInt32, owner: Bool, restoredFrom: String) throws(TieringError) -> String? {
+        if owner, geteuid() == 0, fchown(file.descriptor, description.uid, description.gid) != 0 {
             throw TieringError.io("give its owner to", shown)
         }
         guard fchmod(file.descriptor, mode_t(mode)) == 0 else { throw TieringError.io("set the permissions of", shown) }

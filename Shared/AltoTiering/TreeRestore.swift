@@ -10,9 +10,10 @@ import Glibc
 ///
 /// Every file is written under a temporary name, checked against its description's size and hash, and only then
 /// renamed into place, so a restore that stops leaves whole files or none. A sealed copy's description must
-/// authenticate under its data key; a description in the clear cannot be checked, so the set-user-ID, set-group-ID
-/// and sticky bits it asks for are dropped. Where a target holds several copies of one path (a file tiered,
-/// recalled and tiered again) the newest wins; a file already there that no restore wrote is left as it is.
+/// authenticate under its data key. A description in the clear cannot be checked (anyone who writes to tier-2 could
+/// have written it), so its copy is restored only when asked to trust such descriptions, and then without the
+/// owner, set-user-ID, set-group-ID and sticky bits it asks for. Where a target holds several copies of one path (a
+/// file tiered, recalled and tiered again) the newest wins; a file already there that no restore wrote is left.
 public struct TreeRestore: Sendable {
     /// Which copies to restore.
     public struct Selection: Sendable {
@@ -54,14 +55,19 @@ public struct TreeRestore: Sendable {
     let selection: Selection
     let dataKey: @Sendable (StubRecord.Encryption) async throws(TieringError) -> SymmetricKey
     let parallel: Int
+    let trustsUnsealed: Bool
 
-    /// - Parameter dataKey: unwraps a copy's data key with the tenant's key.
-    public init(store: any TierStore, destination: String, selection: Selection, parallel: Int = 4,
+    /// - Parameters:
+    ///   - trustsUnsealed: restore copies whose descriptions are in the clear (a target written without a key
+    ///     provider), which nothing can check.
+    ///   - dataKey: unwraps a copy's data key with the tenant's key.
+    public init(store: any TierStore, destination: String, selection: Selection, parallel: Int = 4, trustsUnsealed: Bool = false,
                 dataKey: @escaping @Sendable (StubRecord.Encryption) async throws(TieringError) -> SymmetricKey) {
         self.store = store
         self.destination = destination
         self.selection = selection
         self.parallel = max(1, parallel)
+        self.trustsUnsealed = trustsUnsealed
         self.dataKey = dataKey
     }
 
@@ -106,6 +112,10 @@ public struct TreeRestore: Sendable {
                 }
                 key = opened
             } else {
+                guard trustsUnsealed else {
+                    throw TieringError(.untrustedRecord, "its description is in the clear, so nothing vouches for its path, owner or "
+                                       + "permissions; restoring such copies must be asked for")
+                }
                 mode &= 0o777
             }
             return try await write(description, from: location, mode: mode, key: key)
@@ -139,7 +149,7 @@ public struct TreeRestore: Sendable {
                 throw TieringError(.hashMismatch, "the copy reads back as \(written) bytes hashing to \(hash), its description "
                                    + "gives \(description.size) bytes hashing to \(description.hash)")
             }
-            if let reason = try place.finish(file, description: description, mode: mode, restoredFrom: tieredAt) {
+            if let reason = try place.finish(file, description: description, mode: mode, owner: key != nil, restoredFrom: tieredAt) {
                 place.discard(file)
                 return .skipped(path: path, reason: reason)
             }

@@ -171,7 +171,8 @@ public final class AccessWorld: @unchecked Sendable {
         case "POST /api/v1/agent/reconciliations/{runID}/rows":
             path("runID", try await fresh { try await makeRun(tenant, unique) })
             request.headers = ["X-Alto-Host-Id": tenant.host.uuidString]
-            let row: [String: any Sendable] = ["kind": "object", "location": "s3://matrix/\(unique)", "key": "\(tenant.id)/\(unique)", "size": 1]
+            let key = "\(tenant.id.uuidString.lowercased())/2026/01/01/\(tenant.host.uuidString.lowercased())/1-\(unique)"
+            let row: [String: any Sendable] = ["kind": "object", "location": "s3://alto-matrix/\(key)", "key": key, "size": 1]
             request.body = try json(["rows": [row]])
         case "POST /api/v1/agent/reconciliations/{runID}/complete":
             path("runID", try await fresh { try await makeRun(tenant, unique) })

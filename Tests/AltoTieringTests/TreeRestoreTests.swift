@@ -43,12 +43,13 @@ import Glibc
         }
     }
 
-    func restore(hostID: UUID? = nil, pathPrefix: String? = nil) async throws -> [TreeRestore.Outcome] {
+    func restore(hostID: UUID? = nil, pathPrefix: String? = nil, trustsUnsealed: Bool = false) async throws -> [TreeRestore.Outcome] {
         let outcomes = Mutex<[TreeRestore.Outcome]>([])
         let keys = self.keys
         let tenant = tiering.customer
         let restore = TreeRestore(store: tiering.store, destination: restored,
-                                  selection: .init(customerID: tenant, hostID: hostID, pathPrefix: pathPrefix)) { encryption throws(TieringError) in
+                                  selection: .init(customerID: tenant, hostID: hostID, pathPrefix: pathPrefix),
+                                  trustsUnsealed: trustsUnsealed) { encryption throws(TieringError) in
             do { return try await keys.unwrapDataKey(encryption.wrappedKey, tenant: tenant) } catch {
                 throw TieringError(.hashMismatch, "\(error)")
             }
@@ -137,6 +138,9 @@ import Glibc
         let result = await tiering.tierer().tier(file)
         #expect(result.outcome == .tiered, "\(result.reason ?? "")")
         var outcomes = try await restore()
+        guard case .failed(_, let refusal) = outcomes.first else { Issue.record("\(outcomes)"); return }
+        #expect(refusal.contains("in the clear"), "a description nothing vouches for is not followed unless asked")
+        outcomes = try await restore(trustsUnsealed: true)
         #expect(try tiering.contents(restoredPath(file)) == content)
         #expect(status(restoredPath(file)).st_mode & 0o7777 == 0o755, "an unauthenticated description cannot grant set-ID bits")
 
@@ -145,7 +149,7 @@ import Glibc
         var description = try #require(try await tiering.store.copyDescription(of: location))
         description.originalPath = "/srv/../../escaped"
         try Data(description.encoded()).write(to: URL(fileURLWithPath: CopyDescription.location(describing: location)))
-        outcomes = try await restore()
+        outcomes = try await restore(trustsUnsealed: true)
         guard case .failed(_, let reason) = outcomes.first else { Issue.record("\(outcomes)"); return }
         #expect(reason.contains(".."))
         #expect(!FileManager.default.fileExists(atPath: tiering.folder + "/escaped"))
@@ -154,10 +158,18 @@ import Glibc
         description.originalPath = "/link/planted"
         try Data(description.encoded()).write(to: URL(fileURLWithPath: CopyDescription.location(describing: location)))
         try FileManager.default.createSymbolicLink(atPath: restored + "/link", withDestinationPath: tiering.folder + "/data")
-        outcomes = try await restore()
+        outcomes = try await restore(trustsUnsealed: true)
         guard case .failed(_, let linked) = outcomes.first else { Issue.record("\(outcomes)"); return }
         #expect(linked.contains("symbolic link"))
         #expect(!FileManager.default.fileExists(atPath: tiering.folder + "/data/planted"))
+
+        // A NUL hidden in the encoding (`..%00`) is no way out either.
+        description.originalPath = "/..%00/..%00/escaped-too"
+        try Data(description.encoded()).write(to: URL(fileURLWithPath: CopyDescription.location(describing: location)))
+        outcomes = try await restore(trustsUnsealed: true)
+        guard case .failed(_, let hidden) = outcomes.first else { Issue.record("\(outcomes)"); return }
+        #expect(hidden.contains("NUL"))
+        #expect(!FileManager.default.fileExists(atPath: tiering.folder + "/escaped-too"))
     }
 
     @Test func theNewestCopyOfAPathWinsAndAFileNoRestoreWroteIsKept() async throws {
@@ -167,14 +179,14 @@ import Glibc
         let (newContent, newer) = try makeFile("notes.txt", bytes: 12_000, id: 41, content: Array(repeating: 0x42, count: 12_000))
         #expect(await tiering.tierer().tier(newer, now: Date(timeIntervalSince1970: 1_770_000_000)).outcome == .tiered)
 
-        _ = try await restore()
+        _ = try await restore(trustsUnsealed: true)
         #expect(try tiering.contents(restoredPath(newer)) == newContent, "of two copies of one path, the newer one is restored")
 
         let foreign = restored + tiering.folder + "/data/foreign.txt"
         let (_, file) = try makeFile("foreign.txt", bytes: 5000, id: 42)
         #expect(await tiering.tierer().tier(file).outcome == .tiered)
         try Data("the admin's own".utf8).write(to: URL(fileURLWithPath: foreign))
-        let outcomes = try await restore()
+        let outcomes = try await restore(trustsUnsealed: true)
         #expect(outcomes.contains { if case .skipped(_, let reason) = $0 { reason.contains("no restore wrote") } else { false } })
         #expect(try String(contentsOfFile: foreign, encoding: .utf8) == "the admin's own")
     }

@@ -182,6 +182,14 @@ struct ResultRecorder: Sendable {
     private func recordTiered(_ file: AgentResult.File, result: AgentResult, jobID: UUID?, customerID: UUID, hostID: UUID,
                               connection: PostgresConnection, logger: Logger) async throws {
         guard let location = file.tieredLocation, let hash = file.hash else { return }
+        // A path tiered again while its registered stub is another copy's (the stub was moved away and a new file
+        // took its name): the earlier row stays, as deleted, so its copy is kept for the stub that may still need it
+        // and is never taken for an orphan.
+        try await connection.query("""
+            UPDATE stub_registry SET state = 'deleted', deleted_at = now()
+            WHERE customer_id = \(customerID) AND host_id = \(hostID) AND file_path = \(file.filePath) AND state = 'active'
+              AND tiered_location <> \(location)
+            """, logger: logger)
         // The stub is recorded only for a file this host has in the inventory, by id when the result gives one.
         let recorded = try await connection.query("""
             INSERT INTO stub_registry (customer_id, host_id, file_id, file_path, target_id, tiered_location, hash, size, job_id,

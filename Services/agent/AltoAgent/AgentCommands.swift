@@ -112,7 +112,7 @@ public enum AgentCommands {
     /// Rebuilds the tenant's files below `folder` from a target's copies and the tenant's key alone; false when a
     /// copy could not be restored.
     public static func restore(into folder: String, from source: RestoreSource, hostID: UUID?, pathPrefix: String?,
-                               parallel: Int) async throws -> Bool {
+                               parallel: Int, trustsUnsealed: Bool) async throws -> Bool {
         let environment = ProcessInfo.processInfo.environment
         let stateFolder = environment["ALTO_AGENT_STATE_DIR"] ?? "/var/lib/alto-agent"
         guard let customerID = environment["ALTO_CUSTOMER_ID"].flatMap(UUID.init(uuidString:)) else {
@@ -129,7 +129,9 @@ public enum AgentCommands {
         }
         let counts = RestoreCounts()
         let restore = TreeRestore(store: store, destination: folder, selection: .init(customerID: customerID, hostID: hostID, pathPrefix: pathPrefix),
-                                  parallel: parallel) { encryption throws(TieringError) in try await catalog.dataKey(for: encryption) }
+                                  parallel: parallel, trustsUnsealed: trustsUnsealed) { encryption throws(TieringError) in
+            try await catalog.dataKey(for: encryption)
+        }
         try await restore.run { outcome in
             counts.add(outcome)
             switch outcome {

@@ -25,16 +25,18 @@ final class TargetCatalog: TierStoreProvider {
         targets = Mutex(Dictionary(saved.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last }))
     }
 
-    /// Remembers a job's target (it may have changed since), writing the catalog only when it did.
+    /// Remembers a job's target (it may have changed since), writing the catalog only when it did. The file is
+    /// written while the catalog is held, so two jobs that bring two targets at once cannot write their snapshots in
+    /// the wrong order and lose one of them.
     func remember(_ target: StorageTargetReference) throws {
-        let snapshot = targets.withLock { targets -> [StorageTargetReference]? in
-            guard targets[target.id] != target else { return nil }
-            targets[target.id] = target
-            return Array(targets.values)
+        try targets.withLock { targets in
+            guard targets[target.id] != target else { return }
+            var updated = targets
+            updated[target.id] = target
+            try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try AltoJSON.encoder().encode(Array(updated.values)).write(to: URL(fileURLWithPath: file), options: .atomic)
+            targets = updated
         }
-        guard let snapshot else { return }
-        try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try AltoJSON.encoder().encode(snapshot).write(to: URL(fileURLWithPath: file), options: .atomic)
     }
 
     /// The target with this id, as the last job naming it brought it.

@@ -25,8 +25,8 @@ struct TargetReconciler: Sendable {
         do {
             let store = try await catalog.store(for: command.target)
             for location in command.deletions {
-                if let path = await stubStillNaming(location, in: store) {
-                    logger.warning("an orphan to delete is still named by a stub of this host; kept", metadata: ["location": "\(location)", "path": "\(path)"])
+                if let reason = await reasonToKeep(location, in: store) {
+                    logger.warning("an orphan to delete is kept", metadata: ["location": "\(location)", "reason": "\(reason)"])
                     continue
                 }
                 await store.remove(location)
@@ -38,19 +38,39 @@ struct TargetReconciler: Sendable {
         } catch let error as TieringError {
             logger.error("reconciliation failed", metadata: ["error": "\(error.message)"])
             try await report.finish(error: error.message)
+        } catch let error as APIRefusal where error.status == 404 {
+            // The run expired or was reported already (a redelivered command): there is nothing left to do for it.
+            logger.warning("the run is no longer open; dropped", metadata: ["answer": "\(error.message)"])
+            return
         }
         logger.info("reconciliation reported", metadata: ["objects": "\(report.objects)", "verified": "\(report.verified)",
                                                         "stubs": "\(report.stubs)"])
     }
 
-    /// The path of this host's stub that names the copy at `location`, found through the copy's description: a copy
-    /// the registry does not know yet (its result still on its way) is no orphan, and is never deleted as one.
-    private func stubStillNaming(_ location: String, in store: any TierStore) async -> String? {
-        guard CopyDescription.copyLocation(describedAt: location) == nil,
-              let description = try? await store.copyDescription(of: location), description.hostID == settings.hostID else { return nil }
+    /// Why the copy at `location` must not be deleted as an orphan, or nil when nothing here names it: a copy whose
+    /// result has not reached the registry yet still has its stub, found through the copy's description. Any doubt
+    /// (a description or stub that cannot be read, a folder not there, as when a share is not mounted) keeps it.
+    private func reasonToKeep(_ location: String, in store: any TierStore) async -> String? {
+        guard CopyDescription.copyLocation(describedAt: location) == nil else { return nil }
+        let description: CopyDescription
+        do throws(TieringError) {
+            guard let found = try await store.copyDescription(of: location) else { return nil }
+            description = found
+        } catch {
+            return "its description cannot be read: \(error.message)"
+        }
+        guard description.hostID == settings.hostID else { return "another host made it" }
         let path = String(decoding: PathEncoding.decode(description.originalPath), as: UTF8.self)
-        guard let record = try? StubFile.record(at: path), record.location == location else { return nil }
-        return path
+        var info = stat()
+        guard stat((path as NSString).deletingLastPathComponent, &info) == 0 else { return "the folder of \(path) is not there" }
+        do throws(TieringError) {
+            if let record = try StubFile.record(at: path), record.location == location { return "the stub \(path) names it" }
+        } catch where error.code == .notFound {
+            return nil
+        } catch {
+            return "the stub \(path) cannot be read: \(error.message)"
+        }
+        return nil
     }
 
     private func list(_ store: any TierStore, _ command: ReconcileTarget, into report: inout Report) async throws {
@@ -90,7 +110,7 @@ struct TargetReconciler: Sendable {
             }
             try await store.verify(location, against: description, key: key)
             return ("ok", nil)
-        } catch where error.code == .hashMismatch || error.code == .untrustedRecord {
+        } catch where error.code == .hashMismatch {
             return ("damaged", error.message)
         } catch {
             return (nil, "not verified: \(error.message)")
@@ -116,7 +136,10 @@ struct TargetReconciler: Sendable {
                         problem = ("differs", "it is no longer a stub")
                     }
                 } catch where error.code == .notFound {
-                    problem = ("missing", "the file is gone")
+                    // Only a file gone from a folder that is there is gone: a folder not there may be a share not mounted.
+                    var info = stat()
+                    problem = stat((path as NSString).deletingLastPathComponent, &info) == 0
+                        ? ("missing", "the file is gone") : ("differs", "its folder is not there")
                 } catch {
                     problem = ("differs", error.message)
                 }
@@ -150,9 +173,16 @@ struct TargetReconciler: Sendable {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
         let answer = Array(buffer: try await response.body.collect(upTo: 16 << 20))
         guard (200..<300).contains(response.status.code) else {
-            throw AgentError("the API answered \(method) \(url) with \(response.status.code): \(String(decoding: answer.prefix(300), as: UTF8.self))")
+            throw APIRefusal(status: Int(response.status.code),
+                             message: "\(method) \(url) answered \(response.status.code): \(String(decoding: answer.prefix(300), as: UTF8.self))")
         }
         return answer
+    }
+
+    /// An answer of the API other than a success.
+    struct APIRefusal: Error {
+        var status: Int
+        var message: String
     }
 
     /// The pages of one run's report, sent as they fill.

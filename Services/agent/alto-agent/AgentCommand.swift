@@ -107,6 +107,8 @@ struct AgentCommand: AsyncParsableCommand {
         @Option(help: "Only this host's files.") var host: String?
         @Option(help: "Only files at or below this path on their host.") var pathPrefix: String?
         @Option(help: "Copies restored at once.") var parallel: Int = 4
+        @Flag(help: "Also restore copies whose descriptions are in the clear (a target written without a key provider), which nothing vouches for; they get neither their owner nor set-ID bits.")
+        var trustUnsealed = false
 
         func run() async throws {
             let source: AgentCommands.RestoreSource
@@ -131,7 +133,7 @@ struct AgentCommand: AsyncParsableCommand {
             }
             guard parallel > 0 else { throw ValidationError("--parallel must be positive") }
             guard try await AgentCommands.restore(into: folder, from: source, hostID: hostID, pathPrefix: pathPrefix,
-                                                  parallel: parallel) else { throw ExitCode(1) }
+                                                  parallel: parallel, trustsUnsealed: trustUnsealed) else { throw ExitCode(1) }
         }
     }
 

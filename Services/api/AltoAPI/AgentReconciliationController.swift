@@ -30,7 +30,18 @@ struct AgentReconciliationController: Sendable {
             throw APIError.invalid("rows", "a row needs a location and a key: \(row.location.prefix(200))")
         }
         try await postgres.withTenant(customerID, logger: context.logger) { connection in
-            try await Self.requireOpen(runID, customerID: customerID, hostID: hostID, on: connection, logger: context.logger)
+            let scope = try await Self.requireOpen(runID, customerID: customerID, hostID: hostID, on: connection, logger: context.logger)
+            // An object is the tenant's, and in a host's own listing, that host's: a row naming another is refused.
+            let tenant = customerID.uuidString.lowercased()
+            let host = hostID.uuidString.lowercased()
+            if let row = report.rows.first(where: { row in
+                guard row.kind == .object else { return false }
+                let parts = row.key.split(separator: "/", omittingEmptySubsequences: false)
+                return parts.first.map(String.init) != tenant || (scope == "host" && (parts.count < 6 || parts[parts.count - 2] != host))
+                    || parts.contains("..") || parts.contains(".")
+            }) {
+                throw APIError.invalid("rows", "the object \(row.key.prefix(200)) is not one of this \(scope == "host" ? "host" : "tenant")'s copies")
+            }
             let rows = report.rows
             // The arrays cannot carry NULLs: an empty text or -1 stands for none.
             try await connection.query("""
@@ -109,13 +120,14 @@ struct AgentReconciliationController: Sendable {
         return (try context.tenant(), hostID, try context.parameters.uuid("runID"))
     }
 
-    /// The run must be this host's and still waiting for its report; any other is unknown to it.
-    static func requireOpen(_ runID: UUID, customerID: UUID, hostID: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+    /// The run must be this host's and still waiting for its report; any other is unknown to it. Returns its scope.
+    static func requireOpen(_ runID: UUID, customerID: UUID, hostID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> String {
         let open = try await connection.query("""
-            SELECT 1 FROM reconciliation_runs WHERE id = \(runID) AND customer_id = \(customerID) AND host_id = \(hostID) AND state = 'sent'
+            SELECT scope FROM reconciliation_runs WHERE id = \(runID) AND customer_id = \(customerID) AND host_id = \(hostID) AND state = 'sent'
             FOR SHARE
-            """, logger: logger).collect().map { try $0.decode(Int.self) }
-        guard !open.isEmpty else { throw unknown(runID) }
+            """, logger: logger).collect().map { try $0.decode(String.self) }
+        guard let scope = open.first else { throw unknown(runID) }
+        return scope
     }
 
     static func unknown(_ runID: UUID) -> APIError {

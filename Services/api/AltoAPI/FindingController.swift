@@ -16,7 +16,6 @@ struct FindingController: Sendable {
     /// The share of copies a sampled run reads back (`ALTO_SANITIZER_VERIFY_PERCENT`).
     let samplePercent: Double
 
-    static let kinds = ["missing_copy", "orphan", "size_drift", "hash_drift", "stub_missing", "stub_differs", "undescribed_copy"]
     static let states = ["open", "accepted", "repaired", "resolved"]
 
     func add(to router: Router<AltoRequestContext>) {
@@ -53,7 +52,7 @@ struct FindingController: Sendable {
     func list(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
         let customerID = try context.tenant()
         let query = request.uri.queryParameters
-        let kind = try Self.oneOf(query.get("kind"), Self.kinds, name: "kind")
+        let kind = try Self.oneOf(query.get("kind"), FindingKind.allCases.map(\.rawValue), name: "kind")
         let state = try Self.oneOf(query.get("state"), Self.states, name: "state")
         let targetID = try Self.uuid(query.get("target_id"), name: "target_id")
         let hostID = try Self.uuid(query.get("host_id"), name: "host_id")

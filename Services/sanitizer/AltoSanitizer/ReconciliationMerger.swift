@@ -83,11 +83,17 @@ struct ReconciliationMerger: Sendable {
                 outcome.seen[kind] = seen
                 outcome.new[kind] = new
             }
-            // What is no longer seen: deleted on the sanitizer's word (repaired), or gone by itself (resolved).
+            // What is no longer seen: deleted on the sanitizer's word (repaired), or gone by itself (resolved). A copy
+            // found damaged stays damaged until a run reads it back good (a sample may not read it again), or it is
+            // gone; a host's stubs are checked by that host only.
             let repaired = try await connection.query("""
                 UPDATE findings SET state = CASE WHEN location = ANY(\(deletions)) THEN 'repaired' ELSE 'resolved' END, ended_at = now()
                 WHERE customer_id = \(customerID) AND target_id = \(targetID) AND state = 'open'
                   AND (\(run.wholeTenant) OR host_id = \(hostID)) AND last_run_id IS DISTINCT FROM \(runID)
+                  AND (kind NOT IN ('stub_missing', 'stub_differs') OR host_id = \(hostID))
+                  AND (kind <> 'hash_drift' OR NOT EXISTS (SELECT 1 FROM run_objects AS listed
+                                                           WHERE listed.location = findings.location
+                                                             AND listed.outcome IS DISTINCT FROM 'ok'))
                 RETURNING location, state
                 """, logger: logger).collect().map { try $0.decode((String, String).self) }.filter { $0.1 == "repaired" }.map(\.0)
             outcome.atRisk = try await markAtRisk(run, on: connection, logger: logger)
@@ -165,7 +171,7 @@ struct ReconciliationMerger: Sendable {
                    CASE WHEN listed.location LIKE '%.alto.json' THEN 'a description of no copy the registry knows'
                         ELSE 'no stub refers to it' END
             FROM run_objects AS listed
-            WHERE (listed.modified_at IS NULL OR listed.modified_at < \(oldEnough))
+            WHERE listed.modified_at < \(oldEnough)
               AND NOT EXISTS (
                   SELECT 1 FROM stub_registry AS registry
                   WHERE registry.customer_id = \(customer) AND registry.target_id = \(target) AND registry.state IN ('active', 'deleted')
@@ -218,21 +224,26 @@ struct ReconciliationMerger: Sendable {
             """, logger: logger).collect().map { try $0.decode(String.self) }
         try await connection.query("""
             UPDATE findings SET state = 'repaired', ended_at = now(),
-                detail = detail || '; the copy is kept for the target''s retention window'
+                detail = detail || '; its copy is kept'
             WHERE customer_id = \(run.customerID) AND target_id = \(run.targetID) AND kind = 'stub_missing' AND state = 'open'
               AND last_run_id = \(run.runID) AND file_path = ANY(\(paths))
             """, logger: logger)
         return paths
     }
 
-    /// Marks the stubs whose copy this run found missing or damaged as at risk (and clears it from those whose copy
-    /// it found good again); returns those newly at risk.
+    /// Marks the stubs whose copy this run found missing or damaged as at risk, and clears it from those whose copy
+    /// is there again with no damage found on it still standing; returns those newly at risk.
     private func markAtRisk(_ run: Scope, on connection: PostgresConnection, logger: Logger) async throws -> [(path: String, location: String)] {
         try await connection.query("""
             UPDATE stub_registry SET at_risk = false
             WHERE customer_id = \(run.customerID) AND target_id = \(run.targetID) AND state = 'active' AND at_risk
               AND (\(run.wholeTenant) OR host_id = \(run.hostID))
+              AND tiered_location IN (SELECT location FROM run_objects)
               AND tiered_location NOT IN (SELECT location FROM run_findings WHERE kind IN ('missing_copy', 'hash_drift'))
+              AND NOT EXISTS (SELECT 1 FROM findings AS damage
+                              WHERE damage.customer_id = \(run.customerID) AND damage.target_id = \(run.targetID)
+                                AND damage.kind = 'hash_drift' AND damage.state IN ('open', 'accepted')
+                                AND damage.location = stub_registry.tiered_location)
             """, logger: logger)
         return try await connection.query("""
             UPDATE stub_registry SET at_risk = true

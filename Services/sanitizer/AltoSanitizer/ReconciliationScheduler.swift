@@ -1,12 +1,15 @@
 import AltoCentral
+import AltoModels
 import AltoStore
 import Foundation
 import Logging
+import Metrics
 import PostgresNIO
 import ServiceLifecycle
 
 /// On a schedule: plans a reconciliation run for every live target that holds stubs (`ReconciliationPlanner`),
-/// expires runs that were never reported, and drops staging past its retention. One replica at a time does it,
+/// expires runs that were never reported, records the open findings and the stubs at risk as gauges, and drops
+/// staging past its retention. One replica at a time does it,
 /// under an advisory lock, however many sanitizers run.
 struct ReconciliationScheduler: Service {
     let postgres: PostgresClient
@@ -33,8 +36,11 @@ struct ReconciliationScheduler: Service {
                 .collect().map { try $0.decode(Bool.self) }
             guard locked.first == true else { return nil }
             try await connection.query("""
-                UPDATE reconciliation_runs SET state = 'expired'
-                WHERE state = 'sent' AND created_at < now() - make_interval(secs => \(ReconciliationPlanner.runTimeout))
+                WITH expired AS (
+                    UPDATE reconciliation_runs SET state = 'expired'
+                    WHERE state = 'sent' AND created_at < now() - make_interval(secs => \(ReconciliationPlanner.runTimeout))
+                    RETURNING id)
+                DELETE FROM scan_staging.reconciliation_rows WHERE run_id IN (SELECT id FROM expired)
                 """, logger: logger)
             return try await connection.query("""
                 SELECT target.customer_id, target.id FROM storage_targets AS target
@@ -57,7 +63,23 @@ struct ReconciliationScheduler: Service {
                 logger.info("reconciliation planned", metadata: ["tenant": "\(customerID)", "target": "\(targetID)", "runs": "\(runs.count)"])
             }
         }
+        try await recordOpenFindings()
         try await dropExpiredStaging()
+    }
+
+    /// The open findings of every tenant by kind, and the stubs at risk, as gauges: what an alert rule watches.
+    private func recordOpenFindings() async throws {
+        let (open, atRisk) = try await postgres.acrossTenants(logger: logger) { connection in
+            let open = try await connection.query("SELECT kind, count(*) FROM findings WHERE state = 'open' GROUP BY kind", logger: logger)
+                .collect().map { try $0.decode((String, Int64).self) }
+            let atRisk = try await connection.query("SELECT count(*) FROM stub_registry WHERE state = 'active' AND at_risk", logger: logger)
+                .collect().map { try $0.decode(Int64.self) }.first ?? 0
+            return (Dictionary(open) { first, _ in first }, atRisk)
+        }
+        for kind in FindingKind.allCases {
+            Gauge(label: "alto_sanitizer_open_findings", dimensions: [("kind", kind.rawValue)]).record(open[kind.rawValue] ?? 0)
+        }
+        Gauge(label: "alto_sanitizer_stubs_at_risk").record(atRisk)
     }
 
     /// Staged scans, and uploads kept for a batch's report and idempotency, go after `stagingRetentionDays`.
