@@ -167,7 +167,11 @@ struct SanitizeBenchmark {
     /// A moto bucket of `bucketObjects` keys listed by `S3Store` against boto3's paginator.
     private func bucket(_ environment: BenchEnvironment) async throws {
         let moto = try MeasuredProcess("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"], output: environment.work + "/moto.log")
-        defer { _ = moto.terminate() }
+        // moto's server stops on neither SIGTERM nor SIGINT while its threads serve.
+        defer {
+            kill(moto.pid, SIGKILL)
+            _ = moto.wait()
+        }
         var port = 0
         for _ in 0..<100 where port == 0 {
             try await Task.sleep(for: .milliseconds(200))
