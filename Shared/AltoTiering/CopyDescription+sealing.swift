@@ -21,6 +21,19 @@ extension CopyDescription {
         return HMAC<SHA256>.isValidAuthenticationCode(code, authenticating: Array(authenticatedText.utf8), using: Self.macKey(dataKey))
     }
 
+    /// The data key that opens a sealed copy, unwrapped by `dataKey`, once this description authenticates under it;
+    /// nil for a copy in the clear. A description that does not authenticate was changed: `.hashMismatch`.
+    public func openingKey(
+        _ dataKey: (StubRecord.Encryption) async throws(TieringError) -> SymmetricKey
+    ) async throws(TieringError) -> SymmetricKey? {
+        guard let encryption else { return nil }
+        let key = try await dataKey(encryption)
+        guard isAuthentic(under: key) else {
+            throw TieringError(.hashMismatch, "its description does not authenticate under its data key: it was changed")
+        }
+        return key
+    }
+
     /// The JSON written beside the copy.
     public func encoded() -> [UInt8] {
         (try? [UInt8](AltoJSON.encoder().encode(self))) ?? []

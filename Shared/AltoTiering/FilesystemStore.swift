@@ -105,13 +105,9 @@ public struct FilesystemStore: TierStore {
                 return try Self.read(folder: folder, below: root)
             }
             folders += subfolders
-            for index in stride(from: 0, to: entries.count, by: Self.pageSize) {
-                try await page(Array(entries[index..<min(index + Self.pageSize, entries.count)]))
-            }
+            try await Self.hand(entries, to: page)
         }
     }
-
-    static let pageSize = 1000
 
     /// The regular files and the folders directly in `folder` (relative to `root`; "" is the root itself).
     private static func read(folder: String, below root: String) throws(TieringError) -> ([TierEntry], [String]) {

@@ -154,9 +154,7 @@ public struct SMBStore: TierStore {
             folders += subfolders.map { folder.isEmpty ? $0 : folder + "/" + $0 }
             let base = folder.isEmpty ? "" : folder + "/"
             let entries = files.map { TierEntry(location: url + "/" + $0.name, key: base + $0.name, size: $0.size, modifiedAt: $0.modifiedAt) }
-            for index in stride(from: 0, to: entries.count, by: 1000) {
-                try await page(Array(entries[index..<min(index + 1000, entries.count)]))
-            }
+            try await Self.hand(entries, to: page)
         }
     }
 

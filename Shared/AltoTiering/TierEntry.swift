@@ -3,6 +3,9 @@ import Foundation
 /// One object a tier-2 listing found: a copy, a copy's description, or what is neither (a partial write, something
 /// put there by hand), which whoever lists tells apart.
 public struct TierEntry: Sendable, Equatable {
+    /// Entries a listing hands out at once.
+    static let pageSize = 1000
+
     /// Where it is, as `TierStore.retrieve` and `remove` take it.
     public var location: String
     /// Its name below the target's root, `/`-separated: `<customer>/<yyyy>/<mm>/<dd>/<host>/<file id>-<name>`.

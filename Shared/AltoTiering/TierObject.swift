@@ -22,6 +22,12 @@ public struct TierObject: Sendable, Equatable {
         self.compressed = compressed
     }
 
+    /// The host folder of a name of `key`'s form, or nil for a name of another form.
+    public static func host(inKey key: String) -> Substring? {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count >= 6 ? parts[parts.count - 2] : nil
+    }
+
     /// The copy's name below the target's root, `/`-separated.
     public var key: String {
         let day = RFC3339.format(tieredAt).prefix(10).split(separator: "-").joined(separator: "/")

@@ -34,12 +34,24 @@ extension TierStore {
     /// authenticate under its data key, the content must decompress, and it must have the description's size and
     /// hash. Throws `.hashMismatch` for a copy that does not.
     public func verify(_ location: String, against description: CopyDescription, key: SymmetricKey?) async throws(TieringError) {
-        let checker = try RecallWriter(file: nil, size: description.size, compressed: description.compression == "zstd", key: key)
+        try await read(location, against: description, key: key, into: nil)
+    }
+
+    /// `verify`, writing the content into `file` as it checks out (a restore).
+    func read(_ location: String, against description: CopyDescription, key: SymmetricKey?, into file: PosixFile?) async throws(TieringError) {
+        let checker = try RecallWriter(file: file, size: description.size, compressed: description.compression == "zstd", key: key)
         try await retrieve(location, into: checker)
         let (bytes, hash) = try checker.finish()
         guard bytes == description.size, hash == description.hash else {
-            throw TieringError(.hashMismatch, "reads back as \(bytes) bytes hashing to \(hash), its description gives "
+            throw TieringError(.hashMismatch, "the copy reads back as \(bytes) bytes hashing to \(hash), its description gives "
                                + "\(description.size) bytes hashing to \(description.hash)")
+        }
+    }
+
+    /// Hands `entries` to `page` a page of `TierEntry.pageSize` at a time: the stores that read a folder at once.
+    static func hand(_ entries: [TierEntry], to page: ([TierEntry]) async throws(TieringError) -> Void) async throws(TieringError) {
+        for index in stride(from: 0, to: entries.count, by: TierEntry.pageSize) {
+            try await page(Array(entries[index..<min(index + TierEntry.pageSize, entries.count)]))
         }
     }
 

@@ -104,14 +104,8 @@ public struct TreeRestore: Sendable {
             try Self.check(description, describedAt: name, tenant: selection.customerID)
             guard selection.includes(description) else { return nil }
             var mode = description.mode & 0o7777
-            var key: SymmetricKey?
-            if let encryption = description.encryption {
-                let opened = try await dataKey(encryption)
-                guard description.isAuthentic(under: opened) else {
-                    throw TieringError(.untrustedRecord, "its description does not authenticate under its data key: it was changed")
-                }
-                key = opened
-            } else {
+            let key = try await description.openingKey(dataKey)
+            if key == nil {
                 guard trustsUnsealed else {
                     throw TieringError(.untrustedRecord, "its description is in the clear, so nothing vouches for its path, owner or "
                                        + "permissions; restoring such copies must be asked for")
@@ -126,10 +120,9 @@ public struct TreeRestore: Sendable {
 
     /// A description must be the one its name says: the tenant, host and file its key names.
     static func check(_ description: CopyDescription, describedAt key: String, tenant: UUID) throws(TieringError) {
-        let parts = key.split(separator: "/")
-        guard description.customerID == tenant, parts.count >= 6, parts[0] == tenant.uuidString.lowercased(),
-              parts[parts.count - 2] == description.hostID.uuidString.lowercased(),
-              parts[parts.count - 1].hasPrefix("\(description.fileID)-") else {
+        guard description.customerID == tenant, key.hasPrefix(tenant.uuidString.lowercased() + "/"),
+              TierObject.host(inKey: key) == description.hostID.uuidString.lowercased()[...],
+              key.split(separator: "/").last?.hasPrefix("\(description.fileID)-") == true else {
             throw TieringError(.untrustedRecord, "its description names another tenant, host or file than its place on the target")
         }
     }
@@ -142,13 +135,7 @@ public struct TreeRestore: Sendable {
         if let reason = place.reasonToSkip(restoring: tieredAt) { return .skipped(path: path, reason: reason) }
         let file = try place.temporary()
         do throws(TieringError) {
-            let writer = try RecallWriter(file: file, size: description.size, compressed: description.compression == "zstd", key: key)
-            try await store.retrieve(location, into: writer)
-            let (written, hash) = try writer.finish()
-            guard written == description.size, hash == description.hash else {
-                throw TieringError(.hashMismatch, "the copy reads back as \(written) bytes hashing to \(hash), its description "
-                                   + "gives \(description.size) bytes hashing to \(description.hash)")
-            }
+            try await store.read(location, against: description, key: key, into: file)
             if let reason = try place.finish(file, description: description, mode: mode, owner: key != nil, restoredFrom: tieredAt) {
                 place.discard(file)
                 return .skipped(path: path, reason: reason)

@@ -1,7 +1,6 @@
 import AltoModels
 import AltoTiering
 import AsyncHTTPClient
-import Crypto
 import Foundation
 import Logging
 import NIOCore
@@ -61,8 +60,7 @@ struct TargetReconciler: Sendable {
         }
         guard description.hostID == settings.hostID else { return "another host made it" }
         let path = String(decoding: PathEncoding.decode(description.originalPath), as: UTF8.self)
-        var info = stat()
-        guard stat((path as NSString).deletingLastPathComponent, &info) == 0 else { return "the folder of \(path) is not there" }
+        guard Self.folderExists(of: path) else { return "the folder of \(path) is not there" }
         do throws(TieringError) {
             if let record = try StubFile.record(at: path), record.location == location { return "the stub \(path) names it" }
         } catch where error.code == .notFound {
@@ -78,8 +76,7 @@ struct TargetReconciler: Sendable {
         try await store.list(prefix: settings.customerID.uuidString.lowercased() + "/") { page throws(TieringError) in
             var pending: [ReconciliationReport.Row] = []
             for entry in page {
-                let parts = entry.key.split(separator: "/")
-                if command.scope == .host, parts.count < 6 || parts[parts.count - 2] != host { continue }
+                if command.scope == .host, TierObject.host(inKey: entry.key) != host[...] { continue }
                 var row = ReconciliationReport.Row(kind: .object, location: entry.location, key: entry.key, size: entry.size,
                                                    modifiedAt: entry.modifiedAt)
                 if CopyDescription.copyLocation(describedAt: entry.location) == nil, !entry.key.hasSuffix(".partial"),
@@ -100,14 +97,7 @@ struct TargetReconciler: Sendable {
     private func verify(_ location: String, in store: any TierStore) async -> (String?, String?) {
         do throws(TieringError) {
             guard let description = try await store.copyDescription(of: location) else { return (nil, nil) }
-            var key: SymmetricKey?
-            if let encryption = description.encryption {
-                let opened = try await catalog.dataKey(for: encryption)
-                guard description.isAuthentic(under: opened) else {
-                    return ("damaged", "its description does not authenticate under its data key")
-                }
-                key = opened
-            }
+            let key = try await description.openingKey { encryption throws(TieringError) in try await catalog.dataKey(for: encryption) }
             try await store.verify(location, against: description, key: key)
             return ("ok", nil)
         } catch where error.code == .hashMismatch {
@@ -137,9 +127,7 @@ struct TargetReconciler: Sendable {
                     }
                 } catch where error.code == .notFound {
                     // Only a file gone from a folder that is there is gone: a folder not there may be a share not mounted.
-                    var info = stat()
-                    problem = stat((path as NSString).deletingLastPathComponent, &info) == 0
-                        ? ("missing", "the file is gone") : ("differs", "its folder is not there")
+                    problem = Self.folderExists(of: path) ? ("missing", "the file is gone") : ("differs", "its folder is not there")
                 } catch {
                     problem = ("differs", error.message)
                 }
@@ -150,6 +138,11 @@ struct TargetReconciler: Sendable {
             try await report.add(rows)
             after = page.next
         } while after != nil
+    }
+
+    static func folderExists(of path: String) -> Bool {
+        var info = stat()
+        return stat((path as NSString).deletingLastPathComponent, &info) == 0
     }
 
     private func stubPage(targetID: UUID, after: String?) async throws -> ReconciliationReport.StubPage {

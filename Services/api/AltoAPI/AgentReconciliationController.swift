@@ -2,6 +2,7 @@ import AltoAMQP
 import AltoModels
 import AltoRuntime
 import AltoStore
+import AltoTiering
 import Foundation
 import Hummingbird
 import Logging
@@ -37,7 +38,7 @@ struct AgentReconciliationController: Sendable {
             if let row = report.rows.first(where: { row in
                 guard row.kind == .object else { return false }
                 let parts = row.key.split(separator: "/", omittingEmptySubsequences: false)
-                return parts.first.map(String.init) != tenant || (scope == "host" && (parts.count < 6 || parts[parts.count - 2] != host))
+                return parts.first.map(String.init) != tenant || (scope == "host" && TierObject.host(inKey: row.key) != host[...])
                     || parts.contains("..") || parts.contains(".")
             }) {
                 throw APIError.invalid("rows", "the object \(row.key.prefix(200)) is not one of this \(scope == "host" ? "host" : "tenant")'s copies")
@@ -93,7 +94,7 @@ struct AgentReconciliationController: Sendable {
         let hostID = try context.agentHost(named: try request.optionalUUIDHeader("X-Alto-Host-Id"))
         let customerID = try context.tenant()
         let query = request.uri.queryParameters
-        guard let targetID = query.get("target_id").flatMap(UUID.init(uuidString:)) else {
+        guard let targetID = try FindingController.uuid(query.get("target_id"), name: "target_id") else {
             throw APIError.invalid("target_id", "must name the target, a UUID")
         }
         let after = query.get("after") ?? ""
