@@ -8,7 +8,8 @@ import PostgresNIO
 /// Decides who lists a target and sends each its `reconcile.target`, in the caller's tenant transaction, so a run
 /// exists exactly when its command is on its way. A folder target may be a different disk on every host, so each
 /// host with stubs on it lists its own copies; a share or a bucket is the same for every host, so one host (the one
-/// heard from last) lists the tenant's whole prefix. The sanitizer's schedule and an admin's request both plan here.
+/// heard from last) lists the tenant's whole prefix and every other host with stubs there checks its own, since only
+/// a stub's host can see it. The sanitizer's schedule and an admin's request both plan here.
 public enum ReconciliationPlanner {
     /// How much of a target's content a run reads back.
     public enum Verification: String, Codable, Sendable {
@@ -48,34 +49,48 @@ public enum ReconciliationPlanner {
                                            secretsJSON: secrets)
         }
         guard let target = found else { return nil }
-        let scope: ReconcileTarget.Scope = target.kind == .filesystem ? .host : .tenant
-        // Hosts with stubs on the target first, the one heard from last first; a tenant-wide listing needs only one.
+        let listing: ReconcileTarget.Scope = target.kind == .filesystem ? .host : .tenant
+        // Hosts with stubs on the target (or copies of deleted ones) first, the one heard from last first.
         let hosts = try await connection.query("""
-            SELECT hosts.id FROM hosts
+            SELECT hosts.id, EXISTS (SELECT 1 FROM stub_registry AS registry
+                                     WHERE registry.customer_id = \(customerID) AND registry.host_id = hosts.id
+                                       AND registry.target_id = \(targetID) AND registry.state IN ('active', 'deleted'))
+            FROM hosts
             WHERE hosts.customer_id = \(customerID) AND hosts.agent_token_hash IS NOT NULL
-              AND (\(scope.rawValue) = 'tenant' OR EXISTS (
-                  SELECT 1 FROM stub_registry AS registry WHERE registry.customer_id = \(customerID) AND registry.host_id = hosts.id
-                    AND registry.target_id = \(targetID) AND registry.state = 'active'))
-              AND NOT EXISTS (
-                  SELECT 1 FROM reconciliation_runs AS run WHERE run.customer_id = \(customerID) AND run.target_id = \(targetID)
-                    AND run.state IN ('sent', 'listed') AND run.created_at > now() - make_interval(secs => \(runTimeout))
-                    AND (\(scope.rawValue) = 'tenant' OR run.host_id = hosts.id))
-            ORDER BY EXISTS (SELECT 1 FROM stub_registry AS registry WHERE registry.customer_id = \(customerID)
-                               AND registry.host_id = hosts.id AND registry.target_id = \(targetID)) DESC,
-                     hosts.last_heartbeat_at DESC NULLS LAST
-            """, logger: logger).collect().map { try $0.decode(UUID.self) }
+            ORDER BY 2 DESC, hosts.last_heartbeat_at DESC NULLS LAST
+            """, logger: logger).collect().map { try $0.decode((UUID, Bool).self) }
+        let open = try await connection.query("""
+            SELECT host_id, scope FROM reconciliation_runs
+            WHERE customer_id = \(customerID) AND target_id = \(targetID) AND state IN ('sent', 'listed')
+              AND created_at > now() - make_interval(secs => \(runTimeout))
+            """, logger: logger).collect().map { try $0.decode((UUID, String).self) }
+        let busy = Set(open.map(\.0))
+        // A folder: each host with stubs lists its own copies. A share or bucket: one host lists it for the tenant
+        // (none while such a listing is open), and every other host with stubs there checks its own.
+        var planned: [(UUID, ReconcileTarget.Scope)] = []
+        for (hostID, hasStubs) in hosts where !busy.contains(hostID) {
+            if listing == .host {
+                if hasStubs { planned.append((hostID, .host)) }
+            } else if !open.contains(where: { $0.1 == "tenant" }) && !planned.contains(where: { $0.1 == .tenant }) {
+                planned.append((hostID, .tenant))
+            } else if hasStubs {
+                planned.append((hostID, .stubs))
+            }
+        }
         var runs: [Run] = []
-        for hostID in scope == .host ? hosts : Array(hosts.prefix(1)) {
+        for (hostID, scope) in planned {
             let run = Run(id: UUID(), hostID: hostID, scope: scope)
-            let deletions = try await orphansToDelete(of: target, customerID: customerID, hostID: hostID, on: connection, logger: logger)
+            let deletions = try await orphansToDelete(of: target, customerID: customerID, hostID: hostID, listing: scope != .stubs,
+                                                      on: connection, logger: logger)
+            let purges = try await copiesToPurge(of: target, customerID: customerID, hostID: hostID, on: connection, logger: logger)
             try await connection.query("""
-                INSERT INTO reconciliation_runs (id, customer_id, target_id, host_id, scope, verify, requested_by, deletions)
+                INSERT INTO reconciliation_runs (id, customer_id, target_id, host_id, scope, verify, requested_by, deletions, purges)
                 VALUES (\(run.id), \(customerID), \(targetID), \(hostID), \(scope.rawValue), \(verification.rawValue), \(requestedBy),
-                        \(deletions))
+                        \(deletions), \(purges.map(\.location)))
                 """, logger: logger)
             let command = ReconcileTarget(runID: run.id, target: target, scope: scope,
                                           verifyFraction: verification == .all ? 1 : min(1, max(0, samplePercent / 100)),
-                                          checkStubs: checkStubs, deletions: deletions)
+                                          checkStubs: checkStubs || scope == .stubs, deletions: deletions, purges: purges)
             try await Outbox.enqueue(Envelope(customerID: customerID, hostID: hostID, payload: command),
                                      queue: AMQPTopology.agentQueue(customerID: customerID.uuidString, hostID: hostID.uuidString),
                                      on: connection, logger: logger)
@@ -93,8 +108,9 @@ public enum ReconciliationPlanner {
     /// with the name (below the tenant's folder) of a copy found missing: a target whose location changed shows each
     /// copy as both. Never what the registry names since the last merge, nor a description whose copy is itself an
     /// orphan (the copy's deletion takes it along, or its keeping keeps it).
-    static func orphansToDelete(of target: StorageTargetReference, customerID: UUID, hostID: UUID, on connection: PostgresConnection,
-                                logger: Logger) async throws -> [String] {
+    /// - Parameter listing: whether the host lists the target, which makes it the one to delete objects of no host.
+    static func orphansToDelete(of target: StorageTargetReference, customerID: UUID, hostID: UUID, listing: Bool,
+                                on connection: PostgresConnection, logger: Logger) async throws -> [String] {
         let settings = target.settings ?? [:]
         guard settings["orphans"] != "keep" else { return [] }
         let graceHours = Int(settings["orphan_grace_hours"] ?? "") ?? 24
@@ -102,7 +118,7 @@ public enum ReconciliationPlanner {
         return try await connection.query("""
             SELECT orphan.location FROM findings AS orphan
             WHERE orphan.customer_id = \(customerID) AND orphan.target_id = \(target.id) AND orphan.kind = 'orphan' AND orphan.state = 'open'
-              AND (orphan.host_id IS NULL OR orphan.host_id = \(hostID))
+              AND ((orphan.host_id IS NULL AND \(listing)) OR orphan.host_id = \(hostID))
               AND orphan.first_seen <= \(Date().addingTimeInterval(-Double(graceHours) * 3600))
               AND NOT EXISTS (SELECT 1 FROM findings AS missing
                               WHERE missing.customer_id = \(customerID) AND missing.target_id = \(target.id)
@@ -118,5 +134,31 @@ public enum ReconciliationPlanner {
                     AND copy.state IN ('open', 'accepted') AND copy.location = left(orphan.location, -10)))
             ORDER BY orphan.id LIMIT \(deletionsPerRun)
             """, logger: logger).collect().map { try $0.decode(String.self) }
+    }
+
+    /// The copies of the host's stubs that users deleted longer ago than the target's `retention_days` (30), which
+    /// no stub the registry has as there (or deleted more recently) still names. The host judges each before it
+    /// purges it: a stub it finds moved or back keeps its copy.
+    static func copiesToPurge(of target: StorageTargetReference, customerID: UUID, hostID: UUID, on connection: PostgresConnection,
+                              logger: Logger) async throws -> [ReconcileTarget.Purge] {
+        let retentionDays = Int((target.settings ?? [:])["retention_days"] ?? "") ?? 30
+        let cutoff = Date().addingTimeInterval(-Double(retentionDays) * 86_400)
+        return try await connection.query("""
+            SELECT location, file_path, stub_handle FROM (
+                SELECT DISTINCT ON (deleted.tiered_location) deleted.tiered_location AS location, deleted.file_path,
+                       deleted.stub_handle, deleted.deleted_at
+                FROM stub_registry AS deleted
+                WHERE deleted.customer_id = \(customerID) AND deleted.target_id = \(target.id) AND deleted.host_id = \(hostID)
+                  AND deleted.state = 'deleted' AND deleted.deleted_at <= \(cutoff)
+                  AND NOT EXISTS (SELECT 1 FROM stub_registry AS other
+                                  WHERE other.customer_id = \(customerID) AND other.target_id = \(target.id)
+                                    AND other.tiered_location = deleted.tiered_location
+                                    AND (other.state = 'active' OR (other.state = 'deleted' AND other.deleted_at > \(cutoff))))
+                ORDER BY deleted.tiered_location, deleted.deleted_at DESC) AS candidates
+            ORDER BY deleted_at LIMIT \(deletionsPerRun)
+            """, logger: logger).collect().map { row in
+                let (location, path, handle) = try row.decode((String, String, String?).self)
+                return ReconcileTarget.Purge(location: location, filePath: path, handle: handle)
+            }
     }
 }

@@ -32,6 +32,8 @@ public struct AgentResult: EnvelopePayload {
         public var wrappedKey: String?
         /// Bytes the copy holds on the second tier (after compression and sealing), which a listing must show.
         public var storedBytes: Int64?
+        /// The kernel's handle of the stub (`StubHandle`), which finds it again after a user moves it.
+        public var stubHandle: String?
 
         public init(fileID: Int64?, filePath: String, outcome: Outcome, reason: String? = nil, hash: String? = nil,
                     size: Int64, tieredLocation: String? = nil, allocatedBefore: Int64? = nil, allocatedAfter: Int64? = nil) {
@@ -55,6 +57,7 @@ public struct AgentResult: EnvelopePayload {
             case allocatedAfter = "allocated_after"
             case wrappedKey = "wrapped_key"
             case storedBytes = "stored_bytes"
+            case stubHandle = "stub_handle"
         }
     }
 

@@ -12,6 +12,30 @@ public struct ReconcileTarget: EnvelopePayload {
         case host
         /// The tenant's whole prefix: a share or bucket every host reaches alike, listed by one of them.
         case tenant
+        /// No listing: on a share or bucket that another host lists for the tenant, this host checks its own stubs
+        /// and carries out its own purges and deletions, which only the host that made a stub can judge.
+        case stubs
+    }
+
+    /// The copy of a stub the registry has as deleted for longer than the target's retention, to be purged unless
+    /// the agent finds the stub still there: back at its path, or moved, found by its handle.
+    public struct Purge: Codable, Sendable, Equatable {
+        public var location: String
+        /// The stub's path on the host, in the inventory's encoding.
+        public var filePath: String
+        /// The stub's `StubHandle`, nil for a stub made before handles were kept.
+        public var handle: String?
+
+        public init(location: String, filePath: String, handle: String?) {
+            self.location = location
+            self.filePath = filePath
+            self.handle = handle
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case location, handle
+            case filePath = "file_path"
+        }
     }
 
     public var runID: UUID
@@ -21,22 +45,36 @@ public struct ReconcileTarget: EnvelopePayload {
     public var verifyFraction: Double
     /// Whether the agent checks its host's stubs on this target against the registry.
     public var checkStubs: Bool
-    /// Copies the sanitizer decided to delete (orphans past their grace, copies of deleted files past retention),
-    /// each with its description; deleted before the listing, so the listing shows they are gone.
+    /// Orphans the sanitizer decided to delete, each with its description; deleted before the listing, so the
+    /// listing shows they are gone.
     public var deletions: [String]
+    /// Copies of deleted stubs past the target's retention, purged (with their descriptions) before the listing.
+    public var purges: [Purge]
 
     public init(runID: UUID, target: StorageTargetReference, scope: Scope, verifyFraction: Double, checkStubs: Bool,
-                deletions: [String] = []) {
+                deletions: [String] = [], purges: [Purge] = []) {
         self.runID = runID
         self.target = target
         self.scope = scope
         self.verifyFraction = verifyFraction
         self.checkStubs = checkStubs
         self.deletions = deletions
+        self.purges = purges
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        runID = try container.decode(UUID.self, forKey: .runID)
+        target = try container.decode(StorageTargetReference.self, forKey: .target)
+        scope = try container.decode(Scope.self, forKey: .scope)
+        verifyFraction = try container.decode(Double.self, forKey: .verifyFraction)
+        checkStubs = try container.decode(Bool.self, forKey: .checkStubs)
+        deletions = try container.decodeIfPresent([String].self, forKey: .deletions) ?? []
+        purges = try container.decodeIfPresent([Purge].self, forKey: .purges) ?? []
     }
 
     enum CodingKeys: String, CodingKey {
-        case target, scope, deletions
+        case target, scope, deletions, purges
         case runID = "run_id"
         case verifyFraction = "verify_fraction"
         case checkStubs = "check_stubs"

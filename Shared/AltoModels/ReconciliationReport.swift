@@ -21,12 +21,15 @@ public struct ReconciliationReport: Codable, Sendable, Equatable {
         public var key: String
         public var size: Int64?
         public var modifiedAt: Date?
-        /// An object's copy read back: `ok` or `damaged`; nil when it was not read. A stub: `missing` or `differs`.
+        /// An object's copy read back: `ok` or `damaged`; nil when it was not read. A stub: `missing` or `differs`;
+        /// `moved` (to `movedTo`); or, of a purge, `purged` or `kept` (with the reason in `detail`).
         public var outcome: String?
         public var detail: String?
+        /// Where a moved stub is now, in the inventory's encoding.
+        public var movedTo: String?
 
         public init(kind: Kind, location: String, key: String, size: Int64? = nil, modifiedAt: Date? = nil, outcome: String? = nil,
-                    detail: String? = nil) {
+                    detail: String? = nil, movedTo: String? = nil) {
             self.kind = kind
             self.location = location
             self.key = key
@@ -34,11 +37,13 @@ public struct ReconciliationReport: Codable, Sendable, Equatable {
             self.modifiedAt = modifiedAt
             self.outcome = outcome
             self.detail = detail
+            self.movedTo = movedTo
         }
 
         enum CodingKeys: String, CodingKey {
             case kind, location, key, size, outcome, detail
             case modifiedAt = "modified_at"
+            case movedTo = "moved_to"
         }
     }
 
@@ -76,15 +81,18 @@ public struct ReconciliationReport: Codable, Sendable, Equatable {
             public var filePath: String
             public var location: String
             public var hash: String
+            /// The stub's `StubHandle`, nil for a stub made before handles were kept.
+            public var handle: String?
 
-            public init(filePath: String, location: String, hash: String) {
+            public init(filePath: String, location: String, hash: String, handle: String? = nil) {
                 self.filePath = filePath
                 self.location = location
                 self.hash = hash
+                self.handle = handle
             }
 
             enum CodingKeys: String, CodingKey {
-                case hash, location
+                case hash, location, handle
                 case filePath = "file_path"
             }
         }

@@ -85,7 +85,9 @@ public struct FileTierer: Sendable {
     private func tierOrThrow(_ file: TieringJob.File, now: Date) async throws(TieringError) -> AgentResult.File {
         var original: PosixFile? = PosixFile(adopting: try paths.open(file.filePath, flags: O_RDONLY | alto_o_noatime), path: file.filePath)
         if let record = try driver.record(descriptor: original!.descriptor, path: file.filePath) {
-            return try alreadyTiered(file, record: record)
+            var tiered = try alreadyTiered(file, record: record)
+            tiered.stubHandle = StubHandle.of(descriptor: original!.descriptor)?.text
+            return tiered
         }
         let before = try original!.status()
         guard (before.st_mode & S_IFMT) == S_IFREG else { throw TieringError(.changedSinceScan, "no longer a regular file") }
@@ -136,6 +138,7 @@ public struct FileTierer: Sendable {
                                           allocatedBefore: Int64(current.st_blocks) * 512, allocatedAfter: allocatedAfter)
             tiered.wrappedKey = record.encryption?.wrappedKey
             tiered.storedBytes = copy.storedBytes
+            tiered.stubHandle = StubHandle.of(descriptor: writable.descriptor)?.text
             return tiered
         } catch {
             await store.remove(copy.location)

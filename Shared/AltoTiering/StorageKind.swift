@@ -51,6 +51,7 @@ public struct StorageKind: Sendable {
         Setting("compression", "zstd to store copies compressed; unset stores them as they are"),
         Setting("orphans", "what reconciliation does with objects no stub refers to: delete (after the grace) or keep"),
         Setting("orphan_grace_hours", "hours an orphan is found before it is deleted (24)"),
+        Setting("retention_days", "days the copy of a stub a user deleted is kept before it is purged (30)"),
     ]
 
     /// What is wrong with the value of a setting every kind reads, or nil.
@@ -58,7 +59,7 @@ public struct StorageKind: Sendable {
         switch name {
         case "compression" where !value.isEmpty && value != "zstd": "compression is zstd or unset"
         case "orphans" where !["delete", "keep"].contains(value): "orphans is delete or keep"
-        case "orphan_grace_hours":
+        case "orphan_grace_hours", "retention_days":
             Int(value).map { $0 >= 0 } == true ? nil : "\(name) is a whole number, 0 or more"
         default: nil
         }

@@ -64,6 +64,11 @@ public enum StubFile {
         let descriptor = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | alto_o_path)
         guard descriptor >= 0 else { throw TieringError.io("open", path) }
         defer { close(descriptor) }
+        return try record(pathDescriptor: descriptor, path: path)
+    }
+
+    /// The stub record of a file opened with O_PATH, which opens no file for reading and so recalls none.
+    static func record(pathDescriptor descriptor: Int32, path: String) throws(TieringError) -> StubRecord? {
         // fgetxattr refuses O_PATH descriptors; the same file through /proc does not.
         var buffer = [UInt8](repeating: 0, count: 4096)
         let count = alto_getxattr("/proc/self/fd/\(descriptor)", StubRecord.attributeName, &buffer, buffer.count)

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -398,4 +399,43 @@ int alto_termination_fd(void) {
         return -1;
     }
     return alto_termination_pipe[0];
+}
+
+int alto_file_system_id(int fd, uint64_t *fsid) {
+    struct statfs info;
+    if (fstatfs(fd, &info) != 0) return -1;
+    uint64_t high = (uint32_t)info.f_fsid.__val[0], low = (uint32_t)info.f_fsid.__val[1];
+    *fsid = high << 32 | low;
+    return 0;
+}
+
+int alto_file_handle(int fd, int *type, unsigned char *bytes, unsigned int capacity, uint64_t *fsid) {
+    struct file_handle *handle = malloc(sizeof(struct file_handle) + capacity);
+    if (handle == NULL) return -1;
+    handle->handle_bytes = capacity;
+    int mount_id;
+    if (name_to_handle_at(fd, "", handle, &mount_id, AT_EMPTY_PATH) != 0 || alto_file_system_id(fd, fsid) != 0) {
+        int saved = errno;
+        free(handle);
+        errno = saved;
+        return -1;
+    }
+    *type = handle->handle_type;
+    unsigned int length = handle->handle_bytes;
+    memcpy(bytes, handle->f_handle, length);
+    free(handle);
+    return (int)length;
+}
+
+int alto_open_handle(int mount_fd, int type, const unsigned char *bytes, unsigned int length) {
+    struct file_handle *handle = malloc(sizeof(struct file_handle) + length);
+    if (handle == NULL) return -1;
+    handle->handle_bytes = length;
+    handle->handle_type = type;
+    memcpy(handle->f_handle, bytes, length);
+    int fd = open_by_handle_at(mount_fd, handle, O_PATH | O_CLOEXEC);
+    int saved = errno;
+    free(handle);
+    errno = saved;
+    return fd;
 }

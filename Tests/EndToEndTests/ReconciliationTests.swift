@@ -20,6 +20,7 @@ import Testing
         var state: String
         var first_seen: String
         var last_seen: String
+        var detail: String?
     }
 
     struct Run: Decodable {

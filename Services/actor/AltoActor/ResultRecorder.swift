@@ -193,15 +193,16 @@ struct ResultRecorder: Sendable {
         // The stub is recorded only for a file this host has in the inventory, by id when the result gives one.
         let recorded = try await connection.query("""
             INSERT INTO stub_registry (customer_id, host_id, file_id, file_path, target_id, tiered_location, hash, size, job_id,
-                                       wrapped_key, stored_bytes)
+                                       wrapped_key, stored_bytes, stub_handle)
             SELECT \(customerID), \(hostID), inventory.id, inventory.file_path, \(result.targetID), \(location), \(hash),
-                   \(file.size), \(jobID), \(file.wrappedKey), \(file.storedBytes)
+                   \(file.size), \(jobID), \(file.wrappedKey), \(file.storedBytes), \(file.stubHandle)
             FROM file_inventory AS inventory
             WHERE inventory.customer_id = \(customerID) AND inventory.host_id = \(hostID) AND inventory.file_path = \(file.filePath)
               AND (\(file.fileID)::bigint IS NULL OR inventory.id = \(file.fileID))
             ON CONFLICT (host_id, file_path) WHERE state = 'active' DO UPDATE SET
                 tiered_location = EXCLUDED.tiered_location, hash = EXCLUDED.hash, size = EXCLUDED.size,
-                job_id = EXCLUDED.job_id, wrapped_key = EXCLUDED.wrapped_key, stored_bytes = EXCLUDED.stored_bytes, created_at = now(),
+                job_id = EXCLUDED.job_id, wrapped_key = EXCLUDED.wrapped_key, stored_bytes = coalesce(EXCLUDED.stored_bytes, stub_registry.stored_bytes),
+                stub_handle = coalesce(EXCLUDED.stub_handle, stub_registry.stub_handle), created_at = now(),
                 at_risk = false
             RETURNING 1
             """, logger: logger)

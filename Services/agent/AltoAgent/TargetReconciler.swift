@@ -23,6 +23,7 @@ struct TargetReconciler: Sendable {
         var report = Report(reconciler: self, runID: command.runID)
         do {
             let store = try await catalog.store(for: command.target)
+            for purge in command.purges { try await report.add([await carryOut(purge, in: store)]) }
             for location in command.deletions {
                 if let reason = await reasonToKeep(location, in: store) {
                     logger.warning("an orphan to delete is kept", metadata: ["location": "\(location)", "reason": "\(reason)"])
@@ -31,7 +32,7 @@ struct TargetReconciler: Sendable {
                 await store.remove(location)
                 logger.notice("orphan deleted as the sanitizer decided", metadata: ["location": "\(location)"])
             }
-            try await list(store, command, into: &report)
+            if command.scope != .stubs { try await list(store, command, into: &report) }
             if command.checkStubs { try await checkStubs(of: command.target.id, into: &report) }
             try await report.finish(error: nil)
         } catch let error as TieringError {
@@ -44,6 +45,26 @@ struct TargetReconciler: Sendable {
         }
         logger.info("reconciliation reported", metadata: ["objects": "\(report.objects)", "verified": "\(report.verified)",
                                                         "stubs": "\(report.stubs)"])
+    }
+
+    /// Purges the copy of a stub the registry has as deleted, unless the stub is still there (back at its path, or
+    /// moved, found by its handle) or it cannot be told; reports which.
+    private func carryOut(_ purge: ReconcileTarget.Purge, in store: any TierStore) async -> ReconciliationReport.Row {
+        let path = String(decoding: PathEncoding.decode(purge.filePath), as: UTF8.self)
+        var row = ReconciliationReport.Row(kind: .stub, location: purge.location, key: purge.filePath)
+        switch StubWhereabouts.find(path: path, location: purge.location, hash: nil, handle: purge.handle) {
+        case .inPlace:
+            (row.outcome, row.movedTo, row.detail) = ("moved", purge.filePath, "the stub is back at its path")
+        case .moved(let name):
+            (row.outcome, row.movedTo, row.detail) = ("moved", PathEncoding.encode(name), "the stub was moved, not deleted")
+        case .uncertain(let reason):
+            (row.outcome, row.detail) = ("kept", reason)
+        case .gone(let why), .replaced(let why):
+            await store.remove(purge.location)
+            (row.outcome, row.detail) = ("purged", why)
+            logger.notice("copy of a deleted stub purged past its retention", metadata: ["location": "\(purge.location)", "path": "\(path)"])
+        }
+        return row
     }
 
     /// Why the copy at `location` must not be deleted as an orphan, or nil when nothing here names it: a copy whose
@@ -60,7 +81,7 @@ struct TargetReconciler: Sendable {
         }
         guard description.hostID == settings.hostID else { return "another host made it" }
         let path = String(decoding: PathEncoding.decode(description.originalPath), as: UTF8.self)
-        guard Self.folderExists(of: path) else { return "the folder of \(path) is not there" }
+        guard StubWhereabouts.folderExists(of: path) else { return "the folder of \(path) is not there" }
         do throws(TieringError) {
             if let record = try StubFile.record(at: path), record.location == location { return "the stub \(path) names it" }
         } catch where error.code == .notFound {
@@ -118,31 +139,23 @@ struct TargetReconciler: Sendable {
                 report.stubs += 1
                 let path = String(decoding: PathEncoding.decode(stub.filePath), as: UTF8.self)
                 let problem: (String, String)?
-                do throws(TieringError) {
-                    if let record = try StubFile.record(at: path) {
-                        problem = record.location == stub.location && record.hash == stub.hash
-                            ? nil : ("differs", "its stub names \(record.location) with \(record.hash)")
-                    } else {
-                        problem = ("differs", "it is no longer a stub")
-                    }
-                } catch where error.code == .notFound {
-                    // Only a file gone from a folder that is there is gone: a folder not there may be a share not mounted.
-                    problem = Self.folderExists(of: path) ? ("missing", "the file is gone") : ("differs", "its folder is not there")
-                } catch {
-                    problem = ("differs", error.message)
+                var movedTo: String?
+                switch StubWhereabouts.find(path: path, location: stub.location, hash: stub.hash, handle: stub.handle) {
+                case .inPlace: problem = nil
+                case .moved(let name):
+                    movedTo = PathEncoding.encode(name)
+                    problem = ("moved", "the stub was moved")
+                case .gone(let why): problem = ("missing", why)
+                case .replaced(let why), .uncertain(let why): problem = ("differs", why)
                 }
                 if let (outcome, detail) = problem {
-                    rows.append(.init(kind: .stub, location: stub.location, key: stub.filePath, outcome: outcome, detail: detail))
+                    rows.append(.init(kind: .stub, location: stub.location, key: stub.filePath, outcome: outcome, detail: detail,
+                                      movedTo: movedTo))
                 }
             }
             try await report.add(rows)
             after = page.next
         } while after != nil
-    }
-
-    static func folderExists(of path: String) -> Bool {
-        var info = stat()
-        return stat((path as NSString).deletingLastPathComponent, &info) == 0
     }
 
     private func stubPage(targetID: UUID, after: String?) async throws -> ReconciliationReport.StubPage {

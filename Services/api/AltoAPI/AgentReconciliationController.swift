@@ -30,11 +30,20 @@ struct AgentReconciliationController: Sendable {
         if let row = report.rows.first(where: { $0.location.isEmpty || $0.key.isEmpty }) {
             throw APIError.invalid("rows", "a row needs a location and a key: \(row.location.prefix(200))")
         }
+        if let row = report.rows.first(where: { $0.kind == .stub && !Self.stubOutcomes.contains($0.outcome ?? "") }) {
+            throw APIError.invalid("rows", "a stub's outcome is one of \(Self.stubOutcomes.sorted().joined(separator: ", ")), not \(row.outcome ?? "none")")
+        }
+        if let row = report.rows.first(where: { ($0.outcome == "moved") != ($0.movedTo.map { !$0.isEmpty } ?? false) }) {
+            throw APIError.invalid("rows", "a moved stub, and only one, names where it is now: \(row.key.prefix(200))")
+        }
         try await postgres.withTenant(customerID, logger: context.logger) { connection in
             let scope = try await Self.requireOpen(runID, customerID: customerID, hostID: hostID, on: connection, logger: context.logger)
             // An object is the tenant's, and in a host's own listing, that host's: a row naming another is refused.
             let tenant = customerID.uuidString.lowercased()
             let host = hostID.uuidString.lowercased()
+            if scope == "stubs", report.rows.contains(where: { $0.kind == .object }) {
+                throw APIError.invalid("rows", "a run that checks stubs lists no objects")
+            }
             if let row = report.rows.first(where: { row in
                 guard row.kind == .object else { return false }
                 let parts = row.key.split(separator: "/", omittingEmptySubsequences: false)
@@ -46,12 +55,14 @@ struct AgentReconciliationController: Sendable {
             let rows = report.rows
             // The arrays cannot carry NULLs: an empty text or -1 stands for none.
             try await connection.query("""
-                INSERT INTO scan_staging.reconciliation_rows (run_id, customer_id, kind, location, key, size, modified_at, outcome, detail)
+                INSERT INTO scan_staging.reconciliation_rows (run_id, customer_id, kind, location, key, size, modified_at, outcome, detail,
+                                                              moved_to)
                 SELECT \(runID), \(customerID), kind, location, key, nullif(size, -1), nullif(modified_at, '')::timestamptz,
-                       nullif(outcome, ''), nullif(detail, '')
+                       nullif(outcome, ''), nullif(detail, ''), nullif(moved_to, '')
                 FROM unnest(\(rows.map(\.kind.rawValue)), \(rows.map(\.location)), \(rows.map(\.key)), \(rows.map { $0.size ?? -1 }),
                             \(rows.map { $0.modifiedAt.map(RFC3339.format) ?? "" }), \(rows.map { $0.outcome ?? "" }),
-                            \(rows.map { $0.detail ?? "" })) AS row (kind, location, key, size, modified_at, outcome, detail)
+                            \(rows.map { $0.detail ?? "" }), \(rows.map { $0.movedTo ?? "" }))
+                     AS row (kind, location, key, size, modified_at, outcome, detail, moved_to)
                 """, logger: context.logger)
         }
         return try JSONResponse.make(status: .ok, ["accepted": report.rows.count])
@@ -105,16 +116,19 @@ struct AgentReconciliationController: Sendable {
                 """, logger: context.logger).collect()
             guard !known.isEmpty else { throw APIError(.notFound, "not_found", "storage target \(targetID) does not exist") }
             return try await connection.query("""
-                SELECT file_path, tiered_location, hash FROM stub_registry
+                SELECT file_path, tiered_location, hash, stub_handle FROM stub_registry
                 WHERE customer_id = \(customerID) AND host_id = \(hostID) AND target_id = \(targetID) AND state = 'active'
                   AND file_path > \(after)
                 ORDER BY file_path LIMIT \(limit)
-                """, logger: context.logger).collect().map { try $0.decode((String, String, String).self) }
-                .map { ReconciliationReport.StubPage.Stub(filePath: $0.0, location: $0.1, hash: $0.2) }
+                """, logger: context.logger).collect().map { try $0.decode((String, String, String, String?).self) }
+                .map { ReconciliationReport.StubPage.Stub(filePath: $0.0, location: $0.1, hash: $0.2, handle: $0.3) }
         }
         let page = ReconciliationReport.StubPage(stubs: stubs, next: stubs.count == limit ? stubs.last?.filePath : nil)
         return try JSONResponse.make(status: .ok, page)
     }
+
+    /// What an agent may report of a stub: gone or changed (checks), moved (checks and purges), purged or kept (purges).
+    static let stubOutcomes: Set<String> = ["missing", "differs", "moved", "purged", "kept"]
 
     private func identify(_ request: Request, _ context: AltoRequestContext) throws -> (UUID, UUID, UUID) {
         let hostID = try context.agentHost(named: try request.optionalUUIDHeader("X-Alto-Host-Id"))

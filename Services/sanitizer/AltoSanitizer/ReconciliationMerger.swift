@@ -47,12 +47,12 @@ struct ReconciliationMerger: Sendable {
         logger[metadataKey: "run"] = "\(runID)"
         let outcome = try await postgres.withTenant(customerID, logger: logger) { connection -> Outcome? in
             let runs = try await connection.query("""
-                SELECT target_id, host_id, scope, created_at, deletions FROM reconciliation_runs
+                SELECT target_id, host_id, scope, created_at, deletions, purges FROM reconciliation_runs
                 WHERE customer_id = \(customerID) AND id = \(runID) AND state = 'listed' FOR UPDATE
-                """, logger: logger).collect().map { try $0.decode((UUID, UUID, String, Date, [String]).self) }
-            guard let (targetID, hostID, scope, started, deletions) = runs.first else { return nil }
+                """, logger: logger).collect().map { try $0.decode((UUID, UUID, String, Date, [String], [String]).self) }
+            guard let (targetID, hostID, scope, started, deletions, purges) = runs.first else { return nil }
             let run = Scope(customerID: customerID, runID: runID, targetID: targetID, hostID: hostID, wholeTenant: scope == "tenant",
-                            started: started)
+                            listed: scope != "stubs", started: started, purges: purges)
             // The run's objects in a table of this transaction's own, which it can index and analyze: the staged rows
             // were just written, and a plan made without their statistics would join a million rows by nested loops.
             try await connection.query("""
@@ -91,6 +91,7 @@ struct ReconciliationMerger: Sendable {
                 WHERE customer_id = \(customerID) AND target_id = \(targetID) AND state = 'open'
                   AND (\(run.wholeTenant) OR host_id = \(hostID)) AND last_run_id IS DISTINCT FROM \(runID)
                   AND (kind NOT IN ('stub_missing', 'stub_differs') OR host_id = \(hostID))
+                  AND (\(run.listed) OR kind IN ('stub_missing', 'stub_differs'))
                   AND (kind <> 'hash_drift' OR NOT EXISTS (SELECT 1 FROM run_objects AS listed
                                                            WHERE listed.location = findings.location
                                                              AND listed.outcome IS DISTINCT FROM 'ok'))
@@ -98,6 +99,8 @@ struct ReconciliationMerger: Sendable {
                 """, logger: logger).collect().map { try $0.decode((String, String).self) }.filter { $0.1 == "repaired" }.map(\.0)
             outcome.atRisk = try await markAtRisk(run, on: connection, logger: logger)
             let retained = try await retainCopiesOfDeletedStubs(run, on: connection, logger: logger)
+            let moves = try await followMovedStubs(run, on: connection, logger: logger)
+            let purged = try await recordPurges(run, on: connection, logger: logger)
             try await connection.query("""
                 UPDATE reconciliation_runs SET state = 'merged', merged_at = now() WHERE id = \(runID)
                 """, logger: logger)
@@ -112,6 +115,14 @@ struct ReconciliationMerger: Sendable {
             records += retained.map { path in
                 AuditRecord(actor: "sanitizer", action: "finding.repair", target: path, result: "retained",
                             details: ["kind": "stub_missing", "run": runID.uuidString.lowercased()])
+            }
+            records += moves.map { move in
+                AuditRecord(actor: "sanitizer", action: "stub.moved", target: move.path, result: move.result,
+                            details: ["location": move.location, "moved_to": move.movedTo, "run": runID.uuidString.lowercased()])
+            }
+            records += purged.map { purge in
+                AuditRecord(actor: "sanitizer", action: "copy.purge", target: purge.location, result: purge.result,
+                            details: ["path": purge.path, "reason": purge.detail, "run": runID.uuidString.lowercased()])
             }
             records += outcome.atRisk.map { stub in
                 AuditRecord(actor: "sanitizer", action: "stub.at_risk", target: stub.path, result: "at_risk",
@@ -148,13 +159,25 @@ struct ReconciliationMerger: Sendable {
         var targetID: UUID
         var hostID: UUID
         var wholeTenant: Bool
+        /// False for a run that only checked its host's stubs: it says nothing of the target's objects.
+        var listed: Bool
         var started: Date
+        /// The copies of deleted stubs the agent was told to purge.
+        var purges: [String]
     }
 
     /// One statement per kind of finding, each filling `run_findings` from the run's rows and the registry.
     func findingQueries(_ run: Scope) -> [PostgresQuery] {
         let (customer, target, host, runID, whole) = (run.customerID, run.targetID, run.hostID, run.runID, run.wholeTenant)
         let oldEnough = run.started.addingTimeInterval(-Double(orphanMinimumAge.components.seconds))
+        let stubs: PostgresQuery = """
+            INSERT INTO run_findings
+            SELECT CASE WHEN listed.outcome = 'missing' THEN 'stub_missing' ELSE 'stub_differs' END, \(host), listed.key, listed.location,
+                   coalesce(listed.detail, '')
+            FROM scan_staging.reconciliation_rows AS listed
+            WHERE listed.run_id = \(runID) AND listed.kind = 'stub' AND listed.outcome IN ('missing', 'differs')
+            """
+        guard run.listed else { return [stubs] }
         return [
             """
             INSERT INTO run_findings
@@ -201,13 +224,7 @@ struct ReconciliationMerger: Sendable {
               AND NOT EXISTS (SELECT 1 FROM run_objects AS description
                               WHERE description.location = registry.tiered_location || '.alto.json')
             """,
-            """
-            INSERT INTO run_findings
-            SELECT CASE WHEN listed.outcome = 'missing' THEN 'stub_missing' ELSE 'stub_differs' END, \(host), listed.key, listed.location,
-                   coalesce(listed.detail, '')
-            FROM scan_staging.reconciliation_rows AS listed
-            WHERE listed.run_id = \(runID) AND listed.kind = 'stub'
-            """,
+            stubs,
         ]
     }
 
@@ -229,6 +246,75 @@ struct ReconciliationMerger: Sendable {
               AND last_run_id = \(run.runID) AND file_path = ANY(\(paths))
             """, logger: logger)
         return paths
+    }
+
+    /// A registry row follows its stub to where the agent found it moved (a deleted one is there again, so it is
+    /// active again); a row whose stub is already registered at its new place is the same stub twice and goes.
+    /// Returns each move with what became of its row.
+    private func followMovedStubs(_ run: Scope, on connection: PostgresConnection, logger: Logger) async throws
+        -> [(path: String, location: String, movedTo: String, result: String)] {
+        let (customer, host, target) = (run.customerID, run.hostID, run.targetID)
+        let merged = try await connection.query("""
+            DELETE FROM stub_registry AS stale
+            USING scan_staging.reconciliation_rows AS moved
+            WHERE moved.run_id = \(run.runID) AND moved.kind = 'stub' AND moved.outcome = 'moved' AND moved.moved_to <> moved.key
+              AND stale.customer_id = \(customer) AND stale.host_id = \(host) AND stale.target_id = \(target)
+              AND stale.state IN ('active', 'deleted') AND stale.file_path = moved.key AND stale.tiered_location = moved.location
+              AND EXISTS (SELECT 1 FROM stub_registry AS current
+                          WHERE current.customer_id = \(customer) AND current.host_id = \(host) AND current.state = 'active'
+                            AND current.file_path = moved.moved_to AND current.tiered_location = moved.location)
+            RETURNING stale.file_path, stale.tiered_location, moved.moved_to
+            """, logger: logger).collect().map { row in
+                let (path, location, movedTo) = try row.decode((String, String, String).self)
+                return (path: path, location: location, movedTo: movedTo, result: "registered there already")
+            }
+        // One row per stub moves (the newest, should a path have been registered twice), and only to a path no
+        // other active row holds.
+        let followed = try await connection.query("""
+            UPDATE stub_registry AS registry SET file_path = moved.moved_to, state = 'active', deleted_at = NULL
+            FROM scan_staging.reconciliation_rows AS moved
+            WHERE moved.run_id = \(run.runID) AND moved.kind = 'stub' AND moved.outcome = 'moved'
+              AND registry.id = (SELECT max(same.id) FROM stub_registry AS same
+                                 WHERE same.customer_id = \(customer) AND same.host_id = \(host) AND same.target_id = \(target)
+                                   AND same.state IN ('active', 'deleted') AND same.file_path = moved.key
+                                   AND same.tiered_location = moved.location)
+              AND NOT EXISTS (SELECT 1 FROM stub_registry AS taken
+                              WHERE taken.customer_id = \(customer) AND taken.host_id = \(host) AND taken.state = 'active'
+                                AND taken.file_path = moved.moved_to AND taken.id <> registry.id)
+            RETURNING moved.key, moved.location, moved.moved_to
+            """, logger: logger).collect().map { row in
+                let (path, location, movedTo) = try row.decode((String, String, String).self)
+                return (path: path, location: location, movedTo: movedTo, result: path == movedTo ? "back" : "followed")
+            }
+        return merged + followed
+    }
+
+    /// The purges the agent carried out (only those the run asked for, of rows still deleted) mark their rows
+    /// purged; those it refused are returned with its reason, as are the purged.
+    private func recordPurges(_ run: Scope, on connection: PostgresConnection, logger: Logger) async throws
+        -> [(path: String, location: String, result: String, detail: String)] {
+        let purged = try await connection.query("""
+            UPDATE stub_registry AS registry SET state = 'purged', purged_at = now()
+            FROM scan_staging.reconciliation_rows AS done
+            WHERE done.run_id = \(run.runID) AND done.kind = 'stub' AND done.outcome = 'purged' AND done.location = ANY(\(run.purges))
+              AND registry.customer_id = \(run.customerID) AND registry.host_id = \(run.hostID) AND registry.target_id = \(run.targetID)
+              AND registry.state = 'deleted' AND registry.tiered_location = done.location
+            RETURNING registry.file_path, registry.tiered_location, coalesce(done.detail, '')
+            """, logger: logger).collect().map { row in
+                let (path, location, detail) = try row.decode((String, String, String).self)
+                return (path: path, location: location, result: "purged", detail: detail)
+            }
+        let kept = try await connection.query("""
+            SELECT key, location, coalesce(detail, '') FROM scan_staging.reconciliation_rows
+            WHERE run_id = \(run.runID) AND kind = 'stub' AND outcome = 'kept'
+            """, logger: logger).collect().map { row in
+                let (path, location, detail) = try row.decode((String, String, String).self)
+                return (path: path, location: location, result: "kept", detail: detail)
+            }
+        for purge in kept {
+            logger.warning("a copy due to be purged is kept", metadata: ["path": "\(purge.path)", "reason": "\(purge.detail)"])
+        }
+        return purged + kept
     }
 
     /// Marks the stubs whose copy this run found missing or damaged as at risk, and clears it from those whose copy

@@ -85,6 +85,15 @@ int alto_pidfd_open(pid_t pid);
    symbolic link). */
 int alto_open_beneath(int dirfd, const char *path, int flags, int cross_mounts);
 
+/* The kernel's handle of an open file (name_to_handle_at): it names the inode, not a path, so it finds a stub a user
+   renamed. Writes its type, up to `capacity` bytes and the file system's id; returns the byte count, or -1 with errno. */
+int alto_file_handle(int fd, int *type, unsigned char *bytes, unsigned int capacity, uint64_t *fsid);
+/* Opens (O_PATH) the file a handle names on the file system of `mount_fd`, or -1 with errno: ESTALE when that inode is
+   gone. Needs CAP_DAC_READ_SEARCH. */
+int alto_open_handle(int mount_fd, int type, const unsigned char *bytes, unsigned int length);
+/* The id of the file system an open file is on (statfs's f_fsid), or -1 with errno. */
+int alto_file_system_id(int fd, uint64_t *fsid);
+
 /* Returns a descriptor that becomes readable once SIGTERM or SIGINT arrives, in whichever thread (a handler writes to a pipe). */
 int alto_termination_fd(void);
 

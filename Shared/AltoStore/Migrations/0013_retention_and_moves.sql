@@ -1,0 +1,18 @@
+-- Copies of deleted stubs kept for the target's retention window and then purged, stubs that users moved told from
+-- stubs they deleted, and the stubs of every host on a share or bucket checked by that host.
+
+-- The kernel's handle of each stub (`StubHandle`), which still finds it after a user renames or moves it within
+-- its file system and no longer does once it is deleted; and when a deleted stub's copy was purged.
+ALTER TABLE stub_registry ADD COLUMN stub_handle text;
+ALTER TABLE stub_registry ADD COLUMN purged_at timestamptz;
+CREATE INDEX stub_registry_deleted ON stub_registry (customer_id, target_id, host_id, deleted_at) WHERE state = 'deleted';
+
+-- A `stubs` run lists nothing: on a share or bucket that another host lists for the tenant, a host checks its own
+-- stubs and carries out its own purges and deletions. `purges` are the copies the run's agent was told to purge.
+ALTER TABLE reconciliation_runs DROP CONSTRAINT reconciliation_runs_scope_check;
+ALTER TABLE reconciliation_runs ADD CONSTRAINT reconciliation_runs_scope_check CHECK (scope IN ('host', 'tenant', 'stubs'));
+ALTER TABLE reconciliation_runs ADD COLUMN purges text[] NOT NULL DEFAULT '{}';
+
+-- A stub row's outcome may also be 'moved' (to `moved_to`, in the inventory's encoding), 'purged' (its copy, on
+-- the sanitizer's word) or 'kept' (a purge the agent refused, with the reason).
+ALTER TABLE scan_staging.reconciliation_rows ADD COLUMN moved_to text COLLATE "C";
