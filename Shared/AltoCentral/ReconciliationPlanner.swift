@@ -50,11 +50,14 @@ public enum ReconciliationPlanner {
         }
         guard let target = found else { return nil }
         let listing: ReconcileTarget.Scope = target.kind == .filesystem ? .host : .tenant
-        // Hosts with stubs on the target (or copies of deleted ones) first, the one heard from last first.
+        // Hosts with copies on the target first (stubs, copies of deleted ones, or jobs that made copies there, for
+        // a registry that lost its rows), the one heard from last first.
         let hosts = try await connection.query("""
             SELECT hosts.id, EXISTS (SELECT 1 FROM stub_registry AS registry
                                      WHERE registry.customer_id = \(customerID) AND registry.host_id = hosts.id
                                        AND registry.target_id = \(targetID) AND registry.state IN ('active', 'deleted'))
+                             OR EXISTS (SELECT 1 FROM tiering_jobs AS job
+                                        WHERE job.customer_id = \(customerID) AND job.host_id = hosts.id AND job.target_id = \(targetID))
             FROM hosts
             WHERE hosts.customer_id = \(customerID) AND hosts.agent_token_hash IS NOT NULL
             ORDER BY 2 DESC, hosts.last_heartbeat_at DESC NULLS LAST
@@ -83,14 +86,16 @@ public enum ReconciliationPlanner {
             let deletions = try await orphansToDelete(of: target, customerID: customerID, hostID: hostID, listing: scope != .stubs,
                                                       on: connection, logger: logger)
             let purges = try await copiesToPurge(of: target, customerID: customerID, hostID: hostID, on: connection, logger: logger)
+            let rebuilds = try await copiesToDescribe(of: target, customerID: customerID, hostID: hostID, on: connection, logger: logger)
             try await connection.query("""
-                INSERT INTO reconciliation_runs (id, customer_id, target_id, host_id, scope, verify, requested_by, deletions, purges)
+                INSERT INTO reconciliation_runs (id, customer_id, target_id, host_id, scope, verify, requested_by, deletions, purges, rebuilds)
                 VALUES (\(run.id), \(customerID), \(targetID), \(hostID), \(scope.rawValue), \(verification.rawValue), \(requestedBy),
-                        \(deletions), \(purges.map(\.location)))
+                        \(deletions), \(purges.map(\.location)), \(rebuilds))
                 """, logger: logger)
             let command = ReconcileTarget(runID: run.id, target: target, scope: scope,
                                           verifyFraction: verification == .all ? 1 : min(1, max(0, samplePercent / 100)),
-                                          checkStubs: checkStubs || scope == .stubs, deletions: deletions, purges: purges)
+                                          checkStubs: checkStubs || scope == .stubs, deletions: deletions, purges: purges,
+                                          rebuilds: rebuilds)
             try await Outbox.enqueue(Envelope(customerID: customerID, hostID: hostID, payload: command),
                                      queue: AMQPTopology.agentQueue(customerID: customerID.uuidString, hostID: hostID.uuidString),
                                      on: connection, logger: logger)
@@ -128,10 +133,37 @@ public enum ReconciliationPlanner {
                               WHERE registry.customer_id = \(customerID) AND registry.target_id = \(target.id)
                                 AND registry.state IN ('active', 'deleted')
                                 AND registry.tiered_location IN (orphan.location, left(orphan.location, -10)))
+              AND NOT \(unescaped: describable("orphan"))
               AND NOT (orphan.location LIKE '%.alto.json' AND EXISTS (
                   SELECT 1 FROM findings AS copy
                   WHERE copy.customer_id = \(customerID) AND copy.target_id = \(target.id) AND copy.kind = 'orphan'
                     AND copy.state IN ('open', 'accepted') AND copy.location = left(orphan.location, -10)))
+            ORDER BY orphan.id LIMIT \(deletionsPerRun)
+            """, logger: logger).collect().map { try $0.decode(String.self) }
+    }
+
+    /// An orphan copy (the findings row `alias`) that no registry row has ever named, with its description beside
+    /// it and no refusal yet to rebuild a row from it: the registry lost its row, so it is described, not deleted.
+    static func describable(_ alias: String) -> String {
+        """
+            (\(alias).location NOT LIKE '%.alto.json' AND \(alias).rebuild_refused IS NULL
+             AND EXISTS (SELECT 1 FROM findings AS description
+                         WHERE description.customer_id = \(alias).customer_id AND description.target_id = \(alias).target_id
+                           AND description.kind = 'orphan' AND description.state IN ('open', 'accepted')
+                           AND description.location = \(alias).location || '.alto.json')
+             AND NOT EXISTS (SELECT 1 FROM stub_registry AS known
+                             WHERE known.customer_id = \(alias).customer_id AND known.target_id = \(alias).target_id
+                               AND known.tiered_location = \(alias).location))
+            """
+    }
+
+    /// The host's orphan copies whose registry row can be rebuilt from their description, whatever their age.
+    static func copiesToDescribe(of target: StorageTargetReference, customerID: UUID, hostID: UUID, on connection: PostgresConnection,
+                                 logger: Logger) async throws -> [String] {
+        try await connection.query("""
+            SELECT orphan.location FROM findings AS orphan
+            WHERE orphan.customer_id = \(customerID) AND orphan.target_id = \(target.id) AND orphan.kind = 'orphan'
+              AND orphan.state = 'open' AND orphan.host_id = \(hostID) AND \(unescaped: describable("orphan"))
             ORDER BY orphan.id LIMIT \(deletionsPerRun)
             """, logger: logger).collect().map { try $0.decode(String.self) }
     }

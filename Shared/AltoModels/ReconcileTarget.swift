@@ -50,9 +50,12 @@ public struct ReconcileTarget: EnvelopePayload {
     public var deletions: [String]
     /// Copies of deleted stubs past the target's retention, purged (with their descriptions) before the listing.
     public var purges: [Purge]
+    /// Copies of this host's that no registry row names, with a description beside them: the agent reads each and
+    /// reports the registry row it describes, so the registry can be rebuilt from tier-2.
+    public var rebuilds: [String]
 
     public init(runID: UUID, target: StorageTargetReference, scope: Scope, verifyFraction: Double, checkStubs: Bool,
-                deletions: [String] = [], purges: [Purge] = []) {
+                deletions: [String] = [], purges: [Purge] = [], rebuilds: [String] = []) {
         self.runID = runID
         self.target = target
         self.scope = scope
@@ -60,6 +63,7 @@ public struct ReconcileTarget: EnvelopePayload {
         self.checkStubs = checkStubs
         self.deletions = deletions
         self.purges = purges
+        self.rebuilds = rebuilds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -71,10 +75,11 @@ public struct ReconcileTarget: EnvelopePayload {
         checkStubs = try container.decode(Bool.self, forKey: .checkStubs)
         deletions = try container.decodeIfPresent([String].self, forKey: .deletions) ?? []
         purges = try container.decodeIfPresent([Purge].self, forKey: .purges) ?? []
+        rebuilds = try container.decodeIfPresent([String].self, forKey: .rebuilds) ?? []
     }
 
     enum CodingKeys: String, CodingKey {
-        case target, scope, deletions, purges
+        case target, scope, deletions, purges, rebuilds
         case runID = "run_id"
         case verifyFraction = "verify_fraction"
         case checkStubs = "check_stubs"

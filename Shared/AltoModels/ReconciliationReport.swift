@@ -12,12 +12,45 @@ public struct ReconciliationReport: Codable, Sendable, Equatable {
             case object
             /// A stub of the host's that the registry knows and that is gone or differs.
             case stub
+            /// A copy no registry row names, as its description tells it: outcome `active` (its stub names it),
+            /// `deleted` (no stub does) or `refused` (the description cannot be trusted, with the reason).
+            case described
+        }
+
+        /// The registry row a copy's description gives, checked by the agent that reports it.
+        public struct RegistryEntry: Codable, Sendable, Equatable {
+            public var fileID: Int64
+            public var hash: String
+            public var size: Int64
+            public var storedBytes: Int64
+            public var wrappedKey: String?
+            public var tieredAt: Date
+            public var handle: String?
+
+            public init(fileID: Int64, hash: String, size: Int64, storedBytes: Int64, wrappedKey: String?, tieredAt: Date,
+                        handle: String?) {
+                self.fileID = fileID
+                self.hash = hash
+                self.size = size
+                self.storedBytes = storedBytes
+                self.wrappedKey = wrappedKey
+                self.tieredAt = tieredAt
+                self.handle = handle
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case hash, size, handle
+                case fileID = "file_id"
+                case storedBytes = "stored_bytes"
+                case wrappedKey = "wrapped_key"
+                case tieredAt = "tiered_at"
+            }
         }
 
         public var kind: Kind
         /// An object's location as the registry keeps it; a stub's copy's location.
         public var location: String
-        /// An object's name below the target's root; a stub's path on the host.
+        /// An object's name below the target's root; a stub's path on the host (a described copy's, as described).
         public var key: String
         public var size: Int64?
         public var modifiedAt: Date?
@@ -27,6 +60,8 @@ public struct ReconciliationReport: Codable, Sendable, Equatable {
         public var detail: String?
         /// Where a moved stub is now, in the inventory's encoding.
         public var movedTo: String?
+        /// The registry row a described copy gives.
+        public var entry: RegistryEntry?
 
         public init(kind: Kind, location: String, key: String, size: Int64? = nil, modifiedAt: Date? = nil, outcome: String? = nil,
                     detail: String? = nil, movedTo: String? = nil) {
@@ -44,6 +79,7 @@ public struct ReconciliationReport: Codable, Sendable, Equatable {
             case kind, location, key, size, outcome, detail
             case modifiedAt = "modified_at"
             case movedTo = "moved_to"
+            case entry
         }
     }
 

@@ -29,6 +29,14 @@ public struct StubHandle: Sendable, Equatable {
         return StubHandle(fileSystem: fileSystem, type: type, bytes: Array(bytes[0..<Int(count)]))
     }
 
+    /// The handle of the file at a path (not following a final symbolic link), opened with O_PATH so nothing is recalled.
+    public static func of(path: String) -> StubHandle? {
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | alto_o_path)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        return of(descriptor: descriptor)
+    }
+
     /// `<file system id>:<type>:<bytes>` in hexadecimal, as the registry keeps it.
     public var text: String {
         String(fileSystem, radix: 16) + ":" + String(type) + ":" + bytes.map { String(format: "%02x", $0) }.joined()

@@ -119,7 +119,7 @@ public struct TreeRestore: Sendable {
     }
 
     /// A description must be the one its name says: the tenant, host and file its key names.
-    static func check(_ description: CopyDescription, describedAt key: String, tenant: UUID) throws(TieringError) {
+    public static func check(_ description: CopyDescription, describedAt key: String, tenant: UUID) throws(TieringError) {
         guard description.customerID == tenant, key.hasPrefix(tenant.uuidString.lowercased() + "/"),
               TierObject.host(inKey: key) == description.hostID.uuidString.lowercased()[...],
               key.split(separator: "/").last?.hasPrefix("\(description.fileID)-") == true else {

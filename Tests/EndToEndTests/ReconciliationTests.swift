@@ -29,6 +29,12 @@ import Testing
         var scope: String
     }
 
+    /// The suite with a sanitizer that runs only when asked and takes any object for old enough to be an orphan.
+    func startWithSanitizer(files: Int, bytes: Int) async throws -> (suite: RunningSuite, data: URL, tier2: URL, originals: [String: Data]) {
+        try await faults.start(["ALTO_SANITIZER_INTERVAL_SECONDS": "0", "ALTO_SANITIZER_ORPHAN_MIN_AGE_SECONDS": "0"], files: files, bytes: bytes,
+                               services: ["alto-api", "alto-ingest", "alto-planner", "alto-actor", "alto-sanitizer"])
+    }
+
     /// Asks for a run that reads every copy back, and waits until the sanitizer merged it.
     func reconcile(_ suite: RunningSuite, _ tenant: TieringFaultTests.Tenant, scope: String) async throws -> UUID {
         struct Answer: Decodable { var runs: [Run] }
@@ -163,9 +169,7 @@ import Testing
     }
 
     @Test(arguments: Kind.allCases) func eachDamageIsItsFindingAndNothingElseIsTouched(_ kind: Kind) async throws {
-        let (suite, data, tier2, originals) = try await faults.start(
-            ["ALTO_SANITIZER_INTERVAL_SECONDS": "0", "ALTO_SANITIZER_ORPHAN_MIN_AGE_SECONDS": "0"], files: 6, bytes: 300_000,
-            services: ["alto-api", "alto-ingest", "alto-planner", "alto-actor", "alto-sanitizer"])
+        let (suite, data, tier2, originals) = try await startWithSanitizer(files: 6, bytes: 300_000)
         let tier = try await tier(kind, suite: suite, tier2: tier2)
         defer { tier.server?.stop() }
         try await suite.whileRunning {

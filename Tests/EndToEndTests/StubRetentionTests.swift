@@ -14,9 +14,7 @@ import Testing
     let reconciliation = ReconciliationTests()
 
     @Test func movedStubsAreFollowedAndDeletedStubsCopiesArePurgedAfterRetention() async throws {
-        let (suite, data, tier2, originals) = try await faults.start(
-            ["ALTO_SANITIZER_INTERVAL_SECONDS": "0", "ALTO_SANITIZER_ORPHAN_MIN_AGE_SECONDS": "0"], files: 6, bytes: 200_000,
-            services: ["alto-api", "alto-ingest", "alto-planner", "alto-actor", "alto-sanitizer"])
+        let (suite, data, tier2, originals) = try await reconciliation.startWithSanitizer(files: 6, bytes: 200_000)
         try await suite.whileRunning {
             let tenant = try await faults.makeTenant(suite, data: data, tier2: tier2, target: [
                 "name": "tier2", "kind": "filesystem", "location": tier2.path, "settings": ["retention_days": "0", "orphan_grace_hours": "0"],

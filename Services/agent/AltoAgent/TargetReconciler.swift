@@ -1,6 +1,7 @@
 import AltoModels
 import AltoTiering
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import Logging
 import NIOCore
@@ -24,7 +25,13 @@ struct TargetReconciler: Sendable {
         do {
             let store = try await catalog.store(for: command.target)
             for purge in command.purges { try await report.add([await carryOut(purge, in: store)]) }
-            for location in command.deletions {
+            var described: Set<String> = []
+            for location in command.rebuilds {
+                guard let row = await describe(location, in: store, targetID: command.target.id) else { continue }
+                if row.outcome != "refused" { described.insert(location) }
+                try await report.add([row])
+            }
+            for location in command.deletions where !described.contains(location) {
                 if let reason = await reasonToKeep(location, in: store) {
                     logger.warning("an orphan to delete is kept", metadata: ["location": "\(location)", "reason": "\(reason)"])
                     continue
@@ -64,6 +71,54 @@ struct TargetReconciler: Sendable {
             (row.outcome, row.detail) = ("purged", why)
             logger.notice("copy of a deleted stub purged past its retention", metadata: ["location": "\(purge.location)", "path": "\(path)"])
         }
+        return row
+    }
+
+    /// The registry row the description of a copy no row names gives, once it is found to be this host's, in its
+    /// place on the target and authentic (a description in the clear only where this host's stub names the copy):
+    /// active where the stub names it, deleted where no stub does. A description that cannot be trusted is refused
+    /// with the reason; nil where it cannot be told now (a key or a folder out of reach), to be asked again.
+    private func describe(_ location: String, in store: any TierStore, targetID: UUID) async -> ReconciliationReport.Row? {
+        var row = ReconciliationReport.Row(kind: .described, location: location, key: location, outcome: "refused")
+        let description: CopyDescription
+        let key: SymmetricKey?
+        do throws(TieringError) {
+            guard let found = try await store.copyDescription(of: location) else {
+                row.detail = "it has no description"
+                return row
+            }
+            description = found
+            let tenant = settings.customerID.uuidString.lowercased() + "/"
+            guard let start = location.range(of: tenant)?.lowerBound else { throw TieringError(.untrustedRecord, "it is not in the tenant's folder") }
+            try TreeRestore.check(description, describedAt: String(location[start...]), tenant: settings.customerID)
+            guard description.hostID == settings.hostID, description.targetID.map({ $0 == targetID }) ?? true else {
+                throw TieringError(.untrustedRecord, "its description names another host or target")
+            }
+            key = try await description.openingKey { encryption throws(TieringError) in try await catalog.dataKey(for: encryption) }
+        } catch where [.untrustedRecord, .hashMismatch].contains(error.code) {
+            row.detail = error.message
+            return row
+        } catch {
+            logger.warning("a copy's description cannot be read now", metadata: ["location": "\(location)", "error": "\(error.message)"])
+            return nil
+        }
+        let path = String(decoding: PathEncoding.decode(description.originalPath), as: UTF8.self)
+        row.key = description.originalPath
+        switch StubWhereabouts.find(path: path, location: location, hash: description.hash, handle: nil) {
+        case .inPlace:
+            row.outcome = "active"
+        case .gone, .replaced:
+            guard key != nil else {
+                row.detail = "its description is in the clear and no stub names the copy, so nothing vouches for it"
+                return row
+            }
+            row.outcome = "deleted"
+        case .moved, .uncertain:
+            return nil
+        }
+        row.entry = .init(fileID: description.fileID, hash: description.hash, size: description.size, storedBytes: description.storedBytes,
+                          wrappedKey: description.encryption?.wrappedKey, tieredAt: description.tieredAt,
+                          handle: row.outcome == "active" ? StubHandle.of(path: path)?.text : nil)
         return row
     }
 

@@ -36,6 +36,12 @@ struct AgentReconciliationController: Sendable {
         if let row = report.rows.first(where: { ($0.outcome == "moved") != ($0.movedTo.map { !$0.isEmpty } ?? false) }) {
             throw APIError.invalid("rows", "a moved stub, and only one, names where it is now: \(row.key.prefix(200))")
         }
+        if let row = report.rows.first(where: { $0.kind == .described && !Self.describedOutcomes.contains($0.outcome ?? "") }) {
+            throw APIError.invalid("rows", "a described copy's outcome is active, deleted or refused, not \(row.outcome ?? "none")")
+        }
+        if let row = report.rows.first(where: { ($0.kind == .described && $0.outcome != "refused") != ($0.entry != nil) }) {
+            throw APIError.invalid("rows", "a described copy, and only one, gives the registry row its description describes, unless refused: \(row.location.prefix(200))")
+        }
         try await postgres.withTenant(customerID, logger: context.logger) { connection in
             let scope = try await Self.requireOpen(runID, customerID: customerID, hostID: hostID, on: connection, logger: context.logger)
             // An object is the tenant's, and in a host's own listing, that host's: a row naming another is refused.
@@ -56,13 +62,13 @@ struct AgentReconciliationController: Sendable {
             // The arrays cannot carry NULLs: an empty text or -1 stands for none.
             try await connection.query("""
                 INSERT INTO scan_staging.reconciliation_rows (run_id, customer_id, kind, location, key, size, modified_at, outcome, detail,
-                                                              moved_to)
+                                                              moved_to, entry)
                 SELECT \(runID), \(customerID), kind, location, key, nullif(size, -1), nullif(modified_at, '')::timestamptz,
-                       nullif(outcome, ''), nullif(detail, ''), nullif(moved_to, '')
+                       nullif(outcome, ''), nullif(detail, ''), nullif(moved_to, ''), nullif(entry, '')::jsonb
                 FROM unnest(\(rows.map(\.kind.rawValue)), \(rows.map(\.location)), \(rows.map(\.key)), \(rows.map { $0.size ?? -1 }),
                             \(rows.map { $0.modifiedAt.map(RFC3339.format) ?? "" }), \(rows.map { $0.outcome ?? "" }),
-                            \(rows.map { $0.detail ?? "" }), \(rows.map { $0.movedTo ?? "" }))
-                     AS row (kind, location, key, size, modified_at, outcome, detail, moved_to)
+                            \(rows.map { $0.detail ?? "" }), \(rows.map { $0.movedTo ?? "" }), \(try rows.map(Self.entryJSON)))
+                     AS row (kind, location, key, size, modified_at, outcome, detail, moved_to, entry)
                 """, logger: context.logger)
         }
         return try JSONResponse.make(status: .ok, ["accepted": report.rows.count])
@@ -129,6 +135,14 @@ struct AgentReconciliationController: Sendable {
 
     /// What an agent may report of a stub: gone or changed (checks), moved (checks and purges), purged or kept (purges).
     static let stubOutcomes: Set<String> = ["missing", "differs", "moved", "purged", "kept"]
+
+    static let describedOutcomes: Set<String> = ["active", "deleted", "refused"]
+
+    /// A described copy's registry row as JSON for the staging table, empty for none.
+    static func entryJSON(_ row: ReconciliationReport.Row) throws -> String {
+        guard let entry = row.entry else { return "" }
+        return String(decoding: try AltoJSON.encoder().encode(entry), as: UTF8.self)
+    }
 
     private func identify(_ request: Request, _ context: AltoRequestContext) throws -> (UUID, UUID, UUID) {
         let hostID = try context.agentHost(named: try request.optionalUUIDHeader("X-Alto-Host-Id"))

@@ -47,12 +47,12 @@ struct ReconciliationMerger: Sendable {
         logger[metadataKey: "run"] = "\(runID)"
         let outcome = try await postgres.withTenant(customerID, logger: logger) { connection -> Outcome? in
             let runs = try await connection.query("""
-                SELECT target_id, host_id, scope, created_at, deletions, purges FROM reconciliation_runs
+                SELECT target_id, host_id, scope, created_at, deletions, purges, rebuilds FROM reconciliation_runs
                 WHERE customer_id = \(customerID) AND id = \(runID) AND state = 'listed' FOR UPDATE
-                """, logger: logger).collect().map { try $0.decode((UUID, UUID, String, Date, [String], [String]).self) }
-            guard let (targetID, hostID, scope, started, deletions, purges) = runs.first else { return nil }
+                """, logger: logger).collect().map { try $0.decode((UUID, UUID, String, Date, [String], [String], [String]).self) }
+            guard let (targetID, hostID, scope, started, deletions, purges, rebuilds) = runs.first else { return nil }
             let run = Scope(customerID: customerID, runID: runID, targetID: targetID, hostID: hostID, wholeTenant: scope == "tenant",
-                            listed: scope != "stubs", started: started, purges: purges)
+                            listed: scope != "stubs", started: started, purges: purges, rebuilds: rebuilds)
             // The run's objects in a table of this transaction's own, which it can index and analyze: the staged rows
             // were just written, and a plan made without their statistics would join a million rows by nested loops.
             try await connection.query("""
@@ -66,6 +66,8 @@ struct ReconciliationMerger: Sendable {
                 CREATE TEMPORARY TABLE run_findings (kind text, host_id uuid, file_path text, location text COLLATE "C", detail text)
                 ON COMMIT DROP
                 """, logger: logger)
+            let rebuilt = try await rebuildRegistryRows(run, on: connection, logger: logger)
+            let ended = deletions + rebuilt.flatMap { [$0.location, CopyDescription.location(describing: $0.location)] }
             for query in findingQueries(run) { try await connection.query(query, logger: logger) }
             var outcome = Outcome()
             let counted = try await connection.query("""
@@ -87,7 +89,7 @@ struct ReconciliationMerger: Sendable {
             // found damaged stays damaged until a run reads it back good (a sample may not read it again), or it is
             // gone; a host's stubs are checked by that host only.
             let repaired = try await connection.query("""
-                UPDATE findings SET state = CASE WHEN location = ANY(\(deletions)) THEN 'repaired' ELSE 'resolved' END, ended_at = now()
+                UPDATE findings SET state = CASE WHEN location = ANY(\(ended)) THEN 'repaired' ELSE 'resolved' END, ended_at = now()
                 WHERE customer_id = \(customerID) AND target_id = \(targetID) AND state = 'open'
                   AND (\(run.wholeTenant) OR host_id = \(hostID)) AND last_run_id IS DISTINCT FROM \(runID)
                   AND (kind NOT IN ('stub_missing', 'stub_differs') OR host_id = \(hostID))
@@ -96,7 +98,8 @@ struct ReconciliationMerger: Sendable {
                                                            WHERE listed.location = findings.location
                                                              AND listed.outcome IS DISTINCT FROM 'ok'))
                 RETURNING location, state
-                """, logger: logger).collect().map { try $0.decode((String, String).self) }.filter { $0.1 == "repaired" }.map(\.0)
+                """, logger: logger).collect().map { try $0.decode((String, String).self) }
+                .filter { $0.1 == "repaired" && deletions.contains($0.0) }.map(\.0)
             outcome.atRisk = try await markAtRisk(run, on: connection, logger: logger)
             let retained = try await retainCopiesOfDeletedStubs(run, on: connection, logger: logger)
             let moves = try await followMovedStubs(run, on: connection, logger: logger)
@@ -115,6 +118,10 @@ struct ReconciliationMerger: Sendable {
             records += retained.map { path in
                 AuditRecord(actor: "sanitizer", action: "finding.repair", target: path, result: "retained",
                             details: ["kind": "stub_missing", "run": runID.uuidString.lowercased()])
+            }
+            records += rebuilt.map { row in
+                AuditRecord(actor: "sanitizer", action: "registry.rebuild", target: row.path, result: row.state,
+                            details: ["location": row.location, "run": runID.uuidString.lowercased()])
             }
             records += moves.map { move in
                 AuditRecord(actor: "sanitizer", action: "stub.moved", target: move.path, result: move.result,
@@ -164,6 +171,8 @@ struct ReconciliationMerger: Sendable {
         var started: Date
         /// The copies of deleted stubs the agent was told to purge.
         var purges: [String]
+        /// The copies the agent was asked to describe, for their registry rows.
+        var rebuilds: [String]
     }
 
     /// One statement per kind of finding, each filling `run_findings` from the run's rows and the registry.
@@ -246,6 +255,50 @@ struct ReconciliationMerger: Sendable {
               AND last_run_id = \(run.runID) AND file_path = ANY(\(paths))
             """, logger: logger)
         return paths
+    }
+
+    /// Registers again the copies the agent described, as its host's stubs (active where the stub names its copy,
+    /// deleted where none does, so the copy is kept for the retention window); only copies the run asked about that
+    /// no row names, and never over a stub the registry has at that path. A refusal, the agent's or this one, stays
+    /// on the copy's orphan finding, and only then may the copy go as an orphan. Returns the rows registered.
+    private func rebuildRegistryRows(_ run: Scope, on connection: PostgresConnection, logger: Logger) async throws
+        -> [(path: String, location: String, state: String)] {
+        guard !run.rebuilds.isEmpty else { return [] }
+        let (customer, host, target) = (run.customerID, run.hostID, run.targetID)
+        let rebuilt = try await connection.query("""
+            INSERT INTO stub_registry (customer_id, host_id, file_id, file_path, target_id, tiered_location, hash, size, wrapped_key,
+                                       stored_bytes, stub_handle, state, deleted_at, created_at)
+            SELECT \(customer), \(host),
+                   (SELECT inventory.id FROM file_inventory AS inventory
+                    WHERE inventory.customer_id = \(customer) AND inventory.host_id = \(host) AND inventory.file_path = described.key),
+                   described.key, \(target), described.location, described.entry->>'hash', (described.entry->>'size')::bigint,
+                   described.entry->>'wrapped_key', (described.entry->>'stored_bytes')::bigint, described.entry->>'handle',
+                   described.outcome, CASE WHEN described.outcome = 'deleted' THEN now() END, (described.entry->>'tiered_at')::timestamptz
+            FROM (SELECT DISTINCT ON (location) * FROM scan_staging.reconciliation_rows
+                  WHERE run_id = \(run.runID) AND kind = 'described' AND outcome IN ('active', 'deleted')
+                    AND location = ANY(\(run.rebuilds))) AS described
+            WHERE NOT EXISTS (SELECT 1 FROM stub_registry AS known
+                              WHERE known.customer_id = \(customer) AND known.target_id = \(target)
+                                AND known.tiered_location = described.location)
+            ON CONFLICT (host_id, file_path) WHERE state = 'active' DO NOTHING
+            RETURNING file_path, tiered_location, state
+            """, logger: logger).collect().map { row in
+                let (path, location, state) = try row.decode((String, String, String).self)
+                return (path: path, location: location, state: state)
+            }
+        try await connection.query("""
+            UPDATE findings SET rebuild_refused = CASE WHEN described.outcome = 'refused' THEN coalesce(described.detail, 'refused')
+                                                      ELSE 'the registry has another stub at its path' END
+            FROM scan_staging.reconciliation_rows AS described
+            WHERE described.run_id = \(run.runID) AND described.kind = 'described' AND described.location = ANY(\(run.rebuilds))
+              AND findings.customer_id = \(customer) AND findings.target_id = \(target) AND findings.kind = 'orphan'
+              AND findings.state IN ('open', 'accepted') AND findings.location = described.location
+              AND NOT (described.location = ANY(\(rebuilt.map(\.location))))
+            """, logger: logger)
+        if !rebuilt.isEmpty {
+            logger.notice("registry rows rebuilt from the copies' descriptions", metadata: ["rows": "\(rebuilt.count)"])
+        }
+        return rebuilt
     }
 
     /// A registry row follows its stub to where the agent found it moved (a deleted one is there again, so it is
