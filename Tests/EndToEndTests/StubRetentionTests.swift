@@ -85,4 +85,64 @@ import Testing
             }
         }
     }
+
+    /// On a bucket, which one host lists for the tenant, the other host's stubs are checked by that host: its
+    /// deleted stub is found and its moved one followed, in the same round of runs.
+    @Test func everyHostChecksItsOwnStubsOnASharedBucket() async throws {
+        let (suite, data, tier2, originals) = try await reconciliation.startWithSanitizer(files: 3, bytes: 100_000)
+        let bucket = try await reconciliation.tier(.s3, suite: suite, tier2: tier2)
+        defer { bucket.server?.stop() }
+        try await suite.whileRunning {
+            let first = try await faults.makeTenant(suite, data: data, tier2: tier2, target: bucket.target)
+            struct Host: Decodable {
+                var id: UUID
+                var agent_token: String?
+            }
+            struct Created: Decodable { var id: UUID }
+            let host: Host = try await suite.post("/api/v1/customers/\(first.customer)/hosts", ["hostname": "fs-second-\(suite.run)"])
+            let second = suite.work.appendingPathComponent("second")
+            let theirs = try faults.generate(second, count: 3, bytes: 100_000)
+            let _: Created = try await suite.post("/api/v1/rules", [
+                "name": "the second host's old files", "priority": 2, "path_globs": ["\(second.path)/**"],
+                "min_days_since_modified": 30, "target_id": first.target.uuidString,
+            ] as [String: any Sendable], customer: first.customer)
+            let environment = suite.agentEnvironment(customer: first.customer, host: host.id, token: try #require(host.agent_token),
+                                                     state: "second-agent-state")
+                .merging(["ALTO_AGENT_HEARTBEAT_SECONDS": "1"]) { _, new in new }
+            try await faults.startAgentAndScan(suite, first, data: data)
+            _ = try await suite.launch("alto-agent", arguments: ["run"], environment: environment)
+            let (status, output) = try await ServiceProcess.run("alto-agent", arguments: ["scan", second.path], environment: environment)
+            #expect(status == 0, "\(output)")
+            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+                try await RunningSuite.waitUntil("every file of both hosts is a stub", timeout: .seconds(90)) {
+                    try await RunningSuite.count(postgres, "SELECT count(*) FROM stub_registry WHERE state = 'active'") == originals.count + theirs.count
+                }
+            }
+            let paths = theirs.keys.sorted()
+            try FileManager.default.removeItem(atPath: paths[0])
+            let moved = paths[1] + ".moved"
+            try FileManager.default.moveItem(atPath: paths[1], toPath: moved)
+
+            struct Answer: Decodable { var runs: [ReconciliationTests.Run] }
+            let answer: Answer = try await suite.post("/api/v1/reconciliations", ["target_id": first.target.uuidString, "verify": "all"],
+                                                      customer: first.customer, expecting: 202)
+            #expect(Set(answer.runs.map(\.scope)) == ["tenant", "stubs"] && Set(answer.runs.map(\.host_id)) == [first.host, host.id],
+                    "one host lists the bucket, the other checks its stubs there: \(answer.runs)")
+            for run in answer.runs {
+                try await RunningSuite.waitUntil("the run is merged", timeout: .seconds(60)) {
+                    let (_, text) = try await suite.send("GET", suite.apiURL + "/api/v1/reconciliations/\(run.id)", body: nil,
+                                                         headers: reconciliation.headers(first))
+                    return text.contains("\"state\":\"merged\"")
+                }
+            }
+            let found = try await reconciliation.findings(suite, first)
+            #expect(found.map(\.kind) == ["stub_missing"] && found.map(\.file_path) == [paths[0]], "\(found)")
+            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+                let rows = try await postgres.query("SELECT file_path, state FROM stub_registry WHERE host_id = \(host.id) ORDER BY file_path",
+                                                    logger: TestServers.logger).collect().map { try $0.decode((String, String).self) }
+                let state = Dictionary(rows, uniquingKeysWith: { a, _ in a })
+                #expect(state[paths[0]] == "deleted" && state[moved] == "active" && state[paths[2]] == "active" && rows.count == 3, "\(rows)")
+            }
+        }
+    }
 }
