@@ -87,15 +87,17 @@ public enum ReconciliationPlanner {
                                                       on: connection, logger: logger)
             let purges = try await copiesToPurge(of: target, customerID: customerID, hostID: hostID, on: connection, logger: logger)
             let rebuilds = try await copiesToDescribe(of: target, customerID: customerID, hostID: hostID, on: connection, logger: logger)
+            let remakes = try await copiesToRemake(of: target, customerID: customerID, hostID: hostID, on: connection, logger: logger)
             try await connection.query("""
-                INSERT INTO reconciliation_runs (id, customer_id, target_id, host_id, scope, verify, requested_by, deletions, purges, rebuilds)
+                INSERT INTO reconciliation_runs (id, customer_id, target_id, host_id, scope, verify, requested_by, deletions, purges, rebuilds,
+                                                 remakes)
                 VALUES (\(run.id), \(customerID), \(targetID), \(hostID), \(scope.rawValue), \(verification.rawValue), \(requestedBy),
-                        \(deletions), \(purges.map(\.location)), \(rebuilds))
+                        \(deletions), \(purges.map(\.location)), \(rebuilds), \(remakes.map(\.location)))
                 """, logger: logger)
             let command = ReconcileTarget(runID: run.id, target: target, scope: scope,
                                           verifyFraction: verification == .all ? 1 : min(1, max(0, samplePercent / 100)),
                                           checkStubs: checkStubs || scope == .stubs, deletions: deletions, purges: purges,
-                                          rebuilds: rebuilds)
+                                          rebuilds: rebuilds, remakes: remakes)
             try await Outbox.enqueue(Envelope(customerID: customerID, hostID: hostID, payload: command),
                                      queue: AMQPTopology.agentQueue(customerID: customerID.uuidString, hostID: hostID.uuidString),
                                      on: connection, logger: logger)
@@ -155,6 +157,37 @@ public enum ReconciliationPlanner {
                              WHERE known.customer_id = \(alias).customer_id AND known.target_id = \(alias).target_id
                                AND known.tiered_location = \(alias).location))
             """
+    }
+
+    /// The host's stubs at risk on the target (their copy missing or damaged) that another copy of the same content
+    /// can make whole again: an active stub's copy of the same hash and size, on this target if there is one, that
+    /// is not at risk and has no damage or absence found on it.
+    static func copiesToRemake(of target: StorageTargetReference, customerID: UUID, hostID: UUID, on connection: PostgresConnection,
+                               logger: Logger) async throws -> [ReconcileTarget.Remake] {
+        let rows = try await connection.query("""
+            SELECT DISTINCT ON (risk.id) risk.tiered_location, risk.file_path, source.tiered_location,
+                   sources.id, sources.kind, sources.location, sources.settings::text, sources.secrets::text
+            FROM stub_registry AS risk
+            JOIN stub_registry AS source ON source.customer_id = risk.customer_id AND source.state = 'active' AND source.hash = risk.hash
+                                        AND source.size = risk.size AND NOT source.at_risk AND source.tiered_location <> risk.tiered_location
+            JOIN storage_targets AS sources ON sources.customer_id = source.customer_id AND sources.id = source.target_id
+                                           AND sources.deleted_at IS NULL
+            WHERE risk.customer_id = \(customerID) AND risk.target_id = \(target.id) AND risk.host_id = \(hostID)
+              AND risk.state = 'active' AND risk.at_risk
+              AND NOT EXISTS (SELECT 1 FROM findings AS doubt
+                              WHERE doubt.customer_id = \(customerID) AND doubt.target_id = source.target_id
+                                AND doubt.location = source.tiered_location AND doubt.kind IN ('missing_copy', 'hash_drift', 'size_drift')
+                                AND doubt.state IN ('open', 'accepted'))
+            ORDER BY risk.id, source.target_id = \(target.id) DESC, source.id DESC
+            LIMIT \(deletionsPerRun)
+            """, logger: logger).collect()
+        return try rows.map { row in
+            let (location, path, sourceLocation, id, kind, root, settings, secrets) = try row.decode(
+                (String, String, String, UUID, String, String, String, String).self)
+            return ReconcileTarget.Remake(location: location, filePath: path, sourceLocation: sourceLocation,
+                                          sourceTarget: StorageTargetReference(id: id, kind: .init(rawValue: kind), location: root,
+                                                                               settingsJSON: settings, secretsJSON: secrets))
+        }
     }
 
     /// The host's orphan copies whose registry row can be rebuilt from their description, whatever their age.

@@ -38,6 +38,30 @@ public struct ReconcileTarget: EnvelopePayload {
         }
     }
 
+    /// A stub whose copy is missing or damaged, and a copy of the same content (another file's, perhaps on another
+    /// target) that the registry has no doubt about.
+    public struct Remake: Codable, Sendable, Equatable {
+        public var location: String
+        /// The stub's path on the host, in the inventory's encoding.
+        public var filePath: String
+        public var sourceLocation: String
+        public var sourceTarget: StorageTargetReference
+
+        public init(location: String, filePath: String, sourceLocation: String, sourceTarget: StorageTargetReference) {
+            self.location = location
+            self.filePath = filePath
+            self.sourceLocation = sourceLocation
+            self.sourceTarget = sourceTarget
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case location
+            case filePath = "file_path"
+            case sourceLocation = "source_location"
+            case sourceTarget = "source_target"
+        }
+    }
+
     public var runID: UUID
     public var target: StorageTargetReference
     public var scope: Scope
@@ -54,8 +78,12 @@ public struct ReconcileTarget: EnvelopePayload {
     /// reports the registry row it describes, so the registry can be rebuilt from tier-2.
     public var rebuilds: [String]
 
+    /// Stubs of this host's whose copy was found missing or damaged, each with another good copy of the same
+    /// content to make it again from.
+    public var remakes: [Remake]
+
     public init(runID: UUID, target: StorageTargetReference, scope: Scope, verifyFraction: Double, checkStubs: Bool,
-                deletions: [String] = [], purges: [Purge] = [], rebuilds: [String] = []) {
+                deletions: [String] = [], purges: [Purge] = [], rebuilds: [String] = [], remakes: [Remake] = []) {
         self.runID = runID
         self.target = target
         self.scope = scope
@@ -64,6 +92,7 @@ public struct ReconcileTarget: EnvelopePayload {
         self.deletions = deletions
         self.purges = purges
         self.rebuilds = rebuilds
+        self.remakes = remakes
     }
 
     public init(from decoder: any Decoder) throws {
@@ -76,10 +105,11 @@ public struct ReconcileTarget: EnvelopePayload {
         deletions = try container.decodeIfPresent([String].self, forKey: .deletions) ?? []
         purges = try container.decodeIfPresent([Purge].self, forKey: .purges) ?? []
         rebuilds = try container.decodeIfPresent([String].self, forKey: .rebuilds) ?? []
+        remakes = try container.decodeIfPresent([Remake].self, forKey: .remakes) ?? []
     }
 
     enum CodingKeys: String, CodingKey {
-        case target, scope, deletions, purges, rebuilds
+        case target, scope, deletions, purges, rebuilds, remakes
         case runID = "run_id"
         case verifyFraction = "verify_fraction"
         case checkStubs = "check_stubs"

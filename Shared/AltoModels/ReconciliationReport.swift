@@ -55,7 +55,8 @@ public struct ReconciliationReport: Codable, Sendable, Equatable {
         public var size: Int64?
         public var modifiedAt: Date?
         /// An object's copy read back: `ok` or `damaged`; nil when it was not read. A stub: `missing` or `differs`;
-        /// `moved` (to `movedTo`); or, of a purge, `purged` or `kept` (with the reason in `detail`).
+        /// `moved` (to `movedTo`); of a purge, `purged` or `kept` (with the reason in `detail`); of a copy made again,
+        /// `remade` (from the copy in `detail`) or `kept`.
         public var outcome: String?
         public var detail: String?
         /// Where a moved stub is now, in the inventory's encoding.

@@ -1,8 +1,23 @@
 import AltoModels
 import Crypto
 import Foundation
+import Glibc
 
 extension CopyDescription {
+    /// The description of a copy of the file whose status is `info` (its size, times, mode and owner, which a stub
+    /// keeps too), authenticated under `sealingKey` when the copy is sealed with it.
+    public init(customerID: UUID, hostID: UUID, targetID: UUID, fileID: Int64, originalPath: String, status info: stat, hash: String,
+                copy: StoredCopy, compression: String?, encryption: StubRecord.Encryption?, tieredAt: Date, sealingKey: SymmetricKey?) {
+        self.init(customerID: customerID, hostID: hostID, targetID: targetID, fileID: fileID, originalPath: originalPath,
+                  size: Int64(info.st_size),
+                  modified: .init(seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int64(info.st_mtim.tv_nsec)),
+                  accessed: .init(seconds: Int64(info.st_atim.tv_sec), nanoseconds: Int64(info.st_atim.tv_nsec)),
+                  mode: UInt32(info.st_mode & 0o7777), uid: info.st_uid, gid: info.st_gid, hash: hash,
+                  storedBytes: copy.storedBytes, storedHash: copy.verifiedHash, compression: compression, encryption: encryption,
+                  tieredAt: tieredAt)
+        if let sealingKey { self = authenticated(with: sealingKey) }
+    }
+
     /// The description with its `mac`, under a key derived from the copy's own data key: only a holder of the
     /// tenant's key, which unwraps the data key, can make or check one.
     public func authenticated(with dataKey: SymmetricKey) -> CopyDescription {

@@ -149,15 +149,9 @@ public struct FileTierer: Sendable {
     /// What the copy says about itself, so tier-2 and the tenant's key alone can give the file back; authenticated
     /// under the job's data key when the copy is sealed.
     private func describe(_ file: TieringJob.File, _ info: stat, copy: StoredCopy, sent: Sent, tieredAt: Date) -> CopyDescription {
-        let description = CopyDescription(
-            customerID: customerID, hostID: hostID, targetID: target.id, fileID: file.fileID, originalPath: file.filePath,
-            size: Int64(info.st_size),
-            modified: .init(seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int64(info.st_mtim.tv_nsec)),
-            accessed: .init(seconds: Int64(info.st_atim.tv_sec), nanoseconds: Int64(info.st_atim.tv_nsec)),
-            mode: UInt32(info.st_mode & 0o7777), uid: info.st_uid, gid: info.st_gid, hash: sent.contentHash,
-            storedBytes: copy.storedBytes, storedHash: copy.verifiedHash, compression: options.compress ? "zstd" : nil,
-            encryption: options.sealing?.encryption, tieredAt: tieredAt)
-        return options.sealing.map { description.authenticated(with: $0.key) } ?? description
+        CopyDescription(customerID: customerID, hostID: hostID, targetID: target.id, fileID: file.fileID, originalPath: file.filePath,
+                        status: info, hash: sent.contentHash, copy: copy, compression: options.compress ? "zstd" : nil,
+                        encryption: options.sealing?.encryption, tieredAt: tieredAt, sealingKey: options.sealing?.key)
     }
 
     /// A redelivered job finds the stub its first delivery made (the agent stopped before reporting it): report it

@@ -25,6 +25,7 @@ struct TargetReconciler: Sendable {
         do {
             let store = try await catalog.store(for: command.target)
             for purge in command.purges { try await report.add([await carryOut(purge, in: store)]) }
+            for remake in command.remakes { try await report.add([await makeAgain(remake, on: store, targetID: command.target.id)]) }
             var described: Set<String> = []
             for location in command.rebuilds {
                 guard let row = await describe(location, in: store, targetID: command.target.id) else { continue }
@@ -70,6 +71,45 @@ struct TargetReconciler: Sendable {
             await store.remove(purge.location)
             (row.outcome, row.detail) = ("purged", why)
             logger.notice("copy of a deleted stub purged past its retention", metadata: ["location": "\(purge.location)", "path": "\(path)"])
+        }
+        return row
+    }
+
+    /// Makes a stub's missing or damaged copy again from another copy of the same content, unless the stub no
+    /// longer names it or the copy reads back good after all; reports which.
+    private func makeAgain(_ remake: ReconcileTarget.Remake, on store: any TierStore, targetID: UUID) async -> ReconciliationReport.Row {
+        let path = String(decoding: PathEncoding.decode(remake.filePath), as: UTF8.self)
+        var row = ReconciliationReport.Row(kind: .stub, location: remake.location, key: remake.filePath, outcome: "kept")
+        do throws(TieringError) {
+            guard let record = try StubFile.record(at: path), record.location == remake.location else {
+                row.detail = "the stub no longer names the copy"
+                return row
+            }
+            var dataKey: SymmetricKey?
+            if let encryption = record.encryption { dataKey = try await catalog.dataKey(for: encryption) }
+            do throws(TieringError) {
+                if let description = try await store.copyDescription(of: remake.location), description.hash == record.hash {
+                    try await store.verify(remake.location, against: description, key: dataKey)
+                    row.detail = "the copy reads back good"
+                    return row
+                }
+            } catch where [.hashMismatch, .notFound, .untrustedRecord].contains(error.code) {
+                logger.notice("the copy is made again", metadata: ["location": "\(remake.location)", "found": "\(error.message)"])
+            }
+            do { try catalog.remember(remake.sourceTarget) } catch { throw TieringError(.io, "the source target cannot be kept: \(error)") }
+            let sourceStore = try await catalog.store(for: remake.sourceTarget)
+            guard let sourceDescription = try await sourceStore.copyDescription(of: remake.sourceLocation) else {
+                throw TieringError(.untrustedRecord, "the other copy \(remake.sourceLocation) has no description to check it against")
+            }
+            let sourceKey = try await sourceDescription.openingKey { encryption throws(TieringError) in try await catalog.dataKey(for: encryption) }
+            let remaker = CopyRemaker(customerID: settings.customerID, hostID: settings.hostID, scratchFolder: settings.stateFolder)
+            try await remaker.remake(stubAt: path, encodedPath: remake.filePath, record: record, targetID: targetID, dataKey: dataKey,
+                                     on: store, from: .init(store: sourceStore, location: remake.sourceLocation,
+                                                            description: sourceDescription, key: sourceKey))
+            (row.outcome, row.detail) = ("remade", "made again from \(remake.sourceLocation)")
+            logger.notice("a missing or damaged copy was made again", metadata: ["location": "\(remake.location)", "from": "\(remake.sourceLocation)"])
+        } catch {
+            row.detail = error.message
         }
         return row
     }

@@ -133,8 +133,9 @@ struct AgentReconciliationController: Sendable {
         return try JSONResponse.make(status: .ok, page)
     }
 
-    /// What an agent may report of a stub: gone or changed (checks), moved (checks and purges), purged or kept (purges).
-    static let stubOutcomes: Set<String> = ["missing", "differs", "moved", "purged", "kept"]
+    /// What an agent may report of a stub: gone or changed (checks), moved (checks and purges), purged or kept
+    /// (purges), remade or kept (copies made again).
+    static let stubOutcomes: Set<String> = ["missing", "differs", "moved", "purged", "kept", "remade"]
 
     static let describedOutcomes: Set<String> = ["active", "deleted", "refused"]
 

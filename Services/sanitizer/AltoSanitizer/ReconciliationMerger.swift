@@ -47,12 +47,12 @@ struct ReconciliationMerger: Sendable {
         logger[metadataKey: "run"] = "\(runID)"
         let outcome = try await postgres.withTenant(customerID, logger: logger) { connection -> Outcome? in
             let runs = try await connection.query("""
-                SELECT target_id, host_id, scope, created_at, deletions, purges, rebuilds FROM reconciliation_runs
+                SELECT target_id, host_id, scope, created_at, deletions, purges, rebuilds, remakes FROM reconciliation_runs
                 WHERE customer_id = \(customerID) AND id = \(runID) AND state = 'listed' FOR UPDATE
-                """, logger: logger).collect().map { try $0.decode((UUID, UUID, String, Date, [String], [String], [String]).self) }
-            guard let (targetID, hostID, scope, started, deletions, purges, rebuilds) = runs.first else { return nil }
+                """, logger: logger).collect().map { try $0.decode((UUID, UUID, String, Date, [String], [String], [String], [String]).self) }
+            guard let (targetID, hostID, scope, started, deletions, purges, rebuilds, remakes) = runs.first else { return nil }
             let run = Scope(customerID: customerID, runID: runID, targetID: targetID, hostID: hostID, wholeTenant: scope == "tenant",
-                            listed: scope != "stubs", started: started, purges: purges, rebuilds: rebuilds)
+                            listed: scope != "stubs", started: started, purges: purges, rebuilds: rebuilds, remakes: remakes)
             // The run's objects in a table of this transaction's own, which it can index and analyze: the staged rows
             // were just written, and a plan made without their statistics would join a million rows by nested loops.
             try await connection.query("""
@@ -104,6 +104,7 @@ struct ReconciliationMerger: Sendable {
             let retained = try await retainCopiesOfDeletedStubs(run, on: connection, logger: logger)
             let moves = try await followMovedStubs(run, on: connection, logger: logger)
             let purged = try await recordPurges(run, on: connection, logger: logger)
+            let remade = try await recordRemakes(run, on: connection, logger: logger)
             try await connection.query("""
                 UPDATE reconciliation_runs SET state = 'merged', merged_at = now() WHERE id = \(runID)
                 """, logger: logger)
@@ -122,6 +123,10 @@ struct ReconciliationMerger: Sendable {
             records += rebuilt.map { row in
                 AuditRecord(actor: "sanitizer", action: "registry.rebuild", target: row.path, result: row.state,
                             details: ["location": row.location, "run": runID.uuidString.lowercased()])
+            }
+            records += remade.map { copy in
+                AuditRecord(actor: "sanitizer", action: "copy.remake", target: copy.location, result: copy.result,
+                            details: ["path": copy.path, "detail": copy.detail, "run": runID.uuidString.lowercased()])
             }
             records += moves.map { move in
                 AuditRecord(actor: "sanitizer", action: "stub.moved", target: move.path, result: move.result,
@@ -173,6 +178,8 @@ struct ReconciliationMerger: Sendable {
         var purges: [String]
         /// The copies the agent was asked to describe, for their registry rows.
         var rebuilds: [String]
+        /// The copies the agent was asked to make again from another copy.
+        var remakes: [String]
     }
 
     /// One statement per kind of finding, each filling `run_findings` from the run's rows and the registry.
@@ -255,6 +262,33 @@ struct ReconciliationMerger: Sendable {
               AND last_run_id = \(run.runID) AND file_path = ANY(\(paths))
             """, logger: logger)
         return paths
+    }
+
+    /// A copy the agent made again from another copy is whole: its stub is no longer at risk and the finding of
+    /// its absence or damage is repaired (also when this merge just took it for resolved, the listing having found
+    /// the copy again). Returns each copy asked for, made again or kept with the agent's reason.
+    private func recordRemakes(_ run: Scope, on connection: PostgresConnection, logger: Logger) async throws
+        -> [(path: String, location: String, result: String, detail: String)] {
+        guard !run.remakes.isEmpty else { return [] }
+        let reported = try await connection.query("""
+            SELECT key, location, outcome, coalesce(detail, '') FROM scan_staging.reconciliation_rows
+            WHERE run_id = \(run.runID) AND kind = 'stub' AND outcome IN ('remade', 'kept') AND location = ANY(\(run.remakes))
+            """, logger: logger).collect().map { row in
+                let (path, location, outcome, detail) = try row.decode((String, String, String, String).self)
+                return (path: path, location: location, result: outcome, detail: detail)
+            }
+        let remade = reported.filter { $0.result == "remade" }.map(\.location)
+        try await connection.query("""
+            UPDATE stub_registry SET at_risk = false
+            WHERE customer_id = \(run.customerID) AND host_id = \(run.hostID) AND target_id = \(run.targetID) AND state = 'active'
+              AND tiered_location = ANY(\(remade))
+            """, logger: logger)
+        try await connection.query("""
+            UPDATE findings SET state = 'repaired', ended_at = now(), detail = detail || '; made again from another copy of the same content'
+            WHERE customer_id = \(run.customerID) AND target_id = \(run.targetID) AND kind IN ('missing_copy', 'hash_drift', 'size_drift')
+              AND (state IN ('open', 'accepted') OR (state = 'resolved' AND ended_at = now())) AND location = ANY(\(remade))
+            """, logger: logger)
+        return reported
     }
 
     /// Registers again the copies the agent described, as its host's stubs (active where the stub names its copy,

@@ -1,6 +1,6 @@
 -- Copies of deleted stubs kept for the target's retention window and then purged, stubs that users moved told from
--- stubs they deleted, the stubs of every host on a share or bucket checked by that host, and registry rows rebuilt
--- from the copies' descriptions.
+-- stubs they deleted, the stubs of every host on a share or bucket checked by that host, registry rows rebuilt
+-- from the copies' descriptions, and copies made again from a duplicate's.
 
 -- The kernel's handle of each stub (`StubHandle`), which still finds it after a user renames or moves it within
 -- its file system and no longer does once it is deleted; and when a deleted stub's copy was purged.
@@ -27,3 +27,7 @@ ALTER TABLE scan_staging.reconciliation_rows ADD CONSTRAINT reconciliation_rows_
 ALTER TABLE scan_staging.reconciliation_rows ADD COLUMN entry jsonb;
 ALTER TABLE reconciliation_runs ADD COLUMN rebuilds text[] NOT NULL DEFAULT '{}';
 ALTER TABLE findings ADD COLUMN rebuild_refused text;
+
+-- Copies made again from another copy of the same content: the registry finds those by content hash.
+CREATE INDEX stub_registry_content ON stub_registry (customer_id, hash) WHERE state = 'active';
+ALTER TABLE reconciliation_runs ADD COLUMN remakes text[] NOT NULL DEFAULT '{}';
