@@ -47,11 +47,16 @@ public struct CopyRemaker: Sendable {
         }
         var info = stat()
         guard lstat(path, &info) == 0 else { throw TieringError.io("stat", path) }
-        let scratch = try Self.scratchFile(in: scratchFolder)
-        try await source.store.read(source.location, against: source.description, key: source.key, into: scratch)
-        await store.remove(record.location)
         let object = TierObject(customerID: customerID, hostID: hostID, fileID: fileID, originalPath: encodedPath,
                                 tieredAt: record.tieredAt, compressed: record.compression == "zstd")
+        // A stub moved since it was tiered would name its new copy after its new name: nothing is written then.
+        guard record.location.hasSuffix("/" + object.key) else {
+            throw TieringError(.rejected, "the stub was renamed since it was tiered, so its copy cannot be made again under its name")
+        }
+        let scratch = try Self.scratchFile(in: scratchFolder)
+        try await source.store.read(source.location, against: source.description, key: source.key, into: scratch)
+        // Every store writes a copy under a temporary name and renames it over the old one: the damaged copy
+        // stays until the new one is in place.
         let sent = TierSource(file: scratch, compressed: object.compressed, sealingKey: dataKey, limiter: nil)
         let copy = try await store.store(sent, as: object)
         do throws(TieringError) {

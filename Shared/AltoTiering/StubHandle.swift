@@ -25,7 +25,8 @@ public struct StubHandle: Sendable, Equatable {
         var fileSystem: UInt64 = 0
         var bytes = [UInt8](repeating: 0, count: 128)
         let count = alto_file_handle(descriptor, &type, &bytes, UInt32(bytes.count), &fileSystem)
-        guard count > 0 else { return nil }
+        // A file system of no id (some FUSE and network ones) cannot be told from another: no handle then.
+        guard count > 0, fileSystem != 0 else { return nil }
         return StubHandle(fileSystem: fileSystem, type: type, bytes: Array(bytes[0..<Int(count)]))
     }
 
@@ -84,7 +85,7 @@ public struct StubHandle: Sendable, Equatable {
         }
         defer { close(directory) }
         var mounted: UInt64 = 0
-        guard alto_file_system_id(directory, &mounted) == 0, mounted == fileSystem else {
+        guard fileSystem != 0, alto_file_system_id(directory, &mounted) == 0, mounted == fileSystem else {
             return .unknown("the file system the stub was on is not mounted at \(folder)")
         }
         let file = alto_open_handle(directory, type, bytes, UInt32(bytes.count))

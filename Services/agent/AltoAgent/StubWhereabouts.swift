@@ -21,6 +21,8 @@ enum StubWhereabouts: Equatable {
     case uncertain(String)
 
     static func find(path: String, location: String, hash: String?, handle: String?) -> StubWhereabouts {
+        // A name that is not UTF-8 is not this path once decoded: never taken for gone.
+        guard !path.contains("\u{FFFD}") else { return .uncertain("its name is not UTF-8, which this check cannot follow") }
         let atPath: String
         var fileIsGone = false
         do throws(TieringError) {

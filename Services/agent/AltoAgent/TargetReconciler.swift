@@ -67,7 +67,11 @@ struct TargetReconciler: Sendable {
             (row.outcome, row.movedTo, row.detail) = ("moved", PathEncoding.encode(name), "the stub was moved, not deleted")
         case .uncertain(let reason):
             (row.outcome, row.detail) = ("kept", reason)
-        case .gone(let why), .replaced(let why):
+        case .replaced(let why):
+            (row.outcome, row.detail) = ("kept", why)
+        case .gone where purge.handle == nil:
+            (row.outcome, row.detail) = ("kept", "the stub has no handle to tell a move from a deletion")
+        case .gone(let why):
             await store.remove(purge.location)
             (row.outcome, row.detail) = ("purged", why)
             logger.notice("copy of a deleted stub purged past its retention", metadata: ["location": "\(purge.location)", "path": "\(path)"])
@@ -87,13 +91,20 @@ struct TargetReconciler: Sendable {
             }
             var dataKey: SymmetricKey?
             if let encryption = record.encryption { dataKey = try await catalog.dataKey(for: encryption) }
+            // The copy is judged by what the stub says it holds, whatever its description says: only a copy that
+            // is gone or does not read back as the stub's content is made again.
+            var stubbed = stat()
+            guard lstat(path, &stubbed) == 0 else { throw TieringError.io("stat", path) }
+            let truth = CopyDescription(customerID: settings.customerID, hostID: settings.hostID, targetID: targetID, fileID: 0,
+                                        originalPath: remake.filePath, status: stubbed, hash: record.hash,
+                                        copy: StoredCopy(location: remake.location, storedBytes: 0, verifiedHash: ""),
+                                        compression: record.compression, encryption: record.encryption, tieredAt: record.tieredAt,
+                                        sealingKey: nil)
             do throws(TieringError) {
-                if let description = try await store.copyDescription(of: remake.location), description.hash == record.hash {
-                    try await store.verify(remake.location, against: description, key: dataKey)
-                    row.detail = "the copy reads back good"
-                    return row
-                }
-            } catch where [.hashMismatch, .notFound, .untrustedRecord].contains(error.code) {
+                try await store.verify(remake.location, against: truth, key: dataKey)
+                row.detail = "the copy reads back good"
+                return row
+            } catch where [.hashMismatch, .notFound].contains(error.code) {
                 logger.notice("the copy is made again", metadata: ["location": "\(remake.location)", "found": "\(error.message)"])
             }
             do { try catalog.remember(remake.sourceTarget) } catch { throw TieringError(.io, "the source target cannot be kept: \(error)") }
@@ -134,12 +145,27 @@ struct TargetReconciler: Sendable {
             guard description.hostID == settings.hostID, description.targetID.map({ $0 == targetID }) ?? true else {
                 throw TieringError(.untrustedRecord, "its description names another host or target")
             }
-            key = try await description.openingKey { encryption throws(TieringError) in try await catalog.dataKey(for: encryption) }
         } catch where [.untrustedRecord, .hashMismatch].contains(error.code) {
             row.detail = error.message
             return row
         } catch {
             logger.warning("a copy's description cannot be read now", metadata: ["location": "\(location)", "error": "\(error.message)"])
+            return nil
+        }
+        // A key that cannot be had now is no verdict on the description: it is asked about again.
+        do throws(TieringError) {
+            if let encryption = description.encryption {
+                let dataKey = try await catalog.dataKey(for: encryption)
+                guard description.isAuthentic(under: dataKey) else {
+                    row.detail = "its description does not authenticate under its data key: it was changed"
+                    return row
+                }
+                key = dataKey
+            } else {
+                key = nil
+            }
+        } catch {
+            logger.warning("a copy's data key cannot be had now", metadata: ["location": "\(location)", "error": "\(error.message)"])
             return nil
         }
         let path = String(decoding: PathEncoding.decode(description.originalPath), as: UTF8.self)

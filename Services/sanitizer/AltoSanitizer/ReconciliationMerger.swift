@@ -355,12 +355,14 @@ struct ReconciliationMerger: Sendable {
                 let (path, location, movedTo) = try row.decode((String, String, String).self)
                 return (path: path, location: location, movedTo: movedTo, result: "registered there already")
             }
-        // One row per stub moves (the newest, should a path have been registered twice), and only to a path no
-        // other active row holds.
+        // One row per stub moves (the newest, should a path have been registered twice), one to each new path (two
+        // rows naming one copy may both be found there), and only to a path no other active row holds.
         let followed = try await connection.query("""
             UPDATE stub_registry AS registry SET file_path = moved.moved_to, state = 'active', deleted_at = NULL
-            FROM scan_staging.reconciliation_rows AS moved
-            WHERE moved.run_id = \(run.runID) AND moved.kind = 'stub' AND moved.outcome = 'moved'
+            FROM (SELECT DISTINCT ON (moved_to) * FROM scan_staging.reconciliation_rows
+                  WHERE run_id = \(run.runID) AND kind = 'stub' AND outcome = 'moved'
+                  ORDER BY moved_to, key) AS moved
+            WHERE true
               AND registry.id = (SELECT max(same.id) FROM stub_registry AS same
                                  WHERE same.customer_id = \(customer) AND same.host_id = \(host) AND same.target_id = \(target)
                                    AND same.state IN ('active', 'deleted') AND same.file_path = moved.key
@@ -393,7 +395,7 @@ struct ReconciliationMerger: Sendable {
             }
         let kept = try await connection.query("""
             SELECT key, location, coalesce(detail, '') FROM scan_staging.reconciliation_rows
-            WHERE run_id = \(run.runID) AND kind = 'stub' AND outcome = 'kept'
+            WHERE run_id = \(run.runID) AND kind = 'stub' AND outcome = 'kept' AND location = ANY(\(run.purges))
             """, logger: logger).collect().map { row in
                 let (path, location, detail) = try row.decode((String, String, String).self)
                 return (path: path, location: location, result: "kept", detail: detail)
