@@ -20,7 +20,7 @@ enum StubWhereabouts: Equatable {
     case replaced(String)
     case uncertain(String)
 
-    static func find(path: String, location: String, hash: String?, handle: String?) -> StubWhereabouts {
+    static func find(path: String, location: String, hash: String?, handle: StubHandle?) -> StubWhereabouts {
         // A name that is not UTF-8 is not this path once decoded: never taken for gone.
         guard !path.contains("\u{FFFD}") else { return .uncertain("its name is not UTF-8, which this check cannot follow") }
         let atPath: String
@@ -41,7 +41,7 @@ enum StubWhereabouts: Equatable {
         } catch {
             return .uncertain(error.message)
         }
-        guard let handle = handle.flatMap(StubHandle.init(text:)) else {
+        guard let handle else {
             guard fileIsGone else { return .replaced(atPath) }
             // Only a file gone from a folder that is there is gone: a folder not there may be a share not mounted.
             return folderExists(of: path) ? .gone(atPath) : .uncertain("its folder is not there")

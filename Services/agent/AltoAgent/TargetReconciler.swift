@@ -60,7 +60,8 @@ struct TargetReconciler: Sendable {
     private func carryOut(_ purge: ReconcileTarget.Purge, in store: any TierStore) async -> ReconciliationReport.Row {
         let path = String(decoding: PathEncoding.decode(purge.filePath), as: UTF8.self)
         var row = ReconciliationReport.Row(kind: .stub, location: purge.location, key: purge.filePath)
-        switch StubWhereabouts.find(path: path, location: purge.location, hash: nil, handle: purge.handle) {
+        let handle = purge.handle.flatMap(StubHandle.init(text:))
+        switch StubWhereabouts.find(path: path, location: purge.location, hash: nil, handle: handle) {
         case .inPlace:
             (row.outcome, row.movedTo, row.detail) = ("moved", purge.filePath, "the stub is back at its path")
         case .moved(let name):
@@ -69,7 +70,7 @@ struct TargetReconciler: Sendable {
             (row.outcome, row.detail) = ("kept", reason)
         case .replaced(let why):
             (row.outcome, row.detail) = ("kept", why)
-        case .gone where purge.handle == nil:
+        case .gone where handle == nil:
             (row.outcome, row.detail) = ("kept", "the stub has no handle to tell a move from a deletion")
         case .gone(let why):
             await store.remove(purge.location)
@@ -261,7 +262,8 @@ struct TargetReconciler: Sendable {
                 let path = String(decoding: PathEncoding.decode(stub.filePath), as: UTF8.self)
                 let problem: (String, String)?
                 var movedTo: String?
-                switch StubWhereabouts.find(path: path, location: stub.location, hash: stub.hash, handle: stub.handle) {
+                switch StubWhereabouts.find(path: path, location: stub.location, hash: stub.hash,
+                                            handle: stub.handle.flatMap(StubHandle.init(text:))) {
                 case .inPlace: problem = nil
                 case .moved(let name):
                     movedTo = PathEncoding.encode(name)
