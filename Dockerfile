@@ -1,11 +1,15 @@
 # One image for every Alto executable; the container's command picks the service.
 FROM swift:6.3-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends librabbitmq-dev libzstd-dev zlib1g-dev libpcre2-dev libsmbclient-dev pkgconf
+RUN apt-get update && apt-get install -y --no-install-recommends librabbitmq-dev libzstd-dev zlib1g-dev libpcre2-dev libsmbclient-dev pkgconf \
+    node-react node-react-dom node-scheduler node-csstype node-prop-types node-typescript esbuild
 WORKDIR /src
 COPY . .
-RUN swift build -c release --static-swift-stdlib && mkdir /out && cp .build/release/alto-* /out/ && cp -r .build/release/*.resources /out/
+RUN scripts/build-ui.sh && swift build -c release --static-swift-stdlib && mkdir /out && cp .build/release/alto-* /out/ \
+    && cp -r .build/release/*.resources /out/
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends librabbitmq4 libzstd1 zlib1g libpcre2-8-0 libsmbclient ca-certificates && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/ /usr/local/bin/
+COPY --from=build /src/web/dist/ /usr/local/share/alto/ui/
+ENV ALTO_UI_DIR=/usr/local/share/alto/ui
 ENV ALTO_HTTP_HOST=0.0.0.0

@@ -157,7 +157,7 @@ struct AMQPConsumerLoop {
         if let session { return session }
         do {
             let session = try AMQPSession(configuration: configuration, confirms: false)
-            try declarations.forEach(session.apply)
+            for declaration in declarations { try session.apply(declaration) }
             try session.consume(queue: queue, prefetch: prefetch)
             generation += 1
             self.session = session

@@ -25,17 +25,19 @@ public enum AMQPDeclaration: Sendable, Equatable {
 }
 
 extension AMQPSession {
-    func apply(_ declaration: AMQPDeclaration) throws {
+    /// - Returns: what the work queues declared hold, each after its dead-letter queue.
+    @discardableResult
+    func apply(_ declaration: AMQPDeclaration) throws -> [AMQPQueueDepth] {
         switch declaration {
         case .workQueue(let name):
             let deadLetterQueue = AMQPTopology.deadLetterQueue(for: name)
             try declareExchange(AMQPTopology.deadLetterExchange, type: "direct")
-            try declareQueue(deadLetterQueue)
+            let deadLetters = try declareQueue(deadLetterQueue)
             try bindQueue(deadLetterQueue, exchange: AMQPTopology.deadLetterExchange, routingKey: deadLetterQueue)
-            try declareQueue(name, arguments: [
+            return [deadLetters, try declareQueue(name, arguments: [
                 "x-dead-letter-exchange": .string(AMQPTopology.deadLetterExchange),
                 "x-dead-letter-routing-key": .string(deadLetterQueue),
-            ])
+            ])]
         case .exchange(let name, let type):
             try declareExchange(name, type: type)
         case .boundQueue(let name, let exchange, let routingKey):
@@ -50,5 +52,6 @@ extension AMQPSession {
         case .deleteQueue(let name):
             try deleteQueue(name)
         }
+        return []
     }
 }

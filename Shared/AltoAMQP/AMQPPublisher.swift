@@ -8,7 +8,7 @@ import ServiceLifecycle
 public final class AMQPPublisher: Service, Sendable {
     enum Command: Sendable {
         case publish(PendingPublish)
-        case declare([AMQPDeclaration], CheckedContinuation<Void, any Error>)
+        case declare([AMQPDeclaration], CheckedContinuation<[AMQPQueueDepth], any Error>)
         case shutdown(CheckedContinuation<Void, Never>)
     }
 
@@ -49,8 +49,18 @@ public final class AMQPPublisher: Service, Sendable {
 
     /// Declares topology; idempotent, so every process declares what it uses.
     public func declare(_ declarations: [AMQPDeclaration]) async throws {
+        _ = try await declared(declarations)
+    }
+
+    /// What each work queue and its dead-letter queue hold now, read by declaring them again as every process
+    /// does at start (the broker answers a declaration with the queue's counts).
+    public func queueDepths(of workQueues: [String]) async throws -> [AMQPQueueDepth] {
+        try await declared(workQueues.map(AMQPDeclaration.workQueue))
+    }
+
+    private func declared(_ declarations: [AMQPDeclaration]) async throws -> [AMQPQueueDepth] {
         startIfNeeded()
-        try await withCheckedThrowingContinuation { continuation in
+        return try await withCheckedThrowingContinuation { continuation in
             worker.submit(.declare(declarations, continuation))
         }
     }
@@ -94,7 +104,7 @@ struct AMQPPublisherLoop {
     }
 
     mutating func run() {
-        var declarations: [([AMQPDeclaration], CheckedContinuation<Void, any Error>)] = []
+        var declarations: [([AMQPDeclaration], CheckedContinuation<[AMQPQueueDepth], any Error>)] = []
         var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
         while true {
             for command in worker.takeAll() {
@@ -120,8 +130,7 @@ struct AMQPPublisherLoop {
             while self.session != nil, !declarations.isEmpty {
                 let (items, continuation) = declarations.removeFirst()
                 do {
-                    try items.forEach(session.apply)
-                    continuation.resume()
+                    continuation.resume(returning: try items.flatMap(session.apply))
                 } catch {
                     continuation.resume(throwing: error)
                     drop(session, error)

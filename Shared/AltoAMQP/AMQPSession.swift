@@ -97,13 +97,17 @@ final class AMQPSession {
         try rpcReply("declare exchange \(name)")
     }
 
-    func declareQueue(_ name: String, arguments: [String: AMQPFieldValue] = [:]) throws {
-        withBytes(name) { queue in
+    /// Declares a durable queue, or finds the one there with the same arguments, and returns what it holds.
+    @discardableResult
+    func declareQueue(_ name: String, arguments: [String: AMQPFieldValue] = [:]) throws -> AMQPQueueDepth {
+        let answer = withBytes(name) { queue in
             AMQPTable.with(arguments) { table in
-                _ = amqp_queue_declare(state, channel, queue, 0, 1, 0, 0, table)
+                amqp_queue_declare(state, channel, queue, 0, 1, 0, 0, table)
             }
         }
         try rpcReply("declare queue \(name)")
+        return AMQPQueueDepth(queue: name, messages: Int(answer?.pointee.message_count ?? 0),
+                              consumers: Int(answer?.pointee.consumer_count ?? 0))
     }
 
     func bindQueue(_ queue: String, exchange: String, routingKey: String) throws {

@@ -91,6 +91,13 @@ public enum AccessPolicy {
         Route("POST", "/api/v1/api-tokens"): .permission(.tokensManage),
         Route("DELETE", "/api/v1/api-tokens/{tokenID}"): .permission(.tokensManage),
 
+        Route("GET", "/api/v1/jobs"): .permission(.tenantRead),
+        Route("GET", "/api/v1/jobs/{jobID}"): .permission(.tenantRead),
+        Route("GET", "/api/v1/recalls"): .permission(.tenantRead),
+        Route("GET", "/api/v1/recalls/{recallID}"): .permission(.tenantRead),
+        Route("GET", "/api/v1/analytics/savings"): .permission(.tenantRead),
+        Route("GET", "/api/v1/analytics/inventory"): .permission(.tenantRead),
+
         Route("GET", "/api/v1/audit"): .permission(.auditRead),
         Route("GET", "/api/v1/notifications"): .permission(.notificationsFollow),
         Route("POST", "/api/v1/keys/rotate"): .permission(.keysManage),

@@ -22,6 +22,9 @@ public struct AgentResult: EnvelopePayload {
         public var outcome: Outcome
         /// Why a file was skipped or failed, in words an admin can act on.
         public var reason: String?
+        /// The same reason as one of a few fixed words (`in_use`, `storage_unavailable`, ...), which metrics and
+        /// dashboards count by where the words would make a series of every message.
+        public var reasonCode: String?
         public var hash: String?
         public var size: Int64
         public var tieredLocation: String?
@@ -52,6 +55,7 @@ public struct AgentResult: EnvelopePayload {
             case fileID = "file_id"
             case filePath = "file_path"
             case outcome, reason, hash, size
+            case reasonCode = "reason_code"
             case tieredLocation = "tiered_location"
             case allocatedBefore = "allocated_before"
             case allocatedAfter = "allocated_after"

@@ -5,6 +5,7 @@ import Logging
 public enum OperationsServer {
     public static func make(settings: RuntimeSettings, routes: OperationsRoutes, logger: Logger) -> some ApplicationProtocol {
         let router = Router()
+        router.middlewares.add(MetricsMiddleware())
         routes.add(to: router)
         return Application(
             router: router,

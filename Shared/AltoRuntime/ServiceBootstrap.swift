@@ -9,7 +9,7 @@ public enum ServiceBootstrap {
     private static let metrics = Mutex<PrometheusCollectorRegistry?>(nil)
 
     /// Sends logs to standard error as `key=value` lines and installs the Prometheus registry that `/metrics`
-    /// serves. Safe to call more than once (tests build several services in one process).
+    /// serves, its metrics named and described by the ``MetricCatalog``. Safe to call more than once (tests build several services in one process).
     public static func bootstrap(label: String, level: Logger.Level) -> (Logger, PrometheusCollectorRegistry) {
         let registry = metrics.withLock { registry -> PrometheusCollectorRegistry in
             if let registry { return registry }
@@ -19,7 +19,7 @@ public enum ServiceBootstrap {
                 handler.logLevel = level
                 return handler
             }
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: created))
+            MetricsSystem.bootstrap(CatalogMetricsFactory(registry: created))
             registry = created
             return created
         }

@@ -77,8 +77,10 @@ public struct FileTierer: Sendable {
             case .storageUnavailable: .deferred
             default: .failed
             }
-            return AgentResult.File(fileID: file.fileID, filePath: file.filePath, outcome: outcome, reason: error.message,
-                                    size: file.fileSize)
+            var failed = AgentResult.File(fileID: file.fileID, filePath: file.filePath, outcome: outcome, reason: error.message,
+                                          size: file.fileSize)
+            failed.reasonCode = error.code.reasonCode
+            return failed
         }
     }
 

@@ -25,6 +25,23 @@ public struct TieringError: Error, Sendable, CustomStringConvertible {
         case transient
         /// The target is misconfigured (credentials, bucket, share): retrying will not help.
         case rejected
+
+        /// The code as the word results carry in `reason_code`.
+        public var reasonCode: String {
+            switch self {
+            case .changedSinceScan: "changed_since_scan"
+            case .inUse: "in_use"
+            case .io: "io"
+            case .hashMismatch: "hash_mismatch"
+            case .notAStub: "not_a_stub"
+            case .notFound: "not_found"
+            case .untrustedRecord: "untrusted_record"
+            case .outsideManagedRoots: "outside_managed_roots"
+            case .storageUnavailable: "storage_unavailable"
+            case .transient: "transient"
+            case .rejected: "rejected"
+            }
+        }
     }
 
     public let code: Code

@@ -187,6 +187,12 @@ public final class AccessWorld: @unchecked Sendable {
             request.body = try json(["target_id": (try await fresh { try await makeBucket(tenant.id, unique) }).uuidString])
         case "GET /api/v1/reconciliations/{runID}":
             path("runID", try await fresh { try await makeRun(tenant, unique) })
+        case "GET /api/v1/jobs/{jobID}":
+            path("jobID", try await fresh { try await makeFinishedJob(tenant, table: "tiering_jobs") })
+        case "GET /api/v1/recalls/{recallID}":
+            path("recallID", try await fresh { try await makeFinishedJob(tenant, table: "recall_jobs") })
+        case "GET /api/v1/analytics/inventory":
+            request.path += "?host_id=\(tenant.host.uuidString)"
         default:
             guard !route.path.contains("{") else { throw TestFailure("the matrix does not know how to call \(route)") }
             request.namesObjects = false
@@ -240,8 +246,16 @@ public final class AccessWorld: @unchecked Sendable {
         ]))
     }
 
-    /// A reconciliation run of a fresh bucket, sent to the tenant's host.
+    /// A reconciliation run of a fresh bucket, sent to the tenant's host: the planner sends a bucket's listing to
+    /// the host heard from last, so the tenant's host is made that one, whatever its fresh siblings did.
     private func makeRun(_ tenant: Tenant, _ unique: String) async throws -> UUID {
+        try await TestServers.withPostgres(databaseURL) { connection in
+            try await connection.query("BEGIN", logger: TestServers.logger)
+            try await connection.query("SELECT set_config('alto.customer_id', \(tenant.id.uuidString), true)", logger: TestServers.logger)
+            try await connection.query("UPDATE hosts SET last_heartbeat_at = now() + interval '1 minute' WHERE id = \(tenant.host)",
+                                       logger: TestServers.logger)
+            try await connection.query("COMMIT", logger: TestServers.logger)
+        }
         let answer = try await admin("POST", "/api/v1/reconciliations", tenant: tenant.id, ["target_id": try await makeBucket(tenant.id, unique).uuidString])
         guard let runs = answer["runs"] as? [[String: Any]], let text = runs.first?["id"] as? String, let run = UUID(uuidString: text) else {
             throw TestFailure("no run in \(answer)")
@@ -262,6 +276,29 @@ public final class AccessWorld: @unchecked Sendable {
             guard let id = try rows.first?.decode(Int64.self) else { throw TestFailure("no finding made") }
             return id
         }
+    }
+
+    /// A tiering or recall job of the tenant's host that has finished, so no service picks it up.
+    private func makeFinishedJob(_ tenant: Tenant, table: String) async throws -> UUID {
+        let id = UUID()
+        try await TestServers.withPostgres(databaseURL) { connection in
+            try await connection.query("BEGIN", logger: TestServers.logger)
+            try await connection.query("SELECT set_config('alto.customer_id', \(tenant.id.uuidString), true)", logger: TestServers.logger)
+            if table == "tiering_jobs" {
+                try await connection.query("""
+                    INSERT INTO tiering_jobs (id, customer_id, host_id, rule_id, target_id, priority, state, file_count, total_bytes,
+                                              estimated_space_saved, estimated_duration_seconds, finished_at)
+                    VALUES (\(id), \(tenant.id), \(tenant.host), \(tenant.rule), \(tenant.target), 1, 'done', 0, 0, 0, 0, now())
+                    """, logger: TestServers.logger)
+            } else {
+                try await connection.query("""
+                    INSERT INTO recall_jobs (id, customer_id, host_id, requested_by, state, file_count, finished_at)
+                    VALUES (\(id), \(tenant.id), \(tenant.host), 'matrix', 'done', 0, now())
+                    """, logger: TestServers.logger)
+            }
+            try await connection.query("COMMIT", logger: TestServers.logger)
+        }
+        return id
     }
 
     private func makeRule(_ tenant: Tenant, _ unique: String) async throws -> UUID {

@@ -46,7 +46,7 @@ import Testing
                 hash: "sha256:" + String(repeating: "0", count: 64), storedBytes: 17, storedHash: "sha256:" + String(repeating: "0", count: 64),
                 compression: nil, encryption: nil, tieredAt: Date())
             try Data(description.encoded()).write(to: URL(fileURLWithPath: CopyDescription.location(describing: forged)))
-            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+            _ = try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 try await postgres.query("DELETE FROM stub_registry", logger: TestServers.logger)
             }
             try FileManager.default.removeItem(atPath: paths[3])

@@ -40,7 +40,7 @@ import Testing
             try FileManager.default.removeItem(atPath: paths[3])
             try Data("a new file by that name".utf8).write(to: URL(fileURLWithPath: paths[3]))
             try FileManager.default.moveItem(atPath: paths[5], toPath: moved[2])
-            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+            _ = try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 try await postgres.query("""
                     UPDATE stub_registry SET state = 'deleted', deleted_at = now() - interval '1 day' WHERE file_path = \(paths[5])
                     """, logger: TestServers.logger)

@@ -17,7 +17,7 @@ struct ResultRecorder: Sendable {
     /// The central services' broker login, which signs the results this service puts back.
     let centralLogin: String
     let logger: Logger
-    private let filesRecorded = Counter(label: "alto_actor_files_total")
+    private let tierUnavailable = Counter(label: "alto_actor_tier_unavailable_total")
     private let bytesSaved = Counter(label: "alto_actor_bytes_saved_total")
     private let securityEvents = Counter(label: "alto_actor_security_events_total")
 
@@ -94,6 +94,7 @@ struct ResultRecorder: Sendable {
                 job = nil
             }
             var saved: Int64 = 0
+            var series = SavingsSeries()
             var audit: [AuditRecord] = []
             var applied: [AgentResult.File] = []
             for file in result.files {
@@ -101,16 +102,19 @@ struct ResultRecorder: Sendable {
                 case .tier:
                     guard try await isNew(file, of: job, customerID: customerID, connection: connection, logger: logger) else { continue }
                     if file.outcome == .tiered {
-                        try await recordTiered(file, result: result, jobID: job?.id, customerID: customerID, hostID: hostID,
+                        let freed = max(0, (file.allocatedBefore ?? file.size) - (file.allocatedAfter ?? 0))
+                        try await recordTiered(file, freed: freed, result: result, jobID: job?.id, customerID: customerID, hostID: hostID,
                                                connection: connection, logger: logger)
-                        saved += max(0, (file.allocatedBefore ?? file.size) - (file.allocatedAfter ?? 0))
+                        saved += freed
+                        if let targetID = result.targetID { series.addTiered(target: targetID, bytes: file.size, freed: freed) }
                     }
                 case .security:
                     securityEvents.increment()
                     logger.warning("security event on a host", metadata: ["path": "\(file.filePath)", "reason": "\(file.reason ?? "")"])
                 case .recall:
-                    if file.outcome == .recalled {
-                        try await recordRecalled(file, customerID: customerID, hostID: hostID, connection: connection, logger: logger)
+                    if file.outcome == .recalled,
+                       let stub = try await recordRecalled(file, customerID: customerID, hostID: hostID, connection: connection, logger: logger) {
+                        series.addRecalled(target: stub.targetID, bytes: stub.size, freed: stub.freed)
                     }
                     if let jobID = recallJob {
                         try await connection.query("""
@@ -128,6 +132,7 @@ struct ResultRecorder: Sendable {
                               "tiered_location": file.tieredLocation]))
             }
             try await auditTrail.append(audit, customerID: customerID, on: connection, logger: logger)
+            try await series.record(customerID: customerID, hostID: hostID, on: connection, logger: logger)
             if let jobID = recallJob {
                 try await finishRecall(jobID, customerID: customerID, connection: connection, logger: logger)
             }
@@ -142,6 +147,7 @@ struct ResultRecorder: Sendable {
                     let alert = envelope.reply(AltoNotification(event: "storage.unavailable", jobID: job.id,
                                                                 summary: "tier-2 storage unavailable; job put back: \(reason)", counts: [:]))
                     try await Outbox.enqueue(alert, exchange: AMQPTopology.notificationsExchange, routingKey: "", on: connection, logger: logger)
+                    tierUnavailable.increment()
                     logger.error("tier-2 storage unavailable; the job goes back to the queue", metadata: ["reason": "\(reason)"])
                 }
             }
@@ -156,7 +162,11 @@ struct ResultRecorder: Sendable {
                 counts: counts.merging(["bytes_saved": saved]) { a, _ in a }))
             try await Outbox.enqueue(notification, exchange: AMQPTopology.notificationsExchange, routingKey: "",
                                      on: connection, logger: logger)
-            filesRecorded.increment(by: applied.count)
+            for (key, files) in Dictionary(grouping: applied, by: { FileOutcomeKey(outcome: $0.outcome.rawValue, reason: $0.reasonCode ?? "none") }) {
+                Counter(label: "alto_actor_files_total",
+                        dimensions: [("action", result.action.rawValue), ("outcome", key.outcome), ("reason", key.reason)])
+                    .increment(by: files.count)
+            }
             bytesSaved.increment(by: Int(saved))
             logger.info("agent result recorded", metadata: ["files": "\(applied.count)", "bytes_saved": "\(saved)"])
         }
@@ -179,7 +189,7 @@ struct ResultRecorder: Sendable {
         return false
     }
 
-    private func recordTiered(_ file: AgentResult.File, result: AgentResult, jobID: UUID?, customerID: UUID, hostID: UUID,
+    private func recordTiered(_ file: AgentResult.File, freed: Int64, result: AgentResult, jobID: UUID?, customerID: UUID, hostID: UUID,
                               connection: PostgresConnection, logger: Logger) async throws {
         guard let location = file.tieredLocation, let hash = file.hash else { return }
         // A path tiered again while its registered stub is another copy's (the stub was moved away and a new file
@@ -193,16 +203,16 @@ struct ResultRecorder: Sendable {
         // The stub is recorded only for a file this host has in the inventory, by id when the result gives one.
         let recorded = try await connection.query("""
             INSERT INTO stub_registry (customer_id, host_id, file_id, file_path, target_id, tiered_location, hash, size, job_id,
-                                       wrapped_key, stored_bytes, stub_handle)
+                                       wrapped_key, stored_bytes, stub_handle, bytes_saved)
             SELECT \(customerID), \(hostID), inventory.id, inventory.file_path, \(result.targetID), \(location), \(hash),
-                   \(file.size), \(jobID), \(file.wrappedKey), \(file.storedBytes), \(file.stubHandle)
+                   \(file.size), \(jobID), \(file.wrappedKey), \(file.storedBytes), \(file.stubHandle), \(freed)
             FROM file_inventory AS inventory
             WHERE inventory.customer_id = \(customerID) AND inventory.host_id = \(hostID) AND inventory.file_path = \(file.filePath)
               AND (\(file.fileID)::bigint IS NULL OR inventory.id = \(file.fileID))
             ON CONFLICT (host_id, file_path) WHERE state = 'active' DO UPDATE SET
                 tiered_location = EXCLUDED.tiered_location, hash = EXCLUDED.hash, size = EXCLUDED.size,
                 job_id = EXCLUDED.job_id, wrapped_key = EXCLUDED.wrapped_key, stored_bytes = coalesce(EXCLUDED.stored_bytes, stub_registry.stored_bytes),
-                stub_handle = coalesce(EXCLUDED.stub_handle, stub_registry.stub_handle), created_at = now(),
+                stub_handle = coalesce(EXCLUDED.stub_handle, stub_registry.stub_handle), bytes_saved = EXCLUDED.bytes_saved, created_at = now(),
                 at_risk = false
             RETURNING 1
             """, logger: logger)
@@ -241,16 +251,20 @@ struct ResultRecorder: Sendable {
         return nil
     }
 
+    /// Marks the file's stub recalled and returns what it had saved, or nil when no active stub was there.
     private func recordRecalled(_ file: AgentResult.File, customerID: UUID, hostID: UUID,
-                                connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("""
+                                connection: PostgresConnection, logger: Logger) async throws -> (targetID: UUID, size: Int64, freed: Int64)? {
+        let recalled = try await connection.query("""
             UPDATE stub_registry SET state = 'recalled', recalled_at = now()
             WHERE host_id = \(hostID) AND customer_id = \(customerID) AND file_path = \(file.filePath) AND state = 'active'
-            """, logger: logger)
+            RETURNING target_id, size, coalesce(bytes_saved, size)
+            """, logger: logger).collect().map { try $0.decode((UUID?, Int64, Int64).self) }
         try await connection.query("""
             UPDATE file_inventory SET is_stubbed = false, stub_created_at = NULL, tiered_location = NULL, updated_at = now()
             WHERE host_id = \(hostID) AND customer_id = \(customerID) AND file_path = \(file.filePath)
             """, logger: logger)
+        guard let (targetID, size, freed) = recalled.first, let targetID else { return nil }
+        return (targetID, size, freed)
     }
 
     private func finishRecall(_ jobID: UUID, customerID: UUID, connection: PostgresConnection, logger: Logger) async throws {
@@ -262,4 +276,10 @@ struct ResultRecorder: Sendable {
             WHERE recall_jobs.id = \(jobID) AND recall_jobs.customer_id = \(customerID)
             """, logger: logger)
     }
+}
+
+/// A file outcome as metrics count it: outcome and reason code.
+private struct FileOutcomeKey: Hashable {
+    var outcome: String
+    var reason: String
 }

@@ -1,8 +1,10 @@
 import AltoModels
+import AltoTiering
 import AsyncHTTPClient
 import Foundation
 import Glibc
 import Logging
+import Metrics
 import NIOCore
 import ServiceLifecycle
 
@@ -26,7 +28,14 @@ struct HeartbeatService: Service {
     func run() async throws {
         var interval = settings.heartbeatSeconds
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            if let next = await send() { interval = max(5, next) }
+            Gauge(label: "alto_agent_guard_active").record(OnAccessWatch.isActive ? 1 : 0)
+            if let next = await send() {
+                interval = max(5, next)
+                Counter(label: "alto_agent_heartbeats_total", dimensions: [("result", "sent")]).increment()
+                Gauge(label: "alto_agent_last_heartbeat_timestamp_seconds").record(Date().timeIntervalSince1970)
+            } else {
+                Counter(label: "alto_agent_heartbeats_total", dimensions: [("result", "failed")]).increment()
+            }
             let pause = Duration.seconds(interval)
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
         }

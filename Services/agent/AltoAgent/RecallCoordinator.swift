@@ -15,9 +15,9 @@ struct RecallCoordinator: Sendable {
     let security: SecurityReporter
     let logger: Logger
     private let inFlight = RecallsInFlight()
-    private let recalled = Counter(label: "alto_agent_files_total", dimensions: [("outcome", "recalled")])
-    private let failed = Counter(label: "alto_agent_recall_failures_total")
-    private let latency = Timer(label: "alto_agent_recall_seconds")
+    private let recalled = Counter(label: "alto_agent_recalls_total", dimensions: [("outcome", "recalled")])
+    private let failed = Counter(label: "alto_agent_recalls_total", dimensions: [("outcome", "failed")])
+    private let latency = Timer(label: "alto_agent_recall_duration_seconds")
 
     init(catalog: TargetCatalog, throttle: RecallThrottle, security: SecurityReporter, logger: Logger) {
         self.catalog = catalog

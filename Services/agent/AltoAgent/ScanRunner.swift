@@ -1,5 +1,6 @@
 import AltoModels
 import Foundation
+import Metrics
 
 /// Runs one scan into a spool folder of its own: batches first, then the manifest that marks the scan finished,
 /// then (in `changed` hash mode) the index the next scan compares against.
@@ -31,6 +32,7 @@ struct ScanRunner: Sendable {
         } catch {
             progress.stop()
             try? FileManager.default.removeItem(atPath: folder)
+            Counter(label: "alto_agent_scans_total", dimensions: [("result", "failed")]).increment()
             throw error
         }
         let manifest = ScanManifest(scanID: scanID, roots: options.roots, startedAt: startedAt, finishedAt: Date(),
@@ -38,6 +40,10 @@ struct ScanRunner: Sendable {
                                     batches: try spool.finish(), summary: summary)
         try AltoJSON.encoder().encode(manifest).write(to: URL(fileURLWithPath: folder + "/" + ScanManifest.fileName), options: .atomic)
         if let recorder, let indexFile { try recorder.save(to: indexFile) }
+        Counter(label: "alto_agent_scans_total", dimensions: [("result", "done")]).increment()
+        Timer(label: "alto_agent_scan_duration_seconds").recordSeconds(manifest.finishedAt.timeIntervalSince(startedAt))
+        Counter(label: "alto_agent_scan_files_total").increment(by: summary.files)
+        Gauge(label: "alto_agent_scan_files").record(summary.files)
         return manifest
     }
 }

@@ -2,6 +2,7 @@ import AltoModels
 import AsyncHTTPClient
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 
 /// Uploads finished scans from the spool, oldest first, batch by batch in order. A batch file is deleted only
@@ -48,13 +49,17 @@ struct SpoolUploader: Sendable {
             logger[metadataKey: "scan"] = "\(manifest.scanID)"
             for batch in manifest.batches where FileManager.default.fileExists(atPath: folder + "/" + batch.file) {
                 logger[metadataKey: "batch"] = "\(batch.batchID)"
+                let started = ContinuousClock.now
                 switch await upload(batch, of: manifest, folder: folder, client: client, logger: logger) {
-                case .accepted:
+                case .accepted(let bytes):
+                    Timer(label: "alto_agent_upload_duration_seconds").recordInterval(since: started)
+                    Counter(label: "alto_agent_upload_bytes_total").increment(by: bytes)
                     try? FileManager.default.removeItem(atPath: folder + "/" + batch.file)
                 case .refused(let reason):
                     logger.error("the API refused a batch; it is set aside", metadata: ["reason": "\(reason)"])
                     setAside(batch, folder: folder)
                 case .failed(let reason):
+                    Counter(label: "alto_agent_upload_failures_total").increment()
                     logger.warning("batch upload failed; it stays in the spool for the next round", metadata: ["reason": "\(reason)"])
                     return .retryLater(reason)
                 }
@@ -66,7 +71,8 @@ struct SpoolUploader: Sendable {
     }
 
     private enum BatchOutcome {
-        case accepted
+        /// The API took the batch's bytes.
+        case accepted(Int)
         /// The API will never take this batch as it is (400, 413, 415).
         case refused(String)
         case failed(String)
@@ -103,7 +109,7 @@ struct SpoolUploader: Sendable {
                 let answer = try await response.body.collect(upTo: 1 << 20)
                 switch response.status.code {
                 case 202:
-                    return .accepted
+                    return .accepted(body.count)
                 case 400, 413, 415:
                     return .refused("\(response.status.code): \(String(buffer: answer))")
                 case 401, 403:

@@ -15,7 +15,6 @@ struct TieringExecutor: Sendable {
     let reporter: ResultReporter
     let logger: Logger
     private let limiters = BandwidthLimiters()
-    private let filesTiered = Counter(label: "alto_agent_files_total", dimensions: [("outcome", "tiered")])
     private let bytesTiered = Counter(label: "alto_agent_bytes_tiered_total")
     /// Outcomes are reported in batches of this many, so the actor shows a long job's progress.
     static let reportEvery = 250
@@ -39,14 +38,14 @@ struct TieringExecutor: Sendable {
         do {
             store = try await catalog.store(for: job.target)
         } catch {
-            return finished(job, job.files.map { failure($0, error.code == .storageUnavailable ? .deferred : .failed, error.message) })
+            return finished(job, job.files.map { failure($0, error) })
         }
         var options = FileTierer.Options()
         do {
             // One data key per job: every copy it makes is sealed with it, each with a nonce of its own.
             options.sealing = try await catalog.sealing()
         } catch {
-            return finished(job, job.files.map { failure($0, error.code == .storageUnavailable ? .deferred : .failed, error.message) })
+            return finished(job, job.files.map { failure($0, error) })
         }
         options.compress = job.target.compression == "zstd"
         options.previewBytes = settings.previewBytes
@@ -54,7 +53,7 @@ struct TieringExecutor: Sendable {
             let reason = "no stub guard is watching this host's managed roots, and a stub no guard watches reads as zeros; "
                 + "the job waits for `alto-agent guard`"
             logger.error("tiering refused: no stub guard", metadata: ["job": "\(job.jobID)"])
-            return finished(job, job.files.map { failure($0, .deferred, reason) })
+            return finished(job, job.files.map { failure($0, .deferred, reason, code: "no_stub_guard") })
         }
         let tierer = FileTierer(store: store, target: job.target, customerID: settings.customerID, hostID: settings.hostID,
                                 paths: ConfinedPaths(roots: roots), options: options, limiter: limiter(for: job, configuration: configuration))
@@ -82,7 +81,7 @@ struct TieringExecutor: Sendable {
                     unreported.removeAll()
                 }
                 if let unavailable {
-                    let rest = job.files[next...].map { failure($0, .deferred, "not attempted: \(unavailable)") }
+                    let rest = job.files[next...].map { failure($0, .deferred, "not attempted: \(unavailable)", code: "storage_unavailable") }
                     outcomes += rest
                     unreported += rest
                     break
@@ -119,13 +118,20 @@ struct TieringExecutor: Sendable {
         AgentResult(jobID: job.jobID, action: .tier, targetID: job.target.id, files: outcomes)
     }
 
-    private func failure(_ file: TieringJob.File, _ outcome: AgentResult.Outcome, _ reason: String) -> AgentResult.File {
-        AgentResult.File(fileID: file.fileID, filePath: file.filePath, outcome: outcome, reason: reason, size: file.fileSize)
+    private func failure(_ file: TieringJob.File, _ outcome: AgentResult.Outcome, _ reason: String, code: String) -> AgentResult.File {
+        var failed = AgentResult.File(fileID: file.fileID, filePath: file.filePath, outcome: outcome, reason: reason, size: file.fileSize)
+        failed.reasonCode = code
+        return failed
+    }
+
+    private func failure(_ file: TieringJob.File, _ error: TieringError) -> AgentResult.File {
+        failure(file, error.code == .storageUnavailable ? .deferred : .failed, error.message, code: error.code.reasonCode)
     }
 
     private func log(_ outcome: AgentResult.File) {
+        Counter(label: "alto_agent_tiering_files_total",
+                dimensions: [("outcome", outcome.outcome.rawValue), ("reason", outcome.reasonCode ?? "none")]).increment()
         if outcome.outcome == .tiered {
-            filesTiered.increment()
             bytesTiered.increment(by: Int(outcome.size))
             logger.debug("file tiered", metadata: ["path": "\(outcome.filePath)"])
         } else {

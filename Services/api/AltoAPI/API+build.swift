@@ -72,8 +72,10 @@ func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: 
     let scope = TenantScope(postgres: postgres, auditTrail: settings.audit)
 
     let router = Router(context: AltoRequestContext.self)
+    router.middlewares.add(MetricsMiddleware())
     router.middlewares.add(LogRequestsMiddleware(.debug))
     router.middlewares.add(ErrorMiddleware())
+    router.middlewares.add(WebUIMiddleware(folder: reader.string(forKey: "alto.ui.dir", default: "web/dist"), logger: logger))
     router.middlewares.add(AccessMiddleware(authenticator: authenticator, auditTrail: settings.audit))
     OperationsRoutes(registry: registry, checks: [OperationsRoutes.postgresCheck(postgres), OperationsRoutes.brokerCheck(publisher)])
         .add(to: router)
@@ -82,16 +84,18 @@ func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: 
                                               window: .seconds(max(1, reader.int(forKey: "alto.login.window.seconds", default: 300)))),
                       auditTrail: settings.audit).add(to: router)
     ScanUploadController(postgres: postgres, limits: limits).add(to: router)
-    HeartbeatController(postgres: postgres,
-                        intervalSeconds: max(5, reader.int(forKey: "alto.agent.heartbeat.seconds", default: 60))).add(to: router)
+    HeartbeatController(postgres: postgres, intervalSeconds: settings.agentHeartbeatSeconds).add(to: router)
     AdminController(scope: scope).add(to: router)
+    let minimumFileBytes = Int64(reader.int(forKey: "alto.planner.min.file.bytes", default: 8192))
     let accounts = try brokerAccounts(settings: settings, publisher: publisher)
-    HostController(scope: scope, accounts: accounts).add(to: router)
+    HostController(scope: scope, accounts: accounts, silentAfterSeconds: settings.agentSilentSeconds).add(to: router)
     BrokerAccountController(accounts: accounts, scope: scope).add(to: router)
     UserController(scope: scope, passwords: passwords).add(to: router)
     APITokenController(scope: scope).add(to: router)
     AuditController(scope: scope).add(to: router)
-    RuleController(scope: scope).add(to: router)
+    AnalyticsController(scope: scope).add(to: router)
+    JobController(scope: scope).add(to: router)
+    RuleController(scope: scope, minimumFileBytes: minimumFileBytes).add(to: router)
     StorageTargetController(scope: scope, keys: keys).add(to: router)
     KeyController(scope: scope, keys: keys).add(to: router)
     RecallController(scope: scope).add(to: router)
@@ -99,8 +103,7 @@ func makeRouter(settings: ServiceSettings, postgres: PostgresClient, publisher: 
     AgentReconciliationController(postgres: postgres).add(to: router)
     NotificationController(hub: hub, authenticator: authenticator,
                            recheck: .seconds(max(1, reader.int(forKey: "alto.api.socket.recheck.seconds", default: 5)))).add(to: router)
-    PlanController(scope: scope, minimumFileBytes: Int64(reader.int(forKey: "alto.planner.min.file.bytes", default: 8192)))
-        .add(to: router)
+    PlanController(scope: scope, minimumFileBytes: minimumFileBytes).add(to: router)
     return router
 }
 

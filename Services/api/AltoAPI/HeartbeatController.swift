@@ -93,7 +93,8 @@ struct HeartbeatController: Sendable {
             ON CONFLICT (host_id, mount_point) DO UPDATE SET total_bytes = EXCLUDED.total_bytes,
                 used_bytes = EXCLUDED.used_bytes, reported_at = EXCLUDED.reported_at
             """, logger: logger)
-        try await connection.query("UPDATE hosts SET last_heartbeat_at = now() WHERE id = \(hostID)", logger: logger)
+        try await connection.query("UPDATE hosts SET last_heartbeat_at = now(), agent_version = \(heartbeat.agentVersion) WHERE id = \(hostID)",
+                                   logger: logger)
 
         let rules = try await RuleRecords.load(customerID: customerID, on: connection, logger: logger)
         let crossings = AgentHeartbeat.crossings(previous: previous, current: heartbeat.volumes, rules: rules)

@@ -1,3 +1,4 @@
+import AltoModels
 import AltoRuntime
 import Foundation
 import Hummingbird
@@ -11,6 +12,8 @@ import PostgresNIO
 struct HostController: Sendable {
     let scope: TenantScope
     let accounts: BrokerAccounts?
+    /// An agent without a heartbeat for this long is `silent`.
+    let silentAfterSeconds: Int
 
     func add(to router: Router<AltoRequestContext>) {
         let hosts = router.group("/api/v1/hosts")
@@ -30,10 +33,26 @@ struct HostController: Sendable {
         var totalBytes: Int64
         var agentTokenIssuedAt: Date?
         var agentTokenActive: Bool
+        /// `online` (a heartbeat within three intervals), `silent`, or `never` (no heartbeat yet).
+        var agentState: String
+        var agentVersion: String?
+        var volumes: [Volume]
         enum CodingKeys: String, CodingKey {
-            case id, hostname, os
+            case id, hostname, os, volumes
             case lastHeartbeatAt = "last_heartbeat_at", lastScanAt = "last_scan_at", fileCount = "file_count"
             case totalBytes = "total_bytes", agentTokenIssuedAt = "agent_token_issued_at", agentTokenActive = "agent_token_active"
+            case agentState = "agent_state", agentVersion = "agent_version"
+        }
+    }
+
+    /// A managed root's file system as the last heartbeat measured it.
+    struct Volume: Codable {
+        var mountPoint: String
+        var totalBytes: Int64
+        var usedBytes: Int64
+        var reportedAt: Date
+        enum CodingKeys: String, CodingKey {
+            case mountPoint = "mount_point", totalBytes = "total_bytes", usedBytes = "used_bytes", reportedAt = "reported_at"
         }
     }
 
@@ -57,13 +76,24 @@ struct HostController: Sendable {
             var hosts: [Host] = []
             let rows = try await connection.query("""
                 SELECT id, hostname, os, last_heartbeat_at, last_scan_at, file_count, total_bytes, agent_token_issued_at,
-                       agent_token_hash IS NOT NULL
+                       agent_token_hash IS NOT NULL,
+                       CASE WHEN last_heartbeat_at IS NULL THEN 'never'
+                            WHEN last_heartbeat_at > now() - make_interval(secs => \(silentAfterSeconds)) THEN 'online'
+                            ELSE 'silent' END,
+                       agent_version,
+                       coalesce((SELECT json_agg(json_build_object('mount_point', volume.mount_point, 'total_bytes', volume.total_bytes,
+                                                                   'used_bytes', volume.used_bytes,
+                                                                   'reported_at', to_char(volume.reported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+                                                 ORDER BY volume.mount_point)
+                                 FROM host_volumes AS volume WHERE volume.host_id = hosts.id AND volume.customer_id = hosts.customer_id), '[]')::text
                 FROM hosts WHERE customer_id = \(customerID) AND (\(hostID)::uuid IS NULL OR id = \(hostID)) ORDER BY hostname
                 """, logger: context.logger)
-            for try await (id, name, os, heartbeat, scan, files, bytes, issued, active) in rows.decode(
-                (UUID, String, String, Date?, Date?, Int64, Int64, Date?, Bool).self) {
+            let decoder = AltoJSON.decoder()
+            for try await (id, name, os, heartbeat, scan, files, bytes, issued, active, state, version, volumes) in rows.decode(
+                (UUID, String, String, Date?, Date?, Int64, Int64, Date?, Bool, String, String?, String).self) {
                 hosts.append(Host(id: id, hostname: name, os: os, lastHeartbeatAt: heartbeat, lastScanAt: scan, fileCount: files,
-                                  totalBytes: bytes, agentTokenIssuedAt: issued, agentTokenActive: active))
+                                  totalBytes: bytes, agentTokenIssuedAt: issued, agentTokenActive: active, agentState: state,
+                                  agentVersion: version, volumes: try decoder.decode([Volume].self, from: Data(volumes.utf8))))
             }
             return hosts
         }

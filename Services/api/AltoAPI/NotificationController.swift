@@ -17,7 +17,9 @@ struct NotificationController: Sendable {
     let recheck: Duration
 
     func add(to router: Router<AltoRequestContext>) {
-        router.ws("/api/v1/notifications") { inbound, outbound, context in
+        router.ws("/api/v1/notifications", shouldUpgrade: { request, _ in
+            request.webSocketBearerToken == nil ? .upgrade([:]) : .upgrade([.secWebSocketProtocol: Request.webSocketBearerProtocol])
+        }) { inbound, outbound, context in
             guard let tenant = context.requestContext.customerID, let principal = context.requestContext.principal,
                   let token = context.request.bearerToken else { return }
             let (id, notifications) = hub.subscribe(tenant: tenant)

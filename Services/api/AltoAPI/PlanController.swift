@@ -49,23 +49,9 @@ struct PlanController: Sendable {
         if let maxBytes = body.maxBytes, maxBytes <= 0 { throw APIError.invalid("max_bytes", "must be above 0, got \(maxBytes)") }
         let hosts = try await hosts(context, only: body.hostID)
         if request.uri.queryParameters.get("dry_run") == "true" {
-            let report = try await scope.postgres.withConnection { connection in
-                try await connection.query("START TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
-                do {
-                    try await connection.bindTenant(customerID, logger: logger)
-                    var reports: [WhatIfReport.Host] = []
-                    for hostID in hosts {
-                        let computation = HostPlanComputation(customerID: customerID, hostID: hostID, minimumFileBytes: minimumFileBytes,
-                                                              caps: .init(maxFiles: body.maxFiles, maxBytes: body.maxBytes),
-                                                              collectDirectories: true)
-                        reports.append(WhatIfReport.Host(hostID: hostID, result: try await computation.run(on: connection, logger: logger)))
-                    }
-                    try await connection.query("COMMIT", logger: logger)
-                    return WhatIfReport(hosts: reports)
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
-                }
+            let report = try await scope.rehearse(context) { connection in
+                try await WhatIfReport.compute(customerID: customerID, hosts: hosts, minimumFileBytes: minimumFileBytes,
+                                               caps: .init(maxFiles: body.maxFiles, maxBytes: body.maxBytes), on: connection, logger: logger)
             }
             return try JSONResponse.make(status: .ok, report)
         }

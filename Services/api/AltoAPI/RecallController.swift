@@ -5,6 +5,7 @@ import AltoStore
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import PostgresNIO
 
 /// `POST /api/v1/recalls`: bring stubs back to their file servers, named by path (on one host) or by the rule that
@@ -71,6 +72,7 @@ struct RecallController: Sendable {
                                                     Array(chunk), on: connection, logger: logger))
                 }
             }
+            Counter(label: "alto_api_recalls_requested_total").increment(by: stubs.count)
             return queued
         }
         return try JSONResponse.make(status: .accepted, ["recalls": queued])

@@ -16,9 +16,23 @@ extension Request {
 
     /// The bearer token of the `Authorization` header, if any.
     var bearerToken: String? {
-        guard let value = headers[.authorization], value.lowercased().hasPrefix("bearer ") else { return nil }
-        return String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        if let value = headers[.authorization] {
+            guard value.lowercased().hasPrefix("bearer ") else { return nil }
+            return String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
+        return webSocketBearerToken
     }
+
+    /// A browser cannot set `Authorization` on a WebSocket, so the web UI offers its token as the second of the
+    /// subprotocols `alto.bearer, <token>`; the upgrade answers with `alto.bearer` alone.
+    var webSocketBearerToken: String? {
+        guard let value = headers[.secWebSocketProtocol] else { return nil }
+        let offered = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard offered.count == 2, offered[0] == Self.webSocketBearerProtocol, !offered[1].isEmpty else { return nil }
+        return offered[1]
+    }
+
+    static let webSocketBearerProtocol = "alto.bearer"
 
     /// Decodes a JSON body with Alto's coders; a body that does not decode is a 400 naming the field, one over
     /// `limit` bytes a 413.

@@ -8,9 +8,13 @@ import PostgresNIO
 
 /// `/api/v1/rules`: a tenant's tiering rules. Each change is checked whole before anything is written (a 400 naming
 /// the field otherwise), bumps the rule's version and writes an audit row in the same transaction. Deleting keeps
-/// the row (as deleted) so the jobs a rule planned keep their history.
+/// the row (as deleted) so the jobs a rule planned keep their history. `?dry_run=true` on a create or a replace
+/// makes every check and write in a transaction it rolls back, and answers with the rule as it would be stored and
+/// the what-if of every host's plan with it, so an admin sees what a rule would tier before saving it.
 struct RuleController: Sendable {
     let scope: TenantScope
+    /// Files smaller than this are never planned (the planner's own setting), so the what-if counts as it does.
+    let minimumFileBytes: Int64
 
     func add(to router: Router<AltoRequestContext>) {
         let rules = router.group("/api/v1/rules")
@@ -25,9 +29,19 @@ struct RuleController: Sendable {
 
     struct RuleList: Encodable { var rules: [TieringRule] }
 
+    struct Rehearsal: Encodable {
+        var rule: TieringRule
+        var whatIf: WhatIfReport
+        enum CodingKeys: String, CodingKey {
+            case rule
+            case whatIf = "what_if"
+        }
+    }
+
     func create(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
         var rule = try await request.decodeJSON(TieringRule.self)
         rule.id = UUID()
+        if Self.isDryRun(request) { return try JSONResponse.make(status: .ok, try await rehearse(rule, context: context, isNew: true)) }
         let stored = try await store(rule, context: context, isNew: true, action: "rule.create")
         return try JSONResponse.make(status: .created, stored)
     }
@@ -53,6 +67,7 @@ struct RuleController: Sendable {
     func replace(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
         var rule = try await request.decodeJSON(TieringRule.self)
         rule.id = try context.parameters.uuid("ruleID")
+        if Self.isDryRun(request) { return try JSONResponse.make(status: .ok, try await rehearse(rule, context: context, isNew: false)) }
         let stored = try await store(rule, context: context, isNew: false, action: "rule.update")
         return try JSONResponse.make(status: .ok, stored)
     }
@@ -88,30 +103,58 @@ struct RuleController: Sendable {
 
     /// Checks the rule against itself and the tenant's other rows, then writes it with its audit row.
     private func store(_ rule: TieringRule, context: AltoRequestContext, isNew: Bool, action: String) async throws -> TieringRule {
+        try rule.validateForAPI()
+        return try await Self.namingConflicts {
+            try await scope.audited(context, action: action, target: "rule/\(rule.id)") { connection in
+                try await write(rule, customerID: try context.tenant(), isNew: isNew, on: connection, logger: context.logger)
+            }
+        }
+    }
+
+    /// The same checks and write as `store`, rolled back, with the what-if of each of the tenant's hosts as the
+    /// rule stood written.
+    private func rehearse(_ rule: TieringRule, context: AltoRequestContext, isNew: Bool) async throws -> Rehearsal {
+        try rule.validateForAPI()
         let customerID = try context.tenant()
         let logger = context.logger
-        do {
-            try rule.validate()
-        } catch {
-            throw APIError.invalid(error.field, error.message)
-        }
-        do {
-            return try await scope.audited(context, action: action, target: "rule/\(rule.id)") { connection in
-                if !isNew, try await RuleRecords.load(id: rule.id, customerID: customerID, on: connection, logger: logger) == nil {
-                    throw Self.notFound(rule.id)
-                }
-                try await checkAgainstOthers(rule, customerID: customerID, on: connection, logger: logger)
-                try await RuleRecords.save(rule, customerID: customerID, isNew: isNew, on: connection, logger: logger)
-                guard let stored = try await RuleRecords.load(id: rule.id, customerID: customerID, on: connection, logger: logger) else {
-                    throw Self.notFound(rule.id)
-                }
-                return stored
+        let minimumFileBytes = minimumFileBytes
+        return try await Self.namingConflicts {
+            try await scope.rehearse(context) { connection in
+                let stored = try await write(rule, customerID: customerID, isNew: isNew, on: connection, logger: logger)
+                let hosts = try await connection.query("SELECT id FROM hosts WHERE customer_id = \(customerID) ORDER BY hostname, id",
+                                                       logger: logger).collect().map { try $0.decode(UUID.self) }
+                let whatIf = try await WhatIfReport.compute(customerID: customerID, hosts: hosts, minimumFileBytes: minimumFileBytes,
+                                                            on: connection, logger: logger)
+                return Rehearsal(rule: stored, whatIf: whatIf)
             }
+        }
+    }
+
+    private func write(_ rule: TieringRule, customerID: UUID, isNew: Bool, on connection: PostgresConnection,
+                       logger: Logger) async throws -> TieringRule {
+        if !isNew, try await RuleRecords.load(id: rule.id, customerID: customerID, on: connection, logger: logger) == nil {
+            throw Self.notFound(rule.id)
+        }
+        try await checkAgainstOthers(rule, customerID: customerID, on: connection, logger: logger)
+        try await RuleRecords.save(rule, customerID: customerID, isNew: isNew, on: connection, logger: logger)
+        guard let stored = try await RuleRecords.load(id: rule.id, customerID: customerID, on: connection, logger: logger) else {
+            throw Self.notFound(rule.id)
+        }
+        return stored
+    }
+
+    /// Another request took the name or priority between the check and the write.
+    private static func namingConflicts<Result>(_ body: () async throws -> sending Result) async throws -> sending Result {
+        do {
+            return try await body()
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-            // Another request took the name or priority between the check and the write.
             let field = error.serverInfo?[.constraintName] == "rules_live_priority" ? "priority" : "name"
             throw APIError.invalid(field, "is already used by another rule of this customer")
         }
+    }
+
+    private static func isDryRun(_ request: Request) -> Bool {
+        request.uri.queryParameters.get("dry_run") == "true"
     }
 
     private func checkAgainstOthers(_ rule: TieringRule, customerID: UUID, on connection: PostgresConnection, logger: Logger) async throws {
@@ -141,5 +184,16 @@ struct RuleController: Sendable {
 
     static func notFound(_ id: UUID) -> APIError {
         APIError(.notFound, "not_found", "rule \(id) does not exist")
+    }
+}
+
+extension TieringRule {
+    /// The rule's own checks, as a 400 naming the field.
+    fileprivate func validateForAPI() throws {
+        do {
+            try validate()
+        } catch {
+            throw APIError.invalid(error.field, error.message)
+        }
     }
 }

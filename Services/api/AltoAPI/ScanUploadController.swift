@@ -7,6 +7,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Metrics
 import PostgresNIO
 
 /// `POST /api/v1/scan-results`: an agent's scan batch. Everything is checked before anything is kept: the body is
@@ -73,6 +74,7 @@ struct ScanUploadController: Sendable {
         // A batch sent again, as an agent that lost the answer does, is answered without reading it again.
         if try await isKnown(batchID, customerID: customerID, hostID: hostID, logger: logger) {
             logger.info("scan batch staged before", metadata: ["batch": "\(batchID)", "scan": "\(scanID)"])
+            Counter(label: "alto_api_uploads_total", dimensions: [("result", "duplicate")]).increment()
             return try JSONResponse.make(status: .accepted, Accepted(batchID: batchID, scanID: scanID, status: "already_accepted"))
         }
         let upload = try await gate.admit(host: hostID) {
@@ -108,6 +110,8 @@ struct ScanUploadController: Sendable {
                 throw Self.conflict(batchID)
             }
         }
+        Counter(label: "alto_api_uploads_total", dimensions: [("result", staged ? "accepted" : "duplicate")]).increment()
+        if staged { Counter(label: "alto_api_upload_bytes_total").increment(by: upload.compressedBytes) }
         logger.info("scan batch staged", metadata: ["batch": "\(batchID)", "scan": "\(scanID)", "bytes": "\(upload.compressedBytes)",
                                                     "csv_bytes": "\(upload.csvBytes)", "duplicate": "\(!staged)"])
         return try JSONResponse.make(status: .accepted, Accepted(batchID: batchID, scanID: scanID, status: staged ? "accepted" : "already_accepted"))

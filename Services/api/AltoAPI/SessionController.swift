@@ -43,9 +43,16 @@ struct SessionController: Sendable {
         var customerID: UUID?
         var role: String
         var name: String
+        /// What the role may do, from the table the API enforces: the web UI shows only what these allow.
+        var permissions: [String]
         enum CodingKeys: String, CodingKey {
-            case kind, id, role, name
+            case kind, id, role, name, permissions
             case customerID = "customer_id"
+        }
+
+        init(kind: String, id: UUID?, customerID: UUID?, role: String, name: String) {
+            (self.kind, self.id, self.customerID, self.role, self.name) = (kind, id, customerID, role, name)
+            permissions = Role(rawValue: role).flatMap { AccessPolicy.grants[$0] }.map { $0.map(\.rawValue).sorted() } ?? []
         }
     }
 

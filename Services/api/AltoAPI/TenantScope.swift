@@ -17,6 +17,26 @@ struct TenantScope: Sendable {
         try await postgres.withTenant(try context.tenant(), logger: context.logger, isolation: isolation, body)
     }
 
+    /// Runs `body` as the request's tenant in a transaction that is always rolled back, so a what-if of a change
+    /// sees the change, with every check the real one makes, and nothing of it is ever committed.
+    func rehearse<Result>(_ context: AltoRequestContext, isolation: isolated (any Actor)? = #isolation,
+                          _ body: (PostgresConnection) async throws -> sending Result) async throws -> sending Result {
+        let customerID = try context.tenant()
+        let logger = context.logger
+        return try await postgres.withConnection(isolation: isolation) { connection in
+            try await connection.query("START TRANSACTION ISOLATION LEVEL REPEATABLE READ", logger: logger)
+            do {
+                try await connection.bindTenant(customerID, logger: logger)
+                let result = try await body(connection)
+                try await connection.query("ROLLBACK", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
     /// Runs a change as the request's tenant together with its audit record, so no change goes unrecorded.
     func audited<Result>(_ context: AltoRequestContext, action: String, target: String, details: [String: String?] = [:],
                          isolation: isolated (any Actor)? = #isolation,

@@ -1,5 +1,7 @@
 import AltoPlanning
 import Foundation
+import Logging
+import PostgresNIO
 
 /// The answer of a what-if plan: per host and rule, what it matched and what a plan would take now, with the
 /// estimates the jobs would carry.
@@ -70,6 +72,19 @@ struct WhatIfReport: Encodable {
 
     var dryRun = true
     var hosts: [Host]
+
+    /// What a plan of each host would do now, on the connection's transaction as it stands: a caller that has
+    /// written a rule it has not committed sees that rule's effect.
+    static func compute(customerID: UUID, hosts: [UUID], minimumFileBytes: Int64, caps: PlanSelection.RunCaps = .init(),
+                        on connection: PostgresConnection, logger: Logger) async throws -> WhatIfReport {
+        var reports: [Host] = []
+        for hostID in hosts {
+            let computation = HostPlanComputation(customerID: customerID, hostID: hostID, minimumFileBytes: minimumFileBytes,
+                                                  caps: caps, collectDirectories: true)
+            reports.append(Host(hostID: hostID, result: try await computation.run(on: connection, logger: logger)))
+        }
+        return WhatIfReport(hosts: reports)
+    }
 
     enum CodingKeys: String, CodingKey {
         case dryRun = "dry_run"

@@ -5,7 +5,8 @@ import Logging
 import ServiceLifecycle
 
 /// Builds what `alto-sanitizer` runs: the reconciliation schedule, the merger of reported runs on `sanitizer.jobs`,
-/// the outbox relay for the agents' `reconcile.target` commands, and `/healthz` and `/metrics`.
+/// the fleet's gauges (`FleetGauges`, every `ALTO_FLEET_GAUGES_SECONDS`, 30), the outbox relay for the agents'
+/// `reconcile.target` commands, and `/healthz` and `/metrics`.
 public func buildSanitizer(settings: ServiceSettings) async throws -> ServiceGroup {
     let (logger, registry) = ServiceBootstrap.bootstrap(label: settings.serviceName, level: settings.logLevel)
     try await settings.prepareDatabase(logger: logger)
@@ -20,6 +21,11 @@ public func buildSanitizer(settings: ServiceSettings) async throws -> ServiceGro
         await merger.handle(delivery)
     }
     var workers: [any Service] = [worker]
+    let gaugeSeconds = settings.reader.int(forKey: "alto.fleet.gauges.seconds", default: 30)
+    if gaugeSeconds > 0 {
+        workers.append(FleetGauges(postgres: postgres, publisher: publisher, interval: .seconds(gaugeSeconds),
+                                   silentAfterSeconds: settings.agentSilentSeconds, logger: logger))
+    }
     let interval = settings.reader.int(forKey: "alto.sanitizer.interval.seconds", default: 3600)
     if interval > 0 {
         workers.append(ReconciliationScheduler(postgres: postgres, interval: .seconds(interval),
