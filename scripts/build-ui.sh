@@ -14,6 +14,6 @@ tsc -p tsconfig.json
 rm -rf dist.new && mkdir dist.new
 NODE_PATH=/usr/share/nodejs esbuild src/main.tsx --bundle --minify --jsx=automatic --target=es2020 \
     --define:process.env.NODE_ENV='"production"' --log-level=warning --outfile=dist.new/app.js
-cp index.html app.css dist.new/
+cp index.html app.css favicon.svg dist.new/
 rm -rf dist && mv dist.new dist
 echo "web UI built in web/dist ($(du -sk dist | cut -f1) KiB)"

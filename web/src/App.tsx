@@ -96,7 +96,7 @@ function Shell({ session, onPickTenant }: { session: SessionState; onPickTenant(
         <span className="brand">Alto</span>
         {session.me.role === "super_admin" ? <TenantPicker current={session.tenant} onPick={onPickTenant} /> : null}
         <span className="who" data-testid="who">
-          {session.me.name} · <span data-testid="role">{session.me.role}</span>
+          {session.me.name.replace(/^user:/, "")} · <span data-testid="role">{session.me.role}</span>
         </span>
         <button type="button" className="link" onClick={session.signOut} data-testid="sign-out">
           Sign out

@@ -8,9 +8,11 @@ import { ErrorNote, Loading } from "./ErrorNote";
 import { useLoad } from "./useLoad";
 
 const pollSeconds = 5;
+const livePollSeconds = 15;
 
 /// Tiering or recall jobs, newest first, kept current: a notification about a job reloads the list at once, and
-/// while the WebSocket is down the list is asked again every few seconds.
+/// the list is asked again every few seconds besides (more often while the WebSocket is down), since a job that
+/// was just planned has no notification of its own yet.
 export function JobList({ kind, hostID, state }: { kind: "jobs" | "recalls"; hostID: string | null; state: string | null }) {
   const jobs = useLoad(
     () => api.get<Record<string, Job[]>>(`/api/v1/${kind}`, { host_id: hostID, state }).then((answer) => answer[kind] ?? []),
@@ -21,11 +23,11 @@ export function JobList({ kind, hostID, state }: { kind: "jobs" | "recalls"; hos
     setLastEvent(notification.payload.summary);
     jobs.reload();
   });
-  useLivePoll(!live, jobs.reload);
+  useLivePoll(live ? livePollSeconds : pollSeconds, jobs.reload);
   return (
     <>
       <p className="muted" data-testid="live">
-        {live ? "Live: following notifications." : `Refreshing every ${pollSeconds} s.`}
+        {live ? "Live: following notifications." : `Not live: refreshing every ${pollSeconds} s.`}
         {lastEvent ? ` Last event: ${lastEvent}` : null}
       </p>
       <ErrorNote error={jobs.error} />
@@ -68,12 +70,13 @@ export function JobList({ kind, hostID, state }: { kind: "jobs" | "recalls"; hos
   );
 }
 
-function useLivePoll(active: boolean, reload: () => void) {
+/// Asks again every `seconds`, or never when it is null.
+function useLivePoll(seconds: number | null, reload: () => void) {
   useEffect(() => {
-    if (!active) return undefined;
-    const timer = window.setInterval(reload, pollSeconds * 1000);
+    if (seconds === null) return undefined;
+    const timer = window.setInterval(reload, seconds * 1000);
     return () => window.clearInterval(timer);
-  }, [active, reload]);
+  }, [seconds, reload]);
 }
 
 export function Progress({ job }: { job: Job }) {
@@ -97,7 +100,8 @@ export function JobView({ kind, id }: { kind: "jobs" | "recalls"; id: string }) 
   const live = useNotifications((notification: Notification) => {
     if (!notification.payload.job_id || notification.payload.job_id === id) detail.reload();
   });
-  useLivePoll(!live && !["done", "failed", "partially_done"].includes(detail.data?.job.state ?? ""), detail.reload);
+  const finished = ["done", "failed", "partially_done"].includes(detail.data?.job.state ?? "");
+  useLivePoll(finished ? null : live ? livePollSeconds : pollSeconds, detail.reload);
   if (detail.error) return <ErrorNote error={detail.error} />;
   if (!detail.data) return <Loading what="the job" />;
   const { job, files, next_after } = detail.data;

@@ -35,5 +35,6 @@ export function useLoad<T>(load: () => Promise<T>, keys: unknown[]): Loaded<T> {
       current = false;
     };
   }, [run, generation]);
-  return { data, error, loading, reload: () => setGeneration((value) => value + 1) };
+  const reload = useCallback(() => setGeneration((value) => value + 1), []);
+  return { data, error, loading, reload };
 }

@@ -7,6 +7,10 @@ import { ErrorNote, Loading } from "../components/ErrorNote";
 import { SavingsChart } from "../components/SavingsChart";
 import { useLoad } from "../components/useLoad";
 
+function files(value: number): string {
+  return `${count(value)} ${value === 1 ? "file" : "files"}`;
+}
+
 function daysBefore(days: number): string {
   return new Date(Date.now() - days * 86400_000).toISOString().slice(0, 10);
 }
@@ -27,9 +31,9 @@ export function Overview() {
           <div className="cards">
             <Card label="Space saved" value={bytes(savings.data.bytes_saved)} testID="saved" raw={savings.data.bytes_saved} />
             <Card label="Tiered in period" value={bytes(savings.data.bytes_tiered)} testID="tiered"
-              raw={savings.data.bytes_tiered} detail={`${count(savings.data.files_tiered)} files`} />
+              raw={savings.data.bytes_tiered} detail={files(savings.data.files_tiered)} />
             <Card label="Recalled in period" value={bytes(savings.data.bytes_recalled)} testID="recalled"
-              raw={savings.data.bytes_recalled} detail={`${count(savings.data.files_recalled)} files`} />
+              raw={savings.data.bytes_recalled} detail={files(savings.data.files_recalled)} />
           </div>
           <section className="panel">
             <h2>

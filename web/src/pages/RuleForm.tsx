@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { api } from "../api";
 import { bytes, count } from "../format";
-import type { Rule, StorageTarget, WhatIf } from "../models";
+import type { Host, Rule, StorageTarget, WhatIf } from "../models";
 import { ErrorNote } from "../components/ErrorNote";
 
 interface Draft {
@@ -78,9 +78,10 @@ function ruleOf(draft: Draft): Record<string, unknown> {
 
 /// Creating or editing a rule: the what-if of the rule as typed, computed by the API in a transaction it rolls
 /// back, is shown before Save is offered, and any change to the form asks for it again.
-export function RuleForm({ rule, targets, nextPriority, onDone }: {
+export function RuleForm({ rule, targets, hosts, nextPriority, onDone }: {
   rule: Rule | null;
   targets: StorageTarget[];
+  hosts: Host[];
   nextPriority: number;
   onDone(): void;
 }) {
@@ -185,14 +186,15 @@ export function RuleForm({ rule, targets, nextPriority, onDone }: {
           Cancel
         </button>
       </div>
-      {whatIf ? <WhatIfTable whatIf={whatIf.report} ruleID={whatIf.ruleID} /> : null}
+      {whatIf ? <WhatIfTable whatIf={whatIf.report} ruleID={whatIf.ruleID} hosts={hosts} /> : null}
     </form>
   );
 }
 
 /// The rule's line of each host's what-if: the rules before it keep the files they match (first match wins), so
 /// what it would take is what is left to it.
-function WhatIfTable({ whatIf, ruleID }: { whatIf: WhatIf; ruleID: string }) {
+function WhatIfTable({ whatIf, ruleID, hosts }: { whatIf: WhatIf; ruleID: string; hosts: Host[] }) {
+  const hostname = (id: string) => hosts.find((host) => host.id.toLowerCase() === id.toLowerCase())?.hostname ?? id;
   const rows = whatIf.hosts.flatMap((host) => host.rules.filter((rule) => rule.rule_id === ruleID).map((rule) => ({ host, rule })));
   const planned = rows.reduce((sum, row) => sum + row.rule.files_planned, 0);
   const saved = rows.reduce((sum, row) => sum + row.rule.estimated_space_saved, 0);
@@ -215,7 +217,7 @@ function WhatIfTable({ whatIf, ruleID }: { whatIf: WhatIf; ruleID: string }) {
         <tbody>
           {rows.map(({ host, rule }) => (
             <tr key={host.host_id}>
-              <td><code>{host.host_id.slice(0, 8)}</code></td>
+              <td>{hostname(host.host_id)}</td>
               <td className="number">{count(host.files_evaluated)}</td>
               <td className="number">{count(rule.files_matched)} ({bytes(rule.bytes_matched)})</td>
               <td className="number">{count(rule.files_planned)}</td>

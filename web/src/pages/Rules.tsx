@@ -13,6 +13,7 @@ export function Rules() {
   const session = useSession();
   const rules = useLoad(() => api.get<{ rules: Rule[] }>("/api/v1/rules"), []);
   const targets = useLoad(() => api.get<{ storage_targets: StorageTarget[] }>("/api/v1/storage-targets"), []);
+  const hosts = useLoad(() => api.get<{ hosts: Host[] }>("/api/v1/hosts").then((answer) => answer.hosts), []);
   const [editing, setEditing] = useState<Rule | "new" | null>(null);
   const [error, setError] = useState<unknown>(null);
   const targetName = (id: string) => targets.data?.storage_targets.find((target) => target.id === id)?.name ?? id;
@@ -40,6 +41,7 @@ export function Rules() {
         <RuleForm
           rule={editing === "new" ? null : editing}
           targets={targets.data.storage_targets}
+          hosts={hosts.data ?? []}
           nextPriority={sorted.length ? sorted[sorted.length - 1]!.priority + 10 : 10}
           onDone={() => {
             setEditing(null);
@@ -92,7 +94,7 @@ export function Rules() {
           ))}
         </tbody>
       </table>
-      <ExplainPath />
+      <ExplainPath hosts={hosts.data ?? []} />
     </div>
   );
 }
@@ -111,13 +113,12 @@ function describe(rule: Rule): string {
   return parts.join("; ") || "every file";
 }
 
-function ExplainPath() {
-  const hosts = useLoad(() => api.get<{ hosts: Host[] }>("/api/v1/hosts"), []);
+function ExplainPath({ hosts }: { hosts: Host[] }) {
   const [hostID, setHostID] = useState("");
   const [path, setPath] = useState("");
   const [answer, setAnswer] = useState<Explanation | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const chosen = hostID || hosts.data?.hosts[0]?.id || "";
+  const chosen = hostID || hosts[0]?.id || "";
   const explain = async () => {
     setError(null);
     setAnswer(null);
@@ -132,7 +133,7 @@ function ExplainPath() {
       <h2>Explain a path</h2>
       <div className="row">
         <select value={chosen} onChange={(event) => setHostID(event.target.value)} aria-label="host">
-          {(hosts.data?.hosts ?? []).map((host) => (
+          {hosts.map((host) => (
             <option key={host.id} value={host.id}>
               {host.hostname}
             </option>
