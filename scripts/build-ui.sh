@@ -7,7 +7,8 @@ packages=(node-react node-react-dom node-scheduler node-csstype node-prop-types 
 if ! command -v esbuild >/dev/null || ! command -v tsc >/dev/null || [ ! -d /usr/share/nodejs/react-dom ] \
     || [ ! -d /usr/share/nodejs/@types/react ]; then
     sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get install -y -q "${packages[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null \
+        || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null; }
 fi
 cd "$root/web"
 tsc -p tsconfig.json

