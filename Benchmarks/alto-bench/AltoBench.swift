@@ -8,7 +8,7 @@ struct AltoBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alto-bench",
         abstract: "Benchmarks that print Alto's figures beside a baseline's, and their ratio.",
-        subcommands: [Scan.self, Ingest.self, Plan.self, Tier.self, Recall.self, Sanitize.self]
+        subcommands: [Scan.self, Ingest.self, Plan.self, Tier.self, Recall.self, Sanitize.self, Analytics.self]
     )
 
     /// The folder of this executable, where the release build put the services too.
@@ -129,6 +129,28 @@ extension AltoBench {
             try await SanitizeBenchmark(
                 objects: max(SanitizeBenchmark.planted * 2, objects), bucketObjects: max(0, bucketObjects),
                 tree: tree ?? "/var/tmp/alto-bench-tier2-\(objects)",
+                postgresURL: environment["ALTO_POSTGRES_MIGRATION_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
+                amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
+                rabbitmqctl: environment["ALTO_RABBITMQCTL"], keepWork: keepWork
+            ).run()
+        }
+    }
+}
+
+extension AltoBench {
+    struct Analytics: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The overview's inventory distributions of a generated host through alto-api against psql counting its rows.",
+            discussion: "Needs the PostgreSQL and RabbitMQ of scripts/local-servers.sh (ALTO_POSTGRES_MIGRATION_URL, ALTO_AMQP_URL).")
+
+        @Option(help: "Files of the generated host.") var files = 10_000_000
+        @Option(help: "Rounds; the best of each side is reported.") var rounds = 3
+        @Flag(help: "Keep the services' logs (at info level).") var keepWork = false
+
+        func run() async throws {
+            let environment = ProcessInfo.processInfo.environment
+            try await AnalyticsBenchmark(
+                files: files, rounds: max(1, rounds),
                 postgresURL: environment["ALTO_POSTGRES_MIGRATION_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
                 amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
                 rabbitmqctl: environment["ALTO_RABBITMQCTL"], keepWork: keepWork

@@ -112,6 +112,17 @@ final class BenchEnvironment {
         return try JSONDecoder().decode(Answer.self, from: Data(data.readableBytesView))
     }
 
+    /// An admin GET of a tenant's route, answering the body.
+    func get(apiPort: Int, _ path: String, customer: UUID) async throws -> String {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(apiPort)" + path)
+        request.headers.add(name: "Authorization", value: "Bearer \(adminToken)")
+        request.headers.add(name: "X-Alto-Customer-Id", value: customer.uuidString)
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(600))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        guard response.status.code == 200 else { throw BenchError("\(path) answered \(response.status.code): \(String(buffer: body))") }
+        return String(buffer: body)
+    }
+
     /// Waits until the service has written the port it listens on and answers /healthz there.
     private func waitForHealth(portFile: String, of service: MeasuredProcess, name: String) async throws -> Int {
         let deadline = ContinuousClock.now + .seconds(120)

@@ -26,6 +26,18 @@ public struct AgentResult: EnvelopePayload {
         /// dashboards count by where the words would make a series of every message.
         public var reasonCode: String?
         public var hash: String?
+
+        /// Every `reasonCode` an agent sends. The central services count by these and take any other word, from an
+        /// agent of another version or one that misbehaves, as `other`, so no agent can make series without end.
+        public static let reasonCodes: Set<String> = [
+            "changed_since_scan", "in_use", "io", "hash_mismatch", "not_a_stub", "not_found", "untrusted_record",
+            "outside_managed_roots", "storage_unavailable", "transient", "rejected", "no_stub_guard",
+        ]
+
+        /// `reasonCode` as a metric label: `none`, one of `reasonCodes`, or `other`.
+        public var reasonLabel: String {
+            reasonCode.map { Self.reasonCodes.contains($0) ? $0 : "other" } ?? "none"
+        }
         public var size: Int64
         public var tieredLocation: String?
         /// Bytes the file occupied on disk before and after, so saved space is measured, not estimated.

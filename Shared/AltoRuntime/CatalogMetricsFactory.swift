@@ -10,7 +10,11 @@ struct CatalogMetricsFactory: MetricsFactory {
     /// tests says so.
     private func described(_ label: String, _ dimensions: [(String, String)]) -> (MetricCatalog.Entry, [(String, String)]) {
         let entry = MetricCatalog.entries[label] ?? MetricCatalog.Entry(label, "")
-        return (entry, dimensions.map { (MetricCatalog.labelNames[$0.0] ?? $0.0, $0.1) })
+        return (entry, dimensions.map { name, value in
+            let renamed = MetricCatalog.labelNames[name] ?? name
+            // A client may send any method; one series for each would be a series per attacker's whim.
+            return (renamed, renamed == "method" && !MetricCatalog.httpMethods.contains(value) ? "other" : value)
+        })
     }
 
     func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {

@@ -33,6 +33,9 @@ public enum MetricCatalog {
         "http.route": "route", "http.request.method": "method", "http.response.status_code": "status", "error.type": "status",
     ]
 
+    /// The methods counted by name; any other is counted as `other`.
+    public static let httpMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
     public static let entries: [String: Entry] = Dictionary(uniqueKeysWithValues: list.map { ($0.key, $0.entry) })
 
     private static let list: [(key: String, entry: Entry)] = [

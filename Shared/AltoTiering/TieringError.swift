@@ -2,7 +2,7 @@ import Glibc
 
 /// Why a file was not tiered or recalled; the message is what an admin reads in the job report.
 public struct TieringError: Error, Sendable, CustomStringConvertible {
-    public enum Code: Sendable, Equatable {
+    public enum Code: Sendable, Equatable, CaseIterable {
         /// The file is not what the scan saw (size, time, content): skipped, tiered after the next scan.
         case changedSinceScan
         /// Another program has the file open for writing or locked: skipped, tried again on the next scan.

@@ -97,7 +97,7 @@ def shot(driver, name):
 def open_page(driver, page, ready_test_id):
     driver.get(f"{URL}/ui/#/{page}")
     wait(driver, f"the {page} page", lambda: find(driver, ready_test_id))
-    time.sleep(0.3)
+    wait(driver, f"the {page} page's data", lambda: not driver.find_elements(By.XPATH, "//p[starts-with(normalize-space(.), 'Loading')]"))
 
 
 def sign_in(driver, role):
@@ -173,7 +173,8 @@ def operator(driver):
     open_page(driver, "hosts", "hosts")
     check(bool(find(driver, "plan-host")) and not find(driver, "rotate-token"), "operator: Plan now but no Rotate token")
     refused(token, "POST", f"/api/v1/hosts/{HOST_ID}/agent-token", {}, "operator", "a new agent token")
-    wait(driver, "the agent shown online", lambda: [e for e in find(driver, "agent-state") if e.text == "online"], seconds=60)
+    check(driver.execute_script("return Array.from(document.querySelectorAll('[data-testid=\"agent-state\"]')).map((e) => e.textContent)")
+          == ["online"], "operator: the agent, which sent its heartbeat at start, is shown online")
     shot(driver, "operator-hosts")
 
     open_page(driver, "rules", "new-rule")

@@ -108,7 +108,10 @@ import Glibc
             #expect(savingsCode == 200, "\(savingsText)")
             let savings = try JSONSerialization.jsonObject(with: Data(savingsText.utf8)) as? [String: Any]
             let saved = try #require(savings?["bytes_saved"] as? Int)
-            #expect(saved > 0)
+            let registered = try await TestServers.withPostgres(suite.databaseURL) { postgres in
+                try await RunningSuite.count(postgres, "SELECT coalesce(sum(coalesce(bytes_saved, size)), 0)::bigint FROM stub_registry WHERE state = 'active'")
+            }
+            #expect(saved > 0 && saved == registered, "the API's bytes saved (\(saved)) are what the active stubs freed (\(registered))")
             try await RunningSuite.waitUntil("Prometheus has the API's bytes saved", timeout: .seconds(30)) {
                 try await Self.query(suite, url, "max by (tenant) (alto_saved_bytes{tenant=\"\(tenant)\"})").first?.value == Double(saved)
             }
@@ -116,7 +119,9 @@ import Glibc
             let rules = try await Self.get(suite, url + "/api/v1/rules")
             let groups = ((rules["data"] as? [String: Any])?["groups"] as? [[String: Any]]) ?? []
             let loaded = groups.flatMap { ($0["rules"] as? [[String: Any]]) ?? [] }
-            #expect(loaded.count == 9, "the alert rules Prometheus loaded: \(loaded.map { $0["name"] ?? "?" })")
+            let written = try String(contentsOf: Self.deploy.appendingPathComponent("prometheus/alerts.yml"), encoding: .utf8)
+                .split(separator: "\n").filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix("- alert:") }.count
+            #expect(loaded.count == written && written > 0, "the alert rules Prometheus loaded: \(loaded.map { $0["name"] ?? "?" })")
             try await RunningSuite.waitUntil("every alert rule evaluated without error", timeout: .seconds(30)) {
                 let rules = try await Self.get(suite, url + "/api/v1/rules")
                 let all = (((rules["data"] as? [String: Any])?["groups"] as? [[String: Any]]) ?? []).flatMap { ($0["rules"] as? [[String: Any]]) ?? [] }

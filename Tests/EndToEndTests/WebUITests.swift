@@ -101,8 +101,11 @@ import Glibc
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 let stubs = try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE is_stubbed")
                 let rules = try await RunningSuite.count(postgres, "SELECT count(*) FROM rules WHERE deleted_at IS NULL")
+                let created = try await RunningSuite.count(postgres, "SELECT count(*) FROM audit_log WHERE action = 'rule.create'")
+                let failed = try await RunningSuite.count(postgres, "SELECT count(*) FROM audit_log WHERE action LIKE '% /api/v1/rules%' AND result = 'failed'")
                 #expect(stubs == cold.count - 1, "every cold file but the recalled one is a stub")
                 #expect(rules == 1, "the rule the operator saved, and only it")
+                #expect(created == 1 && failed == 0, "the what-if left no failed change in the audit trail; the save its one row")
             }
             let shots = try FileManager.default.contentsOfDirectory(atPath: screenshots.path).filter { $0.hasSuffix(".png") }
             #expect(shots.count >= 15, "screenshots: \(shots.sorted())")

@@ -103,10 +103,18 @@ struct ResultRecorder: Sendable {
                     guard try await isNew(file, of: job, customerID: customerID, connection: connection, logger: logger) else { continue }
                     if file.outcome == .tiered {
                         let freed = max(0, (file.allocatedBefore ?? file.size) - (file.allocatedAfter ?? 0))
-                        try await recordTiered(file, freed: freed, result: result, jobID: job?.id, customerID: customerID, hostID: hostID,
-                                               connection: connection, logger: logger)
-                        saved += freed
-                        if let targetID = result.targetID { series.addTiered(target: targetID, bytes: file.size, freed: freed) }
+                        let stub = try await recordTiered(file, freed: freed, result: result, jobID: job?.id, customerID: customerID,
+                                                          hostID: hostID, connection: connection, logger: logger)
+                        switch (stub, result.targetID) {
+                        case (.made, let targetID?):
+                            saved += freed
+                            series.addTiered(target: targetID, bytes: file.size, freed: freed)
+                        case (.madeAgain(let before), let targetID?):
+                            saved += freed - before
+                            series.addRetiered(target: targetID, freedChange: freed - before)
+                        default:
+                            break
+                        }
                     }
                 case .security:
                     securityEvents.increment()
@@ -162,7 +170,7 @@ struct ResultRecorder: Sendable {
                 counts: counts.merging(["bytes_saved": saved]) { a, _ in a }))
             try await Outbox.enqueue(notification, exchange: AMQPTopology.notificationsExchange, routingKey: "",
                                      on: connection, logger: logger)
-            for (key, files) in Dictionary(grouping: applied, by: { FileOutcomeKey(outcome: $0.outcome.rawValue, reason: $0.reasonCode ?? "none") }) {
+            for (key, files) in Dictionary(grouping: applied, by: { FileOutcomeKey(outcome: $0.outcome.rawValue, reason: $0.reasonLabel) }) {
                 Counter(label: "alto_actor_files_total",
                         dimensions: [("action", result.action.rawValue), ("outcome", key.outcome), ("reason", key.reason)])
                     .increment(by: files.count)
@@ -189,9 +197,20 @@ struct ResultRecorder: Sendable {
         return false
     }
 
+    /// What recording a tiered file did to the registry.
+    enum RecordedStub {
+        /// A stub the registry did not have: all it freed is saved.
+        case made
+        /// The registry's active stub of the path, at the same copy, recorded again (the result sent twice, the copy
+        /// made again): `before` is what it had freed, so only the difference is new.
+        case madeAgain(before: Int64)
+        /// Nothing recorded: the result named no copy.
+        case nothing
+    }
+
     private func recordTiered(_ file: AgentResult.File, freed: Int64, result: AgentResult, jobID: UUID?, customerID: UUID, hostID: UUID,
-                              connection: PostgresConnection, logger: Logger) async throws {
-        guard let location = file.tieredLocation, let hash = file.hash else { return }
+                              connection: PostgresConnection, logger: Logger) async throws -> RecordedStub {
+        guard let location = file.tieredLocation, let hash = file.hash else { return .nothing }
         // A path tiered again while its registered stub is another copy's (the stub was moved away and a new file
         // took its name): the earlier row stays, as deleted, so its copy is kept for the stub that may still need it
         // and is never taken for an orphan.
@@ -200,6 +219,10 @@ struct ResultRecorder: Sendable {
             WHERE customer_id = \(customerID) AND host_id = \(hostID) AND file_path = \(file.filePath) AND state = 'active'
               AND tiered_location <> \(location)
             """, logger: logger)
+        let before = try await connection.query("""
+            SELECT coalesce(bytes_saved, size) FROM stub_registry
+            WHERE customer_id = \(customerID) AND host_id = \(hostID) AND file_path = \(file.filePath) AND state = 'active'
+            """, logger: logger).collect().first.map { try $0.decode(Int64.self) }
         // The stub is recorded only for a file this host has in the inventory, by id when the result gives one.
         let recorded = try await connection.query("""
             INSERT INTO stub_registry (customer_id, host_id, file_id, file_path, target_id, tiered_location, hash, size, job_id,
@@ -226,6 +249,7 @@ struct ResultRecorder: Sendable {
                 hash = \(hash), updated_at = now()
             WHERE host_id = \(hostID) AND customer_id = \(customerID) AND file_path = \(file.filePath)
             """, logger: logger)
+        return before.map { .madeAgain(before: $0) } ?? .made
     }
 
     /// A tiering result names the target its job copies to, or none.

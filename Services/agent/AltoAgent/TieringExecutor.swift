@@ -130,7 +130,7 @@ struct TieringExecutor: Sendable {
 
     private func log(_ outcome: AgentResult.File) {
         Counter(label: "alto_agent_tiering_files_total",
-                dimensions: [("outcome", outcome.outcome.rawValue), ("reason", outcome.reasonCode ?? "none")]).increment()
+                dimensions: [("outcome", outcome.outcome.rawValue), ("reason", outcome.reasonLabel)]).increment()
         if outcome.outcome == .tiered {
             bytesTiered.increment(by: Int(outcome.size))
             logger.debug("file tiered", metadata: ["path": "\(outcome.filePath)"])

@@ -80,9 +80,11 @@ struct AccessMiddleware: RouterMiddleware {
         APIError(.notFound, "not_found", "customer \(id) does not exist")
     }
 
-    /// A change that was refused or failed is recorded; reads are not.
+    /// A change that was refused or failed is recorded; reads are not, nor a what-if (`dry_run=true`) that failed
+    /// its checks, which changes nothing and is asked again as an admin types: a role refused one still is.
     private func recordRefusal(_ request: Request, path: String, principal: Principal, context: Context, status: HTTPResponse.Status) async {
         guard request.method != .get, request.method != .head else { return }
+        guard status == .forbidden || request.uri.queryParameters.get("dry_run") != "true" else { return }
         let record = AuditRecord(actor: principal.auditName, action: "\(request.method.rawValue) \(path)", target: request.uri.path,
                                  result: status.code == 403 ? "denied" : "failed", details: ["status": String(status.code)])
         do {

@@ -53,8 +53,10 @@ struct AnalyticsController: Sendable {
     struct Savings: Encodable {
         var from: String
         var to: String
-        /// Saved bytes now, every day of the series included, as the `alto_saved_bytes` gauge reports it.
+        /// Saved bytes at the end of `to`, every earlier day of the series included; with `to` today, what the
+        /// `alto_saved_bytes` gauge reports.
         var bytesSaved: Int64
+        /// The files and bytes tiered and recalled within the period.
         var filesTiered: Int64
         var bytesTiered: Int64
         var filesRecalled: Int64
@@ -88,11 +90,11 @@ struct AnalyticsController: Sendable {
             var savings = Savings(from: from, to: to, bytesSaved: 0, filesTiered: 0, bytesTiered: 0, filesRecalled: 0, bytesRecalled: 0,
                                   days: [], hosts: [], targets: [])
             for try await (saved, filesTiered, bytesTiered, filesRecalled, bytesRecalled) in try await connection.query("""
-                SELECT coalesce(sum(bytes_saved), 0)::bigint, coalesce(sum(files_tiered), 0)::bigint, coalesce(sum(bytes_tiered), 0)::bigint,
-                       coalesce(sum(files_recalled), 0)::bigint, coalesce(sum(bytes_recalled), 0)::bigint
-                FROM savings_daily
+                SELECT coalesce(sum(bytes_saved), 0)::bigint, \(unescaped: Self.inPeriod("files_tiered")), \(unescaped: Self.inPeriod("bytes_tiered")),
+                       \(unescaped: Self.inPeriod("files_recalled")), \(unescaped: Self.inPeriod("bytes_recalled"))
+                FROM savings_daily, (SELECT \(from)::date AS first, \(to)::date AS last) AS period
                 WHERE customer_id = \(filter.customerID) AND (\(filter.hostID)::uuid IS NULL OR host_id = \(filter.hostID))
-                  AND (\(filter.targetID)::uuid IS NULL OR target_id = \(filter.targetID))
+                  AND (\(filter.targetID)::uuid IS NULL OR target_id = \(filter.targetID)) AND day <= period.last
                 """, logger: context.logger).decode((Int64, Int64, Int64, Int64, Int64).self) {
                 (savings.bytesSaved, savings.filesTiered, savings.bytesTiered, savings.filesRecalled, savings.bytesRecalled) =
                     (saved, filesTiered, bytesTiered, filesRecalled, bytesRecalled)
@@ -118,8 +120,10 @@ struct AnalyticsController: Sendable {
                 savings.days.append(Day(day: day, filesTiered: filesTiered, bytesTiered: bytesTiered, filesRecalled: filesRecalled,
                                         bytesRecalled: bytesRecalled, bytesSaved: saved, bytesSavedTotal: total))
             }
-            savings.hosts = try await shares(of: "hosts", name: "hostname", key: "host_id", filter, on: connection, logger: context.logger)
-            savings.targets = try await shares(of: "storage_targets", name: "name", key: "target_id", filter, on: connection, logger: context.logger)
+            savings.hosts = try await shares(of: "hosts", name: "hostname", key: "host_id", filter, from: from, to: to, on: connection,
+                                             logger: context.logger)
+            savings.targets = try await shares(of: "storage_targets", name: "name", key: "target_id", filter, from: from, to: to,
+                                               on: connection, logger: context.logger)
             return savings
         }
         return try JSONResponse.make(status: .ok, savings)
@@ -131,15 +135,22 @@ struct AnalyticsController: Sendable {
         var targetID: UUID?
     }
 
-    /// Totals per host or per target, largest saving first.
-    private func shares(of table: String, name: String, key: String, _ filter: SeriesFilter, on connection: PostgresConnection,
-                        logger: Logger) async throws -> [Share] {
+    /// A column's sum over the days of the period (`period.first` to `period.last`).
+    private static func inPeriod(_ column: String) -> String {
+        "coalesce(sum(\(column)) FILTER (WHERE day >= period.first), 0)::bigint"
+    }
+
+    /// Per host or per target, largest saving first: what is saved at the period's end, and what was tiered in it.
+    private func shares(of table: String, name: String, key: String, _ filter: SeriesFilter, from: String, to: String,
+                        on connection: PostgresConnection, logger: Logger) async throws -> [Share] {
         try await connection.query("""
-            SELECT owner.id, owner.\(unescaped: name), sum(series.files_tiered)::bigint, sum(series.bytes_tiered)::bigint,
-                   sum(series.bytes_saved)::bigint
-            FROM savings_daily AS series JOIN \(unescaped: table) AS owner ON owner.id = series.\(unescaped: key)
+            SELECT owner.id, owner.\(unescaped: name), \(unescaped: Self.inPeriod("series.files_tiered")),
+                   \(unescaped: Self.inPeriod("series.bytes_tiered")), sum(series.bytes_saved)::bigint
+            FROM savings_daily AS series
+            JOIN \(unescaped: table) AS owner ON owner.id = series.\(unescaped: key) AND owner.customer_id = series.customer_id,
+                 (SELECT \(from)::date AS first, \(to)::date AS last) AS period
             WHERE series.customer_id = \(filter.customerID) AND (\(filter.hostID)::uuid IS NULL OR series.host_id = \(filter.hostID))
-              AND (\(filter.targetID)::uuid IS NULL OR series.target_id = \(filter.targetID))
+              AND (\(filter.targetID)::uuid IS NULL OR series.target_id = \(filter.targetID)) AND series.day <= period.last
             GROUP BY owner.id, owner.\(unescaped: name) ORDER BY 5 DESC, 2
             """, logger: logger).collect().map {
             let (id, label, files, bytes, saved) = try $0.decode((UUID, String, Int64, Int64, Int64).self)

@@ -67,6 +67,9 @@ struct JobController: Sendable {
         var hostID: UUID?
         var limit: Int
         var before: Date?
+        /// With `before`, the id of the last job of the page, so the jobs of one plan, made at the same instant,
+        /// are neither skipped nor listed twice.
+        var beforeID: UUID?
 
         init(_ request: Request, states: [String]) throws {
             let query = request.uri.queryParameters
@@ -77,13 +80,18 @@ struct JobController: Sendable {
                 guard let date = RFC3339.parse(text) else { throw APIError.invalid("before", "must be an RFC 3339 time") }
                 before = date
             }
+            beforeID = try FindingController.uuid(query.get("before_id"), name: "before_id")
         }
+
+        /// `(created_at, id)` of the next page's first job lies below this; without `before_id`, below `before` alone.
+        var cursorID: UUID { beforeID ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)) }
     }
 
     static let tieringStates = ["queued", "dispatched", "running", "held", "done", "partially_done", "failed"]
     static let recallStates = ["queued", "dispatched", "done", "partially_done", "failed"]
 
-    /// `state`, `host_id`, `limit` (100) and `before` (a `created_at` from the last page).
+    /// `state`, `host_id`, `limit` (100), and `before` and `before_id` (the `created_at` and `id` of the last page's
+    /// last job).
     func tieringJobs(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
         let customerID = try context.tenant()
         let filter = try Filter(request, states: Self.tieringStates)
@@ -171,8 +179,8 @@ struct JobController: Sendable {
             WHERE job.customer_id = \(customerID) AND (\(jobID)::uuid IS NULL OR job.id = \(jobID))
               AND (\(filter?.state)::text IS NULL OR job.state = \(filter?.state))
               AND (\(filter?.hostID)::uuid IS NULL OR job.host_id = \(filter?.hostID))
-              AND (\(filter?.before)::timestamptz IS NULL OR job.created_at < \(filter?.before))
-            ORDER BY job.created_at DESC, job.id LIMIT \(filter?.limit ?? 1)
+              AND (\(filter?.before)::timestamptz IS NULL OR (job.created_at, job.id) < (\(filter?.before), \(filter?.cursorID)))
+            ORDER BY job.created_at DESC, job.id DESC LIMIT \(filter?.limit ?? 1)
             """, logger: logger).collect().map { row in
             let (id, hostID, hostname, ruleID, ruleName, targetID, targetName, state, reason, files, bytes, saved, created, dispatched,
                  finished, outcomes) = try row.decode((UUID, UUID, String, UUID?, String?, UUID?, String?, String, String?, Int64, Int64, Int64,
@@ -197,8 +205,8 @@ struct JobController: Sendable {
             WHERE job.customer_id = \(customerID) AND (\(jobID)::uuid IS NULL OR job.id = \(jobID))
               AND (\(filter?.state)::text IS NULL OR job.state = \(filter?.state))
               AND (\(filter?.hostID)::uuid IS NULL OR job.host_id = \(filter?.hostID))
-              AND (\(filter?.before)::timestamptz IS NULL OR job.created_at < \(filter?.before))
-            ORDER BY job.created_at DESC, job.id LIMIT \(filter?.limit ?? 1)
+              AND (\(filter?.before)::timestamptz IS NULL OR (job.created_at, job.id) < (\(filter?.before), \(filter?.cursorID)))
+            ORDER BY job.created_at DESC, job.id DESC LIMIT \(filter?.limit ?? 1)
             """, logger: logger).collect().map { row in
             let (id, hostID, hostname, ruleID, ruleName, state, files, requestedBy, created, dispatched, finished, outcomes) =
                 try row.decode((UUID, UUID, String, UUID?, String?, String, Int64, String, Date, Date?, Date?, String).self)

@@ -9,7 +9,7 @@ import Logging
 import PostgresNIO
 
 /// `/api/v1/plans`: an admin asks for a plan now (queued to the planner like any other trigger), or asks what a
-/// plan would do (`?dry_run=true`, computed here on a read-only snapshot, nothing queued), or asks why one file is
+/// plan would do (`?dry_run=true`, computed here in a transaction that is rolled back, nothing queued), or asks why one file is
 /// or is not selected (`/api/v1/plans/explain`).
 struct PlanController: Sendable {
     let scope: TenantScope
@@ -48,7 +48,7 @@ struct PlanController: Sendable {
         if let maxFiles = body.maxFiles, maxFiles <= 0 { throw APIError.invalid("max_files", "must be above 0, got \(maxFiles)") }
         if let maxBytes = body.maxBytes, maxBytes <= 0 { throw APIError.invalid("max_bytes", "must be above 0, got \(maxBytes)") }
         let hosts = try await hosts(context, only: body.hostID)
-        if request.uri.queryParameters.get("dry_run") == "true" {
+        if try request.isDryRun() {
             let report = try await scope.rehearse(context) { connection in
                 try await WhatIfReport.compute(customerID: customerID, hosts: hosts, minimumFileBytes: minimumFileBytes,
                                                caps: .init(maxFiles: body.maxFiles, maxBytes: body.maxBytes), on: connection, logger: logger)

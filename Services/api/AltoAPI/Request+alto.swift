@@ -25,14 +25,25 @@ extension Request {
 
     /// A browser cannot set `Authorization` on a WebSocket, so the web UI offers its token as the second of the
     /// subprotocols `alto.bearer, <token>`; the upgrade answers with `alto.bearer` alone.
+    /// Only an upgrade to a WebSocket reads it there: a plain request's token goes in `Authorization`.
     var webSocketBearerToken: String? {
-        guard let value = headers[.secWebSocketProtocol] else { return nil }
+        guard headers[.upgrade]?.lowercased() == "websocket", let value = headers[.secWebSocketProtocol] else { return nil }
         let offered = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard offered.count == 2, offered[0] == Self.webSocketBearerProtocol, !offered[1].isEmpty else { return nil }
         return offered[1]
     }
 
     static let webSocketBearerProtocol = "alto.bearer"
+
+    /// `dry_run`: absent or `false` makes the change, `true` only shows what it would do; anything else is a 400,
+    /// so a misspelt what-if never saves.
+    func isDryRun() throws -> Bool {
+        switch uri.queryParameters.get("dry_run") {
+        case nil, "false": false
+        case "true": true
+        default: throw APIError.invalid("dry_run", "must be true or false")
+        }
+    }
 
     /// Decodes a JSON body with Alto's coders; a body that does not decode is a 400 naming the field, one over
     /// `limit` bytes a 413.

@@ -41,7 +41,7 @@ struct RuleController: Sendable {
     func create(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
         var rule = try await request.decodeJSON(TieringRule.self)
         rule.id = UUID()
-        if Self.isDryRun(request) { return try JSONResponse.make(status: .ok, try await rehearse(rule, context: context, isNew: true)) }
+        if try request.isDryRun() { return try JSONResponse.make(status: .ok, try await rehearse(rule, context: context, isNew: true)) }
         let stored = try await store(rule, context: context, isNew: true, action: "rule.create")
         return try JSONResponse.make(status: .created, stored)
     }
@@ -67,7 +67,7 @@ struct RuleController: Sendable {
     func replace(_ request: Request, _ context: AltoRequestContext) async throws -> Response {
         var rule = try await request.decodeJSON(TieringRule.self)
         rule.id = try context.parameters.uuid("ruleID")
-        if Self.isDryRun(request) { return try JSONResponse.make(status: .ok, try await rehearse(rule, context: context, isNew: false)) }
+        if try request.isDryRun() { return try JSONResponse.make(status: .ok, try await rehearse(rule, context: context, isNew: false)) }
         let stored = try await store(rule, context: context, isNew: false, action: "rule.update")
         return try JSONResponse.make(status: .ok, stored)
     }
@@ -151,10 +151,6 @@ struct RuleController: Sendable {
             let field = error.serverInfo?[.constraintName] == "rules_live_priority" ? "priority" : "name"
             throw APIError.invalid(field, "is already used by another rule of this customer")
         }
-    }
-
-    private static func isDryRun(_ request: Request) -> Bool {
-        request.uri.queryParameters.get("dry_run") == "true"
     }
 
     private func checkAgainstOthers(_ rule: TieringRule, customerID: UUID, on connection: PostgresConnection, logger: Logger) async throws {

@@ -18,20 +18,29 @@ struct TenantScope: Sendable {
     }
 
     /// Runs `body` as the request's tenant in a transaction that is always rolled back, so a what-if of a change
-    /// sees the change, with every check the real one makes, and nothing of it is ever committed.
+    /// sees the change, with every check the real one makes, and nothing of it is ever committed. A connection
+    /// whose rollback fails is closed rather than given back to the pool with the change still open.
     func rehearse<Result>(_ context: AltoRequestContext, isolation: isolated (any Actor)? = #isolation,
                           _ body: (PostgresConnection) async throws -> sending Result) async throws -> sending Result {
         let customerID = try context.tenant()
         let logger = context.logger
         return try await postgres.withConnection(isolation: isolation) { connection in
+            func rollBack() async throws {
+                do {
+                    try await connection.query("ROLLBACK", logger: logger)
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
+            }
             try await connection.query("START TRANSACTION ISOLATION LEVEL REPEATABLE READ", logger: logger)
             do {
                 try await connection.bindTenant(customerID, logger: logger)
                 let result = try await body(connection)
-                try await connection.query("ROLLBACK", logger: logger)
+                try await rollBack()
                 return result
             } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
+                try? await rollBack()
                 throw error
             }
         }

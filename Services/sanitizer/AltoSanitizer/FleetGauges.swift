@@ -76,7 +76,7 @@ struct FleetGauges: Service {
             }
             // The series, not the registry: a few rows per host and day, where the registry has a row per stub.
             for try await (tenant, saved, stubs) in try await connection.query("""
-                SELECT customer_id::text, sum(bytes_saved)::bigint, sum(files_tiered - files_recalled)::bigint FROM savings_daily GROUP BY 1
+                SELECT customer_id::text, sum(bytes_saved)::bigint, sum(files_tiered - files_recalled - files_removed)::bigint FROM savings_daily GROUP BY 1
                 """, logger: logger).decode((String, Int64, Int64).self) {
                 snapshot.bytesSaved[tenant] = saved
                 snapshot.stubs[tenant] = stubs

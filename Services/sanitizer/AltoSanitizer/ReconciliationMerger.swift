@@ -247,14 +247,20 @@ struct ReconciliationMerger: Sendable {
     /// A stub the agent found gone was deleted by a user: its registry row says so from now, and its copy stays on
     /// the target, the finding repaired by that; returns the paths.
     private func retainCopiesOfDeletedStubs(_ run: Scope, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        var series = SavingsSeries()
         let paths = try await connection.query("""
             UPDATE stub_registry AS registry SET state = 'deleted', deleted_at = now()
             FROM run_findings AS found
             WHERE found.kind = 'stub_missing' AND registry.customer_id = \(run.customerID) AND registry.host_id = \(run.hostID)
               AND registry.target_id = \(run.targetID) AND registry.state = 'active' AND registry.file_path = found.file_path
               AND registry.tiered_location = found.location
-            RETURNING registry.file_path
-            """, logger: logger).collect().map { try $0.decode(String.self) }
+            RETURNING registry.file_path, coalesce(registry.bytes_saved, registry.size)
+            """, logger: logger).collect().map { row in
+                let (path, freed) = try row.decode((String, Int64).self)
+                series.addRemoved(target: run.targetID, freed: freed)
+                return path
+            }
+        try await series.record(customerID: run.customerID, hostID: run.hostID, on: connection, logger: logger)
         try await connection.query("""
             UPDATE findings SET state = 'repaired', ended_at = now(),
                 detail = detail || '; its copy is kept'

@@ -92,7 +92,7 @@ function ShareTable({ title, shares, total, testID }: { title: string; shares: S
             <th>Name</th>
             <th className="number">Saved</th>
             <th className="number">Share</th>
-            <th className="number">Files tiered</th>
+            <th className="number">Tiered in period</th>
           </tr>
         </thead>
         <tbody>
@@ -122,7 +122,7 @@ function InventoryPanels({ hostID }: { hostID: string }) {
         <span className="legend"><span className="swatch bar-total" /> on the host <span className="swatch bar-stubbed" /> tiered</span>
       </p>
       <div className="columns">
-        <BarList title="By age (last modified)" buckets={data.age} testID="by-age" />
+        <BarList title="By age (last access, else last change)" buckets={data.age} testID="by-age" />
         <BarList title="By size" buckets={data.size} testID="by-size" />
         <BarList title="By extension" buckets={data.extensions} testID="by-extension" />
         <BarList title="By owner" buckets={data.owners} testID="by-owner" />

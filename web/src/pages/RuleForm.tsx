@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { api } from "../api";
 import { bytes, count } from "../format";
 import type { Host, Rule, StorageTarget, WhatIf } from "../models";
@@ -89,7 +89,11 @@ export function RuleForm({ rule, targets, hosts, nextPriority, onDone }: {
   const [whatIf, setWhatIf] = useState<{ report: WhatIf; ruleID: string } | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // Each edit starts a new revision; a what-if that comes back for an older one is dropped, so Save never rests on
+  // the what-if of a rule the admin has since changed.
+  const revision = useRef(0);
   const set = <K extends keyof Draft>(key: K, value: Draft[K]) => {
+    revision.current += 1;
     setDraft((current) => ({ ...current, [key]: value }));
     setWhatIf(null);
   };
@@ -99,11 +103,12 @@ export function RuleForm({ rule, targets, hosts, nextPriority, onDone }: {
     return rule?.id ? api.put<unknown>(`/api/v1/rules/${rule.id}`, body, query) : api.post<unknown>("/api/v1/rules", body, query);
   };
   const preview = async () => {
+    const asked = revision.current;
     setBusy(true);
     setError(null);
     try {
       const answer = (await send(true)) as { rule: Rule; what_if: WhatIf };
-      setWhatIf({ report: answer.what_if, ruleID: answer.rule.id ?? "" });
+      if (asked === revision.current) setWhatIf({ report: answer.what_if, ruleID: answer.rule.id ?? "" });
     } catch (failure) {
       setError(failure);
     } finally {
