@@ -189,6 +189,8 @@ struct AnalyticsController: Sendable {
         }
     }
 
+    /// The lower bound of each age class but the last, in days since a file was last read (or, never read, changed).
+    static let ageBoundDays = [30, 90, 180, 365, 730, 1826]
     static let ageClasses = ["0-30 days", "30-90 days", "90-180 days", "180-365 days", "1-2 years", "2-5 years", "over 5 years"]
     static let sizeClasses = ["under 4 KiB", "4-64 KiB", "64 KiB-1 MiB", "1-16 MiB", "16-256 MiB", "256 MiB-1 GiB", "1 GiB and over"]
 
@@ -205,20 +207,29 @@ struct AnalyticsController: Sendable {
             var inventory = Inventory(hostID: hostID, files: 0, bytes: 0, stubbedFiles: 0, stubbedBytes: 0, age: [], size: [],
                                       extensions: [], owners: [])
             var age: [Int: Bucket] = [:], size: [Int: Bucket] = [:], extensions: [Bucket] = [], owners: [Bucket] = []
-            // One pass over the host's live rows: the four groupings are grouping sets of the same scan.
+            // One pass over the host's live rows into groups of all four keys at once (a hash aggregate PostgreSQL
+            // runs in parallel), then the four distributions as grouping sets of those few groups. The classes are
+            // plain comparisons against bounds computed here: per row, a CASE costs a third of width_bucket.
+            let now = Date()
+            let ageBounds = Self.ageBoundDays.map { now.addingTimeInterval(-Double($0) * 86400) }
             for try await (set, ageClass, sizeClass, label, files, bytes, stubbedFiles, stubbedBytes) in try await connection.query("""
-                WITH live AS (
-                    SELECT file_size, is_stubbed, file_extension, owner,
-                           width_bucket(extract(epoch FROM now() - coalesce(last_accessed, last_modified)) / 86400,
-                                        ARRAY[30, 90, 180, 365, 730, 1826]::float8[]) AS age_class,
-                           width_bucket(file_size::float8, ARRAY[4096, 65536, 1048576, 16777216, 268435456, 1073741824]::float8[]) AS size_class
-                    FROM file_inventory WHERE customer_id = \(customerID) AND host_id = \(hostID) AND deleted_at IS NULL)
+                WITH grouped AS MATERIALIZED (
+                    SELECT CASE WHEN seen >= \(ageBounds[0]) THEN 0 WHEN seen >= \(ageBounds[1]) THEN 1 WHEN seen >= \(ageBounds[2]) THEN 2
+                                WHEN seen >= \(ageBounds[3]) THEN 3 WHEN seen >= \(ageBounds[4]) THEN 4 WHEN seen >= \(ageBounds[5]) THEN 5
+                                ELSE 6 END AS age_class,
+                           CASE WHEN file_size < 4096 THEN 0 WHEN file_size < 65536 THEN 1 WHEN file_size < 1048576 THEN 2
+                                WHEN file_size < 16777216 THEN 3 WHEN file_size < 268435456 THEN 4 WHEN file_size < 1073741824 THEN 5
+                                ELSE 6 END AS size_class,
+                           file_extension, owner, count(*) AS files, sum(file_size) AS bytes, count(*) FILTER (WHERE is_stubbed) AS stubbed_files,
+                           coalesce(sum(file_size) FILTER (WHERE is_stubbed), 0) AS stubbed_bytes
+                    FROM (SELECT coalesce(last_accessed, last_modified) AS seen, file_size, file_extension, owner, is_stubbed
+                          FROM file_inventory WHERE customer_id = \(customerID) AND host_id = \(hostID) AND deleted_at IS NULL) AS live
+                    GROUP BY 1, 2, 3, 4)
                 SELECT CASE WHEN GROUPING(age_class) = 0 THEN 'age' WHEN GROUPING(size_class) = 0 THEN 'size'
                             WHEN GROUPING(file_extension) = 0 THEN 'extension' ELSE 'owner' END,
                        coalesce(age_class, 0), coalesce(size_class, 0), coalesce(file_extension, owner, ''),
-                       count(*), coalesce(sum(file_size), 0)::bigint,
-                       count(*) FILTER (WHERE is_stubbed), coalesce(sum(file_size) FILTER (WHERE is_stubbed), 0)::bigint
-                FROM live GROUP BY GROUPING SETS ((age_class), (size_class), (file_extension), (owner))
+                       sum(files)::bigint, sum(bytes)::bigint, sum(stubbed_files)::bigint, sum(stubbed_bytes)::bigint
+                FROM grouped GROUP BY GROUPING SETS ((age_class), (size_class), (file_extension), (owner))
                 """, logger: context.logger).decode((String, Int, Int, String, Int64, Int64, Int64, Int64).self) {
                 let bucket = Bucket(key: label, files: files, bytes: bytes, stubbedFiles: stubbedFiles, stubbedBytes: stubbedBytes)
                 switch set {
