@@ -12,17 +12,19 @@ export function Jobs() {
   return (
     <div>
       <h1>Tiering jobs</h1>
-      <label>
-        State{" "}
-        <select value={state ?? ""} onChange={(event) => {
-          const query = new URLSearchParams(route.query);
-          if (event.target.value) query.set("state", event.target.value);
-          else query.delete("state");
-          window.location.hash = `#/jobs?${query.toString()}`;
-        }}>
-          {states.map((value) => <option key={value} value={value}>{value || "any"}</option>)}
-        </select>
-      </label>
+      <div className="row">
+        <label>
+          State{" "}
+          <select value={state ?? ""} onChange={(event) => {
+            const query = new URLSearchParams(route.query);
+            if (event.target.value) query.set("state", event.target.value);
+            else query.delete("state");
+            window.location.hash = `#/jobs?${query.toString()}`;
+          }}>
+            {states.map((value) => <option key={value} value={value}>{value || "any"}</option>)}
+          </select>
+        </label>
+      </div>
       <JobList kind="jobs" hostID={hostID} state={state} />
     </div>
   );
