@@ -4,9 +4,6 @@ import Foundation
 import FoundationNetworking
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The suite as Prometheus sees it: every service's `/metrics` passes `promtool check metrics` and names only
 /// metrics of the catalog; a real Prometheus scrapes the running suite and an agent that tiered and recalled, answers
@@ -38,9 +35,7 @@ import Glibc
         var cold: [String] = []
         for (index, size) in [2 << 20, 3 << 20, 512 << 10].enumerated() {
             let path = data.appendingPathComponent("old-\(index).bin").path
-            try Data((0..<size).map { _ in UInt8.random(in: 0...255) }).write(to: URL(fileURLWithPath: path))
-            var times = [timespec(tv_sec: 1_500_000_000, tv_nsec: 0), timespec(tv_sec: 1_500_000_000, tv_nsec: 0)]
-            #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+            try ColdFile.write(path, size: size)
             cold.append(path)
         }
 

@@ -28,13 +28,7 @@ import Testing
         for (name, size, old) in [("archive/2019/q1, \"final\".pdf", 2 << 20, true), ("archive/2019/video.mp4", 5 << 20, true),
                                   ("archive/2019/tiny.txt", 100, true), ("current/draft.docx", 1 << 20, false)] {
             let path = data.appendingPathComponent(name).path
-            let content = Data((0..<size).map { _ in UInt8.random(in: 0...255) })
-            try content.write(to: URL(fileURLWithPath: path))
-            if old {
-                var times = [timespec(tv_sec: 1_500_000_000, tv_nsec: 0), timespec(tv_sec: 1_500_000_000, tv_nsec: 0)]
-                #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
-            }
-            generated[path] = content
+            generated[path] = try ColdFile.write(path, size: size, cold: old)
         }
         let originals = generated
         let cold = originals.keys.filter { $0.contains("archive") && !$0.hasSuffix("tiny.txt") }.sorted()
@@ -154,6 +148,3 @@ import Testing
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -3,9 +3,6 @@ import Foundation
 import PostgresNIO
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The web UI in Debian's headless Chromium, driven by Selenium (`Tests/Browser/web_ui_test.py`), against the
 /// whole suite as processes with a real agent: viewer, operator and admin sign in and see what each may do, every
@@ -41,13 +38,7 @@ import Glibc
                                   ("archive/2020/minutes.docx", 1 << 20, true), ("archive/2020/small.txt", 200, true),
                                   ("current/plan.xlsx", 2 << 20, false)] {
             let path = data.appendingPathComponent(name).path
-            let content = Data((0..<size).map { _ in UInt8.random(in: 0...255) })
-            try content.write(to: URL(fileURLWithPath: path))
-            if old {
-                var times = [timespec(tv_sec: 1_500_000_000, tv_nsec: 0), timespec(tv_sec: 1_500_000_000, tv_nsec: 0)]
-                #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
-            }
-            originals[path] = content
+            originals[path] = try ColdFile.write(path, size: size, cold: old)
         }
         let cold = originals.filter { $0.key.contains("/archive/") && $0.value.count >= 4096 }.keys.sorted()
         let recalled = cold[0]
