@@ -21,6 +21,18 @@ public enum Outbox {
             """, logger: logger)
     }
 
+    /// Stores envelopes for the default exchange, routed to `queue`, in one statement however many there are.
+    public static func enqueue<Payload: EnvelopePayload>(_ envelopes: [Envelope<Payload>], queue: String,
+                                                         on connection: PostgresConnection, logger: Logger) async throws {
+        guard !envelopes.isEmpty else { return }
+        let bodies = try envelopes.map { ByteBuffer(bytes: try $0.encoded()) }
+        try await connection.query("""
+            INSERT INTO outbox (message_id, customer_id, exchange, routing_key, body)
+            SELECT message_id, customer_id, '', \(queue), body
+            FROM unnest(\(envelopes.map(\.id)), \(envelopes.map(\.customerID)), \(bodies)) AS message (message_id, customer_id, body)
+            """, logger: logger)
+    }
+
     /// Records that `consumer` applied `messageID` of `customerID`; false when it already had, so the caller skips
     /// the work.
     public static func markProcessed(consumer: String, messageID: UUID, customerID: UUID, on connection: PostgresConnection,

@@ -57,6 +57,11 @@ public final class RunningSuite: APIClient, @unchecked Sendable {
         services.withLock { $0.first { $0.name == executable } }
     }
 
+    /// Every process of `executable` the suite started, in the order it started them: a stage's replicas.
+    public func services(_ executable: String) -> [ServiceProcess] {
+        services.withLock { $0.filter { $0.name == executable } }
+    }
+
     /// Starts an executable with the suite's environment plus `extra` and adds it to those `stop` ends, without
     /// waiting for it: for processes that serve no `/healthz` (the stub guard) or that a test watches start.
     @discardableResult

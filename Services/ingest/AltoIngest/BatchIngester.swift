@@ -73,8 +73,8 @@ struct BatchIngester: Sendable {
             try await record(outcome.rejects, batchID: job.batchID, customerID: customerID, on: connection, logger: logger)
             let merge = InventoryMerge(customerID: customerID, hostID: hostID, job: job, scanDate: scanDate)
             let loaded = clock.now
-            try await merge.lockHost(on: connection, logger: logger)
-            let listed = try await merge.merge(accepted: outcome.accepted, on: connection, logger: logger)
+            let hostIsEmpty = try await merge.lockHost(on: connection, logger: logger)
+            let listed = try await merge.merge(accepted: outcome.accepted, intoEmptyHost: hostIsEmpty, on: connection, logger: logger)
             let merged = clock.now
             // The batch is in staging now; its upload row stays as the record of it, its bytes are no longer needed.
             try await connection.query("DELETE FROM scan_staging.upload_chunks WHERE batch_id = \(job.batchID)", logger: logger)

@@ -22,8 +22,12 @@ struct InventoryMerge: Sendable {
     /// many distinct paths it holds. A file whose metadata did not change is not rewritten (a re-scan of an
     /// unchanged host writes nothing); a stored hash survives only while size and mtime are unchanged. Duplicated
     /// paths within a batch are rare, so the plain statement is tried first and the de-duplicating one (the last
-    /// row of a path wins) only when PostgreSQL reports them.
-    func merge(accepted: Int, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+    /// row of a path wins) only when PostgreSQL reports them. A host that holds no files yet (its first scan) takes
+    /// a plain insert, with nothing to compare, and the upsert only if a path turns out to be there after all.
+    func merge(accepted: Int, intoEmptyHost: Bool, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        if intoEmptyHost, try await insertIntoEmptyHost(on: connection, logger: logger) {
+            return accepted
+        }
         try await connection.query("SAVEPOINT alto_merge", logger: logger)
         do {
             try await connection.query(upsert(deduplicating: false), logger: logger)
@@ -40,6 +44,30 @@ struct InventoryMerge: Sendable {
                 logger: logger)
             for try await count in distinct.decode(Int.self) { return count }
             return accepted
+        }
+    }
+
+    /// Inserts the batch without looking for rows to update; false, with nothing changed, when a path is already
+    /// in the inventory (or twice in the batch).
+    private func insertIntoEmptyHost(on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        var bindings = PostgresBindings()
+        bindings.append(job.batchID)
+        bindings.append(job.scanID)
+        try await connection.query("SAVEPOINT alto_first_load", logger: logger)
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: """
+                INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified, last_accessed,
+                    file_extension, permissions, owner, hash, last_scan_id, last_seen_at)
+                SELECT customer_id, host_id, file_path, file_size, last_modified, last_accessed, file_extension, permissions, owner,
+                    hash, $2, now()
+                FROM \(staged) AS day WHERE batch_id = $1
+                """, binds: bindings), logger: logger)
+            try await connection.query("RELEASE SAVEPOINT alto_first_load", logger: logger)
+            return true
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            try await connection.query("ROLLBACK TO SAVEPOINT alto_first_load", logger: logger)
+            logger.info("the host's inventory already holds paths of this batch; merging it")
+            return false
         }
     }
 
@@ -86,8 +114,12 @@ struct InventoryMerge: Sendable {
     /// batches that finish together cannot miss each other, and two merges never contend for the same index pages
     /// (measured: two at once take longer than one after the other). Batches of different hosts do not wait for
     /// each other, and a batch's staging load runs before the lock, beside another batch's merge.
-    func lockHost(on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("SELECT 1 FROM hosts WHERE id = \(hostID) AND customer_id = \(customerID) FOR UPDATE", logger: logger)
+    /// Returns whether the host counts no files yet.
+    func lockHost(on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query(
+            "SELECT file_count = 0 FROM hosts WHERE id = \(hostID) AND customer_id = \(customerID) FOR UPDATE", logger: logger)
+        for try await empty in rows.decode(Bool.self) { return empty }
+        return false
     }
 
     /// Once every batch of a full scan is in, marks deleted the host's files the scan did not list, and returns how
