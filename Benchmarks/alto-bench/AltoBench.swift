@@ -8,7 +8,7 @@ struct AltoBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alto-bench",
         abstract: "Benchmarks that print Alto's figures beside a baseline's, and their ratio.",
-        subcommands: [Scan.self, Ingest.self, Plan.self, Tier.self, Recall.self, Sanitize.self, Analytics.self]
+        subcommands: [Scan.self, Ingest.self, Plan.self, Scale.self, Tier.self, Recall.self, Sanitize.self, Analytics.self]
     )
 
     /// The folder of this executable, where the release build put the services too.
@@ -151,6 +151,31 @@ extension AltoBench {
             let environment = ProcessInfo.processInfo.environment
             try await AnalyticsBenchmark(
                 files: files, rounds: max(1, rounds),
+                postgresURL: environment["ALTO_POSTGRES_MIGRATION_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
+                amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
+                rabbitmqctl: environment["ALTO_RABBITMQCTL"], keepWork: keepWork
+            ).run()
+        }
+    }
+}
+
+extension AltoBench {
+    struct Scale: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ingest, planner and actor throughput with one, two (and three) processes of the stage, in one run.",
+            discussion: "Needs the PostgreSQL and RabbitMQ of scripts/local-servers.sh (ALTO_POSTGRES_MIGRATION_URL, ALTO_AMQP_URL).")
+
+        @Option(help: "Hosts working at once.") var hosts = 3
+        @Option(help: "Rows of each host's first scan.") var ingestRows = 200_000
+        @Option(help: "Files of each host's full plan.") var planFiles = 300_000
+        @Option(help: "Files of each host whose plan makes the actors' backlog, one job per planned file.") var dispatchFiles = 4_000
+        @Flag(help: "Keep the services' logs (at info level) and the generated data.") var keepWork = false
+
+        func run() async throws {
+            let environment = ProcessInfo.processInfo.environment
+            try await ScaleBenchmark(
+                hosts: max(1, hosts), ingestRowsPerHost: max(1, ingestRows), planFilesPerHost: max(1, planFiles),
+                dispatchFilesPerHost: max(1, dispatchFiles),
                 postgresURL: environment["ALTO_POSTGRES_MIGRATION_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
                 amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
                 rabbitmqctl: environment["ALTO_RABBITMQCTL"], keepWork: keepWork
