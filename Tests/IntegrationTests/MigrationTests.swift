@@ -51,6 +51,57 @@ import Testing
         }
     }
 
+    @Test func jobFilesNameAJobAndAFileOfTheirOwnCustomer() async throws {
+        let url = try await TestServers.freshDatabase()
+        try await TestServers.withPostgres(url) { client in
+            try await Migrator().migrate(on: client, logger: TestServers.logger)
+            let logger = TestServers.logger
+            let (mine, theirs, host, theirHost, target, rule, job) = (UUID(), UUID(), UUID(), UUID(), UUID(), UUID(), UUID())
+            try await client.query("INSERT INTO customers (id, name) VALUES (\(mine), 'mine'), (\(theirs), 'theirs')", logger: logger)
+            try await client.query("""
+                INSERT INTO hosts (id, customer_id, hostname) VALUES (\(host), \(mine), 'fs'), (\(theirHost), \(theirs), 'fs')
+                """, logger: logger)
+            try await client.query("""
+                INSERT INTO storage_targets (id, customer_id, name, kind, location) VALUES (\(target), \(mine), 't', 'filesystem', '/t')
+                """, logger: logger)
+            try await client.query("INSERT INTO rules (id, customer_id, name, priority, target_id) VALUES (\(rule), \(mine), 'r', 1, \(target))",
+                                   logger: logger)
+            try await client.query("""
+                INSERT INTO tiering_jobs (id, customer_id, host_id, rule_id, target_id, priority, file_count, total_bytes,
+                    estimated_space_saved, estimated_duration_seconds)
+                VALUES (\(job), \(mine), \(host), \(rule), \(target), 1, 1, 1, 1, 1)
+                """, logger: logger)
+            try await client.query("""
+                INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified)
+                VALUES (\(mine), \(host), '/mine', 1, now()), (\(theirs), \(theirHost), '/theirs', 1, now())
+                """, logger: logger)
+            func fileID(_ path: String) async throws -> Int64 {
+                for try await id in try await client.query("SELECT id FROM file_inventory WHERE file_path = \(path)", logger: logger).decode(Int64.self) {
+                    return id
+                }
+                throw TestFailure("no inventory row \(path)")
+            }
+            let (myFile, theirFile) = (try await fileID("/mine"), try await fileID("/theirs"))
+            func addJobFile(job: UUID, file: Int64) async throws {
+                try await client.query("""
+                    INSERT INTO tiering_job_files (job_id, file_id, customer_id, file_path, file_size) VALUES (\(job), \(file), \(mine), '/p', 1)
+                    """, logger: logger)
+            }
+            await #expect(throws: (any Error).self, "a file of another tenant") { try await addJobFile(job: job, file: theirFile) }
+            await #expect(throws: (any Error).self, "a job that does not exist") { try await addJobFile(job: UUID(), file: myFile) }
+            try await addJobFile(job: job, file: myFile)
+            await #expect(throws: (any Error).self, "moved to another tenant's file") {
+                try await client.query("UPDATE tiering_job_files SET file_id = \(theirFile)", logger: logger)
+            }
+            await #expect(throws: (any Error).self, "a file a job names is deleted") {
+                try await client.query("DELETE FROM file_inventory WHERE id = \(myFile)", logger: logger)
+            }
+            try await client.query("DELETE FROM tiering_jobs WHERE id = \(job)", logger: logger)
+            let left = try await client.query("SELECT count(*) FROM tiering_job_files", logger: logger)
+            for try await count in left.decode(Int.self) { #expect(count == 0, "a deleted job takes its files along") }
+        }
+    }
+
     @Test func concurrentRunsDoNotCollide() async throws {
         let url = try await TestServers.freshDatabase()
         let applied = try await withThrowingTaskGroup(of: [Int].self) { group in

@@ -10,9 +10,9 @@ import PostgresNIO
 
 /// Loads one staged batch into the inventory in one transaction: its rows streamed into the day's staging
 /// partition, rejects recorded with their reason, one set-based upsert into `file_inventory`, unseen files retired
-/// when a full scan is complete, host totals, and a planner trigger in the outbox. A batch already ingested is
-/// acknowledged without change, so a redelivered job is harmless, and batches lock only their own upload row, so
-/// several workers ingest different batches at once.
+/// when a full scan is complete, host totals, and a planner trigger in the outbox (for a full scan, once it is
+/// complete). A batch already ingested is acknowledged without change, so a redelivered job is harmless, and
+/// batches lock only their own upload row, so several workers ingest different batches at once.
 struct BatchIngester: Sendable {
     let postgres: PostgresClient
     let logger: Logger
@@ -87,8 +87,12 @@ struct BatchIngester: Sendable {
             if retired != nil || !job.isFullScan {
                 try await merge.refreshHostTotals(on: connection, logger: logger)
             }
-            let trigger = envelope.reply(PlannerTrigger(reason: .ingest, batchID: job.batchID))
-            try await Outbox.enqueue(trigger, queue: AMQPTopology.plannerJobs, on: connection, logger: logger)
+            // A full scan is planned once it is complete, not after each of its batches: a million-file host sends
+            // a dozen batches, and each plan reads all of the host's candidates.
+            if retired != nil || !job.isFullScan {
+                let trigger = envelope.reply(PlannerTrigger(reason: .ingest, batchID: job.batchID))
+                try await Outbox.enqueue(trigger, queue: AMQPTopology.plannerJobs, on: connection, logger: logger)
+            }
             acceptedRows.increment(by: outcome.accepted)
             rejectedRows.increment(by: outcome.rejected)
             logger.info("batch ingested", metadata: [

@@ -71,6 +71,9 @@ struct InventoryMerge: Sendable {
         }
     }
 
+    /// Only rows that change something reach the upsert: ON CONFLICT locks (so writes) every row it meets, even
+    /// one its WHERE then leaves alone, and a re-scan meets mostly unchanged files. The filter is the negation of
+    /// the upsert's WHERE, read through the unique index without locking.
     private func upsert(deduplicating: Bool) -> PostgresQuery {
         let source = deduplicating
             ? "SELECT DISTINCT ON (file_path) * FROM \(staged) AS day WHERE batch_id = $1 ORDER BY file_path, line DESC"
@@ -78,12 +81,21 @@ struct InventoryMerge: Sendable {
         var bindings = PostgresBindings()
         bindings.append(job.batchID)
         bindings.append(job.scanID)
+        bindings.append(hostID)
         return PostgresQuery(unsafeSQL: """
             INSERT INTO file_inventory AS inventory (customer_id, host_id, file_path, file_size, last_modified, last_accessed,
                 file_extension, permissions, owner, hash, last_scan_id, last_seen_at)
             SELECT customer_id, host_id, file_path, file_size, last_modified, last_accessed, file_extension, permissions, owner,
                 hash, $2, now()
             FROM (\(source)) AS staged
+            WHERE NOT EXISTS (
+                SELECT 1 FROM file_inventory AS unchanged
+                WHERE unchanged.host_id = $3 AND unchanged.file_path = staged.file_path AND unchanged.deleted_at IS NULL
+                  AND (unchanged.file_size, unchanged.last_modified, unchanged.last_accessed, unchanged.file_extension,
+                       unchanged.permissions, unchanged.owner)
+                      IS NOT DISTINCT FROM (staged.file_size, staged.last_modified, staged.last_accessed, staged.file_extension,
+                       staged.permissions, staged.owner)
+                  AND (staged.hash IS NULL OR staged.hash IS NOT DISTINCT FROM unchanged.hash))
             ON CONFLICT (host_id, file_path) DO UPDATE SET
                 file_size = EXCLUDED.file_size,
                 last_modified = EXCLUDED.last_modified,

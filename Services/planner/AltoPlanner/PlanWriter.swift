@@ -15,7 +15,7 @@ import PostgresNIO
 struct PlanWriter: Sendable {
     let maximumFilesPerJob: Int
     /// Bounds what one statement binds and returns, so a plan of millions of files is written in pieces.
-    var filesPerStatement = 50_000
+    var filesPerStatement = 100_000
 
     struct Written {
         var jobs = 0
@@ -46,6 +46,8 @@ struct PlanWriter: Sendable {
             }
         }
         guard !drafts.isEmpty else { return Written() }
+        // The files of a statement are sorted back into the plan's order in memory, not on disk.
+        try await connection.query("SET LOCAL work_mem = '64MB'", logger: logger)
         try await insertJobs(drafts, trigger: trigger, hostID: hostID, on: connection, logger: logger)
         var written = Written()
         var totals: [(id: UUID, files: Int, bytes: Int64, seconds: Double)] = []
@@ -93,7 +95,8 @@ struct PlanWriter: Sendable {
 
     /// Stores the files of `drafts[group]` and returns those jobs as the agent gets them: each file's path, size,
     /// time and hash as the inventory holds them now, in the order the plan chose. A file the inventory no longer
-    /// holds for this host is left out.
+    /// holds for this host is left out. Each file is looked up by its key (the lateral join, fenced by OFFSET 0):
+    /// left to itself, PostgreSQL hashes the host's whole inventory for each statement.
     private func writeFiles(of drafts: [Draft], _ group: Range<Int>, customerID: UUID, hostID: UUID,
                             on connection: PostgresConnection, logger: Logger) async throws -> [TieringJob] {
         var jobIndexes: [Int] = []
@@ -111,8 +114,10 @@ struct PlanWriter: Sendable {
                 SELECT wanted.job_index, wanted.job_id, wanted.position, inventory.id, inventory.file_path, inventory.file_size,
                     inventory.last_modified, inventory.hash
                 FROM unnest(\(jobIndexes), \(jobIDs), \(fileIDs)) WITH ORDINALITY AS wanted (job_index, job_id, id, position)
-                JOIN file_inventory AS inventory ON inventory.id = wanted.id
-                WHERE inventory.customer_id = \(customerID) AND inventory.host_id = \(hostID)
+                CROSS JOIN LATERAL (
+                    SELECT * FROM file_inventory AS inventory
+                    WHERE inventory.customer_id = \(customerID) AND inventory.id = wanted.id AND inventory.host_id = \(hostID)
+                    OFFSET 0) AS inventory
             ), stored AS (
                 INSERT INTO tiering_job_files (job_id, file_id, customer_id, file_path, file_size)
                 SELECT job_id, id, \(customerID), file_path, file_size FROM chosen
