@@ -18,6 +18,7 @@ if [ $# -gt 0 ]; then exec .build/release/alto-bench "$@"; fi
 .build/release/alto-bench scan
 .build/release/alto-bench ingest
 .build/release/alto-bench plan
+.build/release/alto-bench scale
 .build/release/alto-bench tier
 .build/release/alto-bench recall
 .build/release/alto-bench sanitize

@@ -1,8 +1,8 @@
 -- A plan writes one job file per planned file, a quarter of a million for a million-file host, and each of the three
 -- foreign keys of tiering_job_files checked and locked its parent row with a trigger call per row: two thirds of the
--- time the plan spent writing, measured. These statement triggers check the same once per statement, each written
--- row looked up by its parent's key (OFFSET 0 keeps the planner from hashing the whole inventory for a few
--- thousand rows). No service deletes a job or an inventory row; the triggers on those tables keep the rest of what the
+-- time the plan spent writing, measured. These statement triggers check the same once per statement: each written
+-- row's file and each distinct job looked up by key (OFFSET 0 keeps the planner from hashing the whole inventory
+-- for a few thousand rows). No service deletes a job or an inventory row; the triggers on those tables keep the rest of what the
 -- keys promised: a deleted job takes its files along, as the cascade did, and an inventory row a job names stays.
 
 ALTER TABLE tiering_job_files
@@ -13,7 +13,7 @@ ALTER TABLE tiering_job_files
 CREATE FUNCTION check_job_file_parents() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM written_rows AS written
+    IF EXISTS (SELECT 1 FROM (SELECT DISTINCT customer_id, job_id FROM written_rows) AS written
                WHERE NOT EXISTS (SELECT 1 FROM tiering_jobs AS job
                                  WHERE job.customer_id = written.customer_id AND job.id = written.job_id OFFSET 0)) THEN
         RAISE foreign_key_violation USING MESSAGE = 'tiering_job_files rows must belong to a tiering job of their own customer';
