@@ -11,7 +11,7 @@ failed=0
 step() { printf '== %s\n' "$*"; }
 fail() { printf 'FAILED: %s\n' "$*" >&2; failed=1; }
 for tool in docker-compose kubectl systemd-analyze openssl; do
-    command -v "$tool" >/dev/null || { echo "check-deploy: $tool is needed (scripts/test.sh installs it)" >&2; exit 1; }
+    command -v "$tool" >/dev/null || { echo "check-deploy: $tool is needed (Debian's docker-compose, systemd and openssl; kubectl)" >&2; exit 1; }
 done
 python3 -c 'import kubernetes_validate' 2>/dev/null || { echo "check-deploy: pip install kubernetes-validate" >&2; exit 1; }
 

@@ -14,12 +14,13 @@ set -euo pipefail
 source_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 binary="$source_root/.build/release/alto-agent"
 env_file="$source_root/systemd/agent.env.example"
+env_given=false
 root=""
 start=true
 while [ $# -gt 0 ]; do
     case "$1" in
         --binary) binary="$2"; shift 2 ;;
-        --env) env_file="$2"; shift 2 ;;
+        --env) env_file="$2"; env_given=true; shift 2 ;;
         --root) root="${2%/}"; start=false; shift 2 ;;
         --no-start) start=false; shift ;;
         -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -40,7 +41,11 @@ install -d -m 0700 "$root/etc/alto" "$root/var/lib/alto-agent"
 install -m 0755 "$binary" "$root/usr/local/bin/alto-agent"
 install -m 0644 "$source_root/systemd/alto-stub-guard.service" "$source_root/systemd/alto-agent.service" "$root/etc/systemd/system/"
 if [ -e "$root/etc/alto/agent.env" ]; then
-    echo "install-agent: keeping the existing /etc/alto/agent.env" >&2
+    if $env_given; then
+        echo "install-agent: /etc/alto/agent.env exists and holds this host's token; $env_file was not installed over it" >&2
+    else
+        echo "install-agent: keeping the existing /etc/alto/agent.env" >&2
+    fi
 else
     install -m 0600 "$env_file" "$root/etc/alto/agent.env"
 fi
@@ -55,9 +60,10 @@ if [ -z "$root" ]; then
     if [ "$kernel_major" -lt 6 ] || { [ "$kernel_major" -eq 6 ] && [ "$kernel_minor" -lt 14 ]; }; then
         problems+=("Linux $(uname -r) has no pre-content fanotify events; the stub guard needs 6.14 or later")
     fi
-    roots="$(sed -n 's/^ALTO_AGENT_SCAN_ROOTS=//p' /etc/alto/agent.env | tail -1)"
+    roots="$(sed -n 's/^ALTO_AGENT_SCAN_ROOTS=//p' /etc/alto/agent.env | tail -1 | tr -d "\"'")"
     IFS=, read -r -a managed <<<"$roots"
     for folder in "${managed[@]}"; do
+        folder="$(echo "$folder" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')"
         [ -z "$folder" ] && continue
         mountpoint -q "$folder" || problems+=("$folder is not a mount point: give it a volume, or mount --bind $folder $folder in /etc/fstab")
     done

@@ -225,10 +225,15 @@ public struct FileTierer: Sendable {
     }
 
     /// A write lease is granted only when no other descriptor has the file open, and makes any program that opens
-    /// it meanwhile wait until the stub is made. File systems without leases (some network ones) go on without.
+    /// it meanwhile wait until the stub is made. File systems without leases (some network ones) go on without; an
+    /// agent that may not lease another user's file (no CAP_LEASE) does not, since that would tier a file a program
+    /// may be writing.
     static func takeWriteLease(_ file: PosixFile) throws(TieringError) {
         for attempt in 0..<5 {
             if alto_set_lease(file.descriptor, alto_lease_write()) == 0 { return }
+            if errno == EACCES || errno == EPERM {
+                throw TieringError(.io, "cannot take a write lease on it (the agent needs CAP_LEASE); it stays as it is")
+            }
             guard errno == EAGAIN || errno == EBUSY else { return }
             // As above: the guard's descriptor of the agent's own open goes a moment after the open was let through.
             if attempt < 4 { usleep(10_000) }

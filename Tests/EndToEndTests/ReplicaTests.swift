@@ -10,7 +10,7 @@ import Testing
 /// replica of each stage killed with SIGKILL while the work is in flight. What the admins would check afterwards must
 /// be what one process of each would have left: every file inventoried once with its size, every cold file in one
 /// job and tiered once, every job done, each tenant's totals its own.
-@Suite(.timeLimit(.minutes(8))) struct ReplicaTests {
+@Suite(.timeLimit(.minutes(10))) struct ReplicaTests {
     static let tenants = 5
     static let hostsPerTenant = 2
     static let coldFiles = 24
@@ -31,8 +31,10 @@ import Testing
     }
 
     @Test func replicasOfEachStageShareTheWorkAndSurviveAKilledOne() async throws {
+        // Only the plans the scans ask for: a scheduled one would find nothing more, but would make the run's work
+        // depend on the clock.
         let suite = try await RunningSuite(["alto-api", "alto-ingest", "alto-ingest", "alto-ingest", "alto-planner", "alto-planner",
-                                            "alto-actor", "alto-actor"])
+                                            "alto-actor", "alto-actor"], environment: ["ALTO_PLANNER_SCHEDULE_SECONDS": "0"])
         try await suite.whileRunning {
             var hosts: [Host] = []
             for tenant in 0..<Self.tenants {
@@ -104,6 +106,9 @@ import Testing
                     let open = try await RunningSuite.count(postgres, "SELECT count(*) FROM tiering_jobs WHERE finished_at IS NULL")
                     return stubs == coldCount && open == 0
                 }
+                try await RunningSuite.waitUntil("every message is published", timeout: .seconds(60)) {
+                    try await RunningSuite.count(postgres, "SELECT count(*) FROM outbox") == 0
+                }
                 try await check(hosts, postgres)
             }
         }
@@ -150,6 +155,5 @@ import Testing
         #expect(try await RunningSuite.count(postgres, """
             SELECT count(*) FROM tiering_jobs AS job JOIN hosts ON hosts.id = job.host_id WHERE hosts.customer_id <> job.customer_id
             """) == 0, "every job is its host's tenant's")
-        #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM outbox") == 0, "every message is published")
     }
 }

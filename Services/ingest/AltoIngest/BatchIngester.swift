@@ -35,7 +35,7 @@ struct BatchIngester: Sendable {
             do {
                 return try await ingest(envelope, hostID: hostID, logger: logger)
             } catch let unusable as StagingLoader.UnusableBatch {
-                try await recordUnusable(envelope.payload, customerID: envelope.customerID, reason: unusable.description, logger: logger)
+                try await recordUnusable(envelope, hostID: hostID, reason: unusable.description, logger: logger)
                 return .ack
             }
         }
@@ -117,10 +117,17 @@ struct BatchIngester: Sendable {
     }
 
     /// A batch that cannot be read at all is marked ingested with nothing accepted and its reason as a reject, so
-    /// it is reported and not retried forever; the inventory is untouched.
-    private func recordUnusable(_ job: IngestJob, customerID: UUID, reason: String, logger: Logger) async throws {
+    /// it is reported and not retried forever; the inventory is untouched. When it is the last batch of a full scan
+    /// to come in, the scan is complete (nothing of it retired, since it cannot say what it did not list), so the
+    /// host's totals are refreshed and the host planned, as after any other last batch.
+    private func recordUnusable(_ envelope: Envelope<IngestJob>, hostID: UUID, reason: String, logger: Logger) async throws {
+        let job = envelope.payload
+        let customerID = envelope.customerID
         logger.warning("batch cannot be read; nothing of it is kept", metadata: ["reason": "\(reason)"])
         try await postgres.withTenant(customerID, logger: logger) { connection in
+            let merge = InventoryMerge(customerID: customerID, hostID: hostID, job: job,
+                                       scanDate: String(RFC3339.format(job.scanStartedAt).prefix(10)))
+            _ = try await merge.lockHost(on: connection, logger: logger)
             try await connection.query("""
                 INSERT INTO scan_staging.rejects (batch_id, customer_id, line, reason)
                 SELECT batch_id, customer_id, 0, \(reason) FROM scan_staging.uploads
@@ -131,6 +138,11 @@ struct BatchIngester: Sendable {
                 UPDATE scan_staging.uploads SET ingested_at = now(), accepted_rows = 0, rejected_rows = 1, listed_paths = 0
                 WHERE batch_id = \(job.batchID) AND customer_id = \(customerID) AND ingested_at IS NULL
                 """, logger: logger)
+            if job.isFullScan, try await merge.retireUnseenFiles(on: connection, logger: logger) != nil {
+                try await merge.refreshHostTotals(on: connection, logger: logger)
+                try await Outbox.enqueue(envelope.reply(PlannerTrigger(reason: .ingest, batchID: job.batchID)),
+                                         queue: AMQPTopology.plannerJobs, on: connection, logger: logger)
+            }
         }
     }
 }

@@ -90,7 +90,8 @@ struct InventoryMerge: Sendable {
             FROM (\(source)) AS staged
             WHERE NOT EXISTS (
                 SELECT 1 FROM file_inventory AS unchanged
-                WHERE unchanged.host_id = $3 AND unchanged.file_path = staged.file_path AND unchanged.deleted_at IS NULL
+                WHERE unchanged.customer_id = staged.customer_id AND unchanged.host_id = $3 AND unchanged.file_path = staged.file_path
+                  AND unchanged.deleted_at IS NULL
                   AND (unchanged.file_size, unchanged.last_modified, unchanged.last_accessed, unchanged.file_extension,
                        unchanged.permissions, unchanged.owner)
                       IS NOT DISTINCT FROM (staged.file_size, staged.last_modified, staged.last_accessed, staged.file_extension,
@@ -126,7 +127,9 @@ struct InventoryMerge: Sendable {
     /// batches that finish together cannot miss each other, and two merges never contend for the same index pages
     /// (measured: two at once take longer than one after the other). Batches of different hosts do not wait for
     /// each other, and a batch's staging load runs before the lock, beside another batch's merge.
-    /// Returns whether the host counts no files yet.
+    /// Returns whether the host counts no files yet: its first scan, whose batches then take the plain insert. The
+    /// count can be stale (a first scan interrupted, every file retired); the insert then fails on the first path
+    /// already there, which a scan sent again meets at once, and the batch is merged as any other.
     func lockHost(on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         let rows = try await connection.query(
             "SELECT file_count = 0 FROM hosts WHERE id = \(hostID) AND customer_id = \(customerID) FOR UPDATE", logger: logger)
@@ -137,21 +140,42 @@ struct InventoryMerge: Sendable {
     /// Once every batch of a full scan is in, marks deleted the host's files the scan did not list, and returns how
     /// many; nil while the scan is not complete (or not a full scan). A file whose
     /// row was rejected is kept: the scan saw it, it only could not describe it. When the scan's distinct paths
-    /// match the host's live files in number, nothing can be missing and the comparison is skipped.
+    /// match the host's live files in number, nothing can be missing and the comparison is skipped. Nothing is
+    /// retired (and 0 returned) when the scan cannot vouch for what it did not list: a batch of it was unusable,
+    /// or its staged rows are no longer all there (their day's partition outlived the staging retention).
     func retireUnseenFiles(on connection: PostgresConnection, logger: Logger) async throws -> Int? {
         guard job.isFullScan else { return nil }
         let batches = try await connection.query("""
-            SELECT count(*) FILTER (WHERE ingested_at IS NOT NULL), max(batch_index) FILTER (WHERE is_final_batch),
-                coalesce(sum(listed_paths), 0)::bigint, array_agg(batch_id)
-            FROM scan_staging.uploads WHERE scan_id = \(job.scanID) AND host_id = \(hostID) AND customer_id = \(customerID)
+            SELECT count(*) FILTER (WHERE uploads.ingested_at IS NOT NULL), max(uploads.batch_index) FILTER (WHERE uploads.is_final_batch),
+                coalesce(sum(uploads.listed_paths), 0)::bigint, coalesce(sum(uploads.accepted_rows), 0)::bigint,
+                array_agg(uploads.batch_id),
+                count(*) FILTER (WHERE EXISTS (SELECT 1 FROM scan_staging.rejects AS unusable
+                                               WHERE unusable.batch_id = uploads.batch_id AND unusable.line = 0))
+            FROM scan_staging.uploads AS uploads
+            WHERE uploads.scan_id = \(job.scanID) AND uploads.host_id = \(hostID) AND uploads.customer_id = \(customerID)
             """, logger: logger)
-        var state: (Int64, Int?, Int64, [UUID])?
-        for try await row in batches.decode((Int64, Int?, Int64, [UUID]).self) { state = row }
-        guard let (ingested, finalIndex, listed, batchIDs) = state, let finalIndex, ingested == finalIndex + 1 else { return nil }
+        var state: (Int64, Int?, Int64, Int64, [UUID], Int64)?
+        for try await row in batches.decode((Int64, Int?, Int64, Int64, [UUID], Int64).self) { state = row }
+        guard let (ingested, finalIndex, listed, accepted, batchIDs, unusable) = state, let finalIndex, ingested == finalIndex + 1 else {
+            return nil
+        }
+        guard unusable == 0 else {
+            logger.warning("a batch of this full scan could not be read; no file is retired for it", metadata: ["batches": "\(unusable)"])
+            return 0
+        }
         let live = try await connection.query("""
             SELECT count(*) FROM file_inventory WHERE host_id = \(hostID) AND customer_id = \(customerID) AND deleted_at IS NULL
             """, logger: logger)
         for try await count in live.decode(Int64.self) where count == listed {
+            return 0
+        }
+        var stagedBindings = PostgresBindings()
+        stagedBindings.append(batchIDs)
+        let stagedRows = try await connection.query(PostgresQuery(
+            unsafeSQL: "SELECT count(*) FROM \(staged) AS day WHERE batch_id = ANY($1)", binds: stagedBindings), logger: logger)
+        for try await count in stagedRows.decode(Int64.self) where count != accepted {
+            logger.warning("this full scan's staged rows are not all there any more; no file is retired for it",
+                           metadata: ["staged": "\(count)", "accepted": "\(accepted)"])
             return 0
         }
         try await connection.query("SET LOCAL work_mem = '256MB'", logger: logger)
