@@ -65,18 +65,20 @@ public final class RunningSuite: APIClient, @unchecked Sendable {
     /// Starts an executable with the suite's environment plus `extra` and adds it to those `stop` ends, without
     /// waiting for it: for processes that serve no `/healthz` (the stub guard) or that a test watches start.
     @discardableResult
-    public func start(_ executable: String, arguments: [String] = [], environment extra: [String: String] = [:]) throws -> ServiceProcess {
+    public func start(_ executable: String, arguments: [String] = [], environment extra: [String: String] = [:],
+                      launcher: [String] = []) throws -> ServiceProcess {
         // The services hold their own login only: the schema's owner is for `alto-api migrate`, run before them.
         let variables = environment.merging(["ALTO_POSTGRES_MIGRATION_URL": ""]) { _, new in new }.merging(extra) { _, new in new }
-        let service = try ServiceProcess(executable, arguments: arguments, environment: variables, logFolder: work)
+        let service = try ServiceProcess(executable, arguments: arguments, environment: variables, logFolder: work, launcher: launcher)
         services.withLock { $0.append(service) }
         return service
     }
 
     /// Starts an executable as `start` does and waits until it is healthy.
     @discardableResult
-    public func launch(_ executable: String, arguments: [String] = [], environment extra: [String: String] = [:]) async throws -> ServiceProcess {
-        let service = try start(executable, arguments: arguments, environment: extra)
+    public func launch(_ executable: String, arguments: [String] = [], environment extra: [String: String] = [:],
+                       launcher: [String] = []) async throws -> ServiceProcess {
+        let service = try start(executable, arguments: arguments, environment: extra, launcher: launcher)
         do {
             try await service.waitUntilHealthy()
         } catch {

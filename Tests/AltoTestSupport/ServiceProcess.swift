@@ -22,8 +22,11 @@ public final class ServiceProcess: @unchecked Sendable {
     /// How long a service may take to listen and answer `/healthz` on a busy machine; one that exits fails at once.
     public static let startTimeout: Duration = .seconds(90)
 
-    /// Starts `.build/debug/<executable>` with `arguments` and the current environment plus `environment`.
-    public init(_ executable: String, arguments: [String] = [], environment: [String: String], logFolder: URL) throws {
+    /// Starts `.build/debug/<executable>` with `arguments` and the current environment plus `environment`, through
+    /// `launcher` when one is given (a program and its arguments that end by running what follows them, as
+    /// `setpriv … --` does).
+    public init(_ executable: String, arguments: [String] = [], environment: [String: String], logFolder: URL,
+                launcher: [String] = []) throws {
         name = executable
         let id = UUID().uuidString.prefix(8)
         logURL = logFolder.appendingPathComponent("\(executable)-\(id).log")
@@ -32,8 +35,13 @@ public final class ServiceProcess: @unchecked Sendable {
             throw TestFailure("cannot create \(logURL.path)")
         }
         let process = Process()
-        process.executableURL = Self.binary(executable)
-        process.arguments = arguments
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [Self.binary(executable).path] + arguments
+        } else {
+            process.executableURL = Self.binary(executable)
+            process.arguments = arguments
+        }
         // An empty value takes a variable away, even one the test process inherited.
         process.environment = ProcessInfo.processInfo.environment
             .merging(["ALTO_HTTP_PORT": "0"]) { _, new in new }
