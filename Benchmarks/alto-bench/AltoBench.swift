@@ -11,6 +11,14 @@ struct AltoBench: AsyncParsableCommand {
         subcommands: [Scan.self, Ingest.self, Plan.self, Scale.self, Tier.self, Recall.self, Sanitize.self, Analytics.self]
     )
 
+    /// The servers of `scripts/local-servers.sh`, as its `env` names them (the schema owner's login, since each
+    /// benchmark makes and migrates a database of its own), with its defaults.
+    static var postgresURL: String {
+        ProcessInfo.processInfo.environment["ALTO_POSTGRES_MIGRATION_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto"
+    }
+    static var amqpURL: String { ProcessInfo.processInfo.environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f" }
+    static var rabbitmqctl: String? { ProcessInfo.processInfo.environment["ALTO_RABBITMQCTL"] }
+
     /// The folder of this executable, where the release build put the services too.
     static var binaries: String {
         ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
@@ -41,12 +49,11 @@ struct AltoBench: AsyncParsableCommand {
         @Flag(help: "Keep the services' logs (at info level) and the generated data.") var keepWork = false
 
         func run() async throws {
-            let environment = ProcessInfo.processInfo.environment
             try await IngestBenchmark(
                 rows: rows, ingestWorkers: max(1, ingestWorkers), batchMegabytes: max(1, batchMegabytes), binaries: AltoBench.binaries,
-                postgresURL: environment["ALTO_POSTGRES_MIGRATION_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
-                amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
-                rabbitmqctl: environment["ALTO_RABBITMQCTL"], keepWork: keepWork
+                postgresURL: AltoBench.postgresURL,
+                amqpURL: AltoBench.amqpURL,
+                rabbitmqctl: AltoBench.rabbitmqctl, keepWork: keepWork
             ).run()
         }
     }
@@ -66,12 +73,11 @@ extension AltoBench {
         func run() async throws {
             try PlanBenchmark(files: files, rounds: rounds).run()
             guard !inMemoryOnly else { return }
-            let environment = ProcessInfo.processInfo.environment
             try await FullPlanBenchmark(
                 files: files,
-                postgresURL: environment["ALTO_POSTGRES_MIGRATION_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
-                amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
-                rabbitmqctl: environment["ALTO_RABBITMQCTL"], keepWork: keepWork
+                postgresURL: AltoBench.postgresURL,
+                amqpURL: AltoBench.amqpURL,
+                rabbitmqctl: AltoBench.rabbitmqctl, keepWork: keepWork
             ).run()
         }
     }
@@ -104,11 +110,8 @@ extension AltoBench {
         @Option(help: "Where the data is generated (removed afterwards).") var work = "/var/tmp/alto-bench-recall"
 
         func run() async throws {
-            let environment = ProcessInfo.processInfo.environment
-            try await RecallBenchmark(work: work, files: files,
-                                      postgresURL: environment["ALTO_POSTGRES_MIGRATION_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
-                                      amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
-                                      rabbitmqctl: environment["ALTO_RABBITMQCTL"]).run()
+            try await RecallBenchmark(work: work, files: files, postgresURL: AltoBench.postgresURL, amqpURL: AltoBench.amqpURL,
+                                      rabbitmqctl: AltoBench.rabbitmqctl).run()
         }
     }
 }
@@ -125,13 +128,12 @@ extension AltoBench {
         @Flag(help: "Keep the services' logs (at info level).") var keepWork = false
 
         func run() async throws {
-            let environment = ProcessInfo.processInfo.environment
             try await SanitizeBenchmark(
                 objects: max(SanitizeBenchmark.planted * 2, objects), bucketObjects: max(0, bucketObjects),
                 tree: tree ?? "/var/tmp/alto-bench-tier2-\(objects)",
-                postgresURL: environment["ALTO_POSTGRES_MIGRATION_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
-                amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
-                rabbitmqctl: environment["ALTO_RABBITMQCTL"], keepWork: keepWork
+                postgresURL: AltoBench.postgresURL,
+                amqpURL: AltoBench.amqpURL,
+                rabbitmqctl: AltoBench.rabbitmqctl, keepWork: keepWork
             ).run()
         }
     }
@@ -148,12 +150,11 @@ extension AltoBench {
         @Flag(help: "Keep the services' logs (at info level).") var keepWork = false
 
         func run() async throws {
-            let environment = ProcessInfo.processInfo.environment
             try await AnalyticsBenchmark(
                 files: files, rounds: max(1, rounds),
-                postgresURL: environment["ALTO_POSTGRES_MIGRATION_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
-                amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
-                rabbitmqctl: environment["ALTO_RABBITMQCTL"], keepWork: keepWork
+                postgresURL: AltoBench.postgresURL,
+                amqpURL: AltoBench.amqpURL,
+                rabbitmqctl: AltoBench.rabbitmqctl, keepWork: keepWork
             ).run()
         }
     }
@@ -172,13 +173,12 @@ extension AltoBench {
         @Flag(help: "Keep the services' logs (at info level) and the generated data.") var keepWork = false
 
         func run() async throws {
-            let environment = ProcessInfo.processInfo.environment
             try await ScaleBenchmark(
                 hosts: max(1, hosts), ingestRowsPerHost: max(1, ingestRows), planFilesPerHost: max(1, planFiles),
                 dispatchFilesPerHost: max(1, dispatchFiles),
-                postgresURL: environment["ALTO_POSTGRES_MIGRATION_URL"] ?? "postgres://alto:alto@127.0.0.1:55432/alto",
-                amqpURL: environment["ALTO_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:55672/%2f",
-                rabbitmqctl: environment["ALTO_RABBITMQCTL"], keepWork: keepWork
+                postgresURL: AltoBench.postgresURL,
+                amqpURL: AltoBench.amqpURL,
+                rabbitmqctl: AltoBench.rabbitmqctl, keepWork: keepWork
             ).run()
         }
     }

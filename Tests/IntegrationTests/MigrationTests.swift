@@ -87,26 +87,20 @@ import Testing
                     INSERT INTO tiering_job_files (job_id, file_id, customer_id, file_path, file_size) VALUES (\(job), \(file), \(mine), '/p', 1)
                     """, logger: logger)
             }
-            /// The SQLSTATE a refused statement failed with; nil when it was not refused.
-            func refusal(_ statement: () async throws -> Void) async -> String? {
-                do {
-                    try await statement()
-                    return nil
-                } catch let error as PSQLError {
-                    return error.serverInfo?[.sqlState] ?? "\(error)"
-                } catch {
-                    return "\(error)"
-                }
+            func expectForeignKeyViolation(_ what: String, _ statement: () async throws -> Void) async {
+                let refusal = await #expect(throws: PSQLError.self, "\(what)") { try await statement() }
+                #expect(refusal?.serverInfo?[.sqlState] == "23503", "\(what) is refused as a foreign key: \(String(reflecting: refusal))")
             }
-            let foreignKeyViolation = "23503"
-            #expect(await refusal { try await addJobFile(job: job, file: theirFile) } == foreignKeyViolation, "a file of another tenant")
-            #expect(await refusal { try await addJobFile(job: UUID(), file: myFile) } == foreignKeyViolation, "a job that does not exist")
+            await expectForeignKeyViolation("a file of another tenant") { try await addJobFile(job: job, file: theirFile) }
+            await expectForeignKeyViolation("a job that does not exist") { try await addJobFile(job: UUID(), file: myFile) }
             try await addJobFile(job: job, file: myFile)
-            #expect(await refusal { try await client.query("UPDATE tiering_job_files SET file_id = \(theirFile)", logger: logger) }
-                    == foreignKeyViolation, "moved to another tenant's file")
+            await expectForeignKeyViolation("moved to another tenant's file") {
+                try await client.query("UPDATE tiering_job_files SET file_id = \(theirFile)", logger: logger)
+            }
             try await client.query("UPDATE tiering_job_files SET state = 'tiered'", logger: logger)
-            #expect(await refusal { try await client.query("DELETE FROM file_inventory WHERE id = \(myFile)", logger: logger) }
-                    == foreignKeyViolation, "a file a job names is deleted")
+            await expectForeignKeyViolation("a file a job names is deleted") {
+                try await client.query("DELETE FROM file_inventory WHERE id = \(myFile)", logger: logger)
+            }
             try await client.query("DELETE FROM tiering_jobs WHERE id = \(job)", logger: logger)
             let left = try await client.query("SELECT count(*) FROM tiering_job_files", logger: logger)
             for try await count in left.decode(Int.self) { #expect(count == 0, "a deleted job takes its files along") }

@@ -44,11 +44,11 @@ struct BatchIngester: Sendable {
     private func ingest(_ envelope: Envelope<IngestJob>, hostID: UUID, logger: Logger) async throws -> AMQPSettlement {
         let job = envelope.payload
         let customerID = envelope.customerID
-        let scanDate = String(RFC3339.format(job.scanStartedAt).prefix(10))
+        let merge = InventoryMerge(customerID: customerID, hostID: hostID, job: job)
         // Its own short transaction: creating a partition locks the parent table, which must not wait for a batch.
         var partition = ""
         for try await name in try await postgres.query(
-            "SELECT scan_staging.ensure_partition(\(customerID), \(scanDate)::date)", logger: logger).decode(String.self) {
+            "SELECT scan_staging.ensure_partition(\(customerID), \(merge.scanDate)::date)", logger: logger).decode(String.self) {
             partition = name
         }
         return try await postgres.withTenant(customerID, logger: logger) { connection -> AMQPSettlement in
@@ -68,10 +68,9 @@ struct BatchIngester: Sendable {
             let clock = ContinuousClock()
             let started = clock.now
             let outcome = try await StagingLoader(postgres: postgres).load(
-                batchID: job.batchID, compression: compression, customerID: customerID, hostID: hostID, scanDate: scanDate,
+                batchID: job.batchID, compression: compression, customerID: customerID, hostID: hostID, scanDate: merge.scanDate,
                 partition: partition, connection: connection, logger: logger)
             try await record(outcome.rejects, batchID: job.batchID, customerID: customerID, on: connection, logger: logger)
-            let merge = InventoryMerge(customerID: customerID, hostID: hostID, job: job, scanDate: scanDate)
             let loaded = clock.now
             let hostIsEmpty = try await merge.lockHost(on: connection, logger: logger)
             let listed = try await merge.merge(accepted: outcome.accepted, intoEmptyHost: hostIsEmpty, on: connection, logger: logger)
@@ -85,13 +84,7 @@ struct BatchIngester: Sendable {
                 """, logger: logger)
             let retired = try await merge.retireUnseenFiles(on: connection, logger: logger)
             if retired != nil || !job.isFullScan {
-                try await merge.refreshHostTotals(on: connection, logger: logger)
-            }
-            // A full scan is planned once it is complete, not after each of its batches: a million-file host sends
-            // a dozen batches, and each plan reads all of the host's candidates.
-            if retired != nil || !job.isFullScan {
-                let trigger = envelope.reply(PlannerTrigger(reason: .ingest, batchID: job.batchID))
-                try await Outbox.enqueue(trigger, queue: AMQPTopology.plannerJobs, on: connection, logger: logger)
+                try await finish(envelope, merge, on: connection, logger: logger)
             }
             acceptedRows.increment(by: outcome.accepted)
             rejectedRows.increment(by: outcome.rejected)
@@ -125,8 +118,7 @@ struct BatchIngester: Sendable {
         let customerID = envelope.customerID
         logger.warning("batch cannot be read; nothing of it is kept", metadata: ["reason": "\(reason)"])
         try await postgres.withTenant(customerID, logger: logger) { connection in
-            let merge = InventoryMerge(customerID: customerID, hostID: hostID, job: job,
-                                       scanDate: String(RFC3339.format(job.scanStartedAt).prefix(10)))
+            let merge = InventoryMerge(customerID: customerID, hostID: hostID, job: job)
             _ = try await merge.lockHost(on: connection, logger: logger)
             try await connection.query("""
                 INSERT INTO scan_staging.rejects (batch_id, customer_id, line, reason)
@@ -139,10 +131,18 @@ struct BatchIngester: Sendable {
                 WHERE batch_id = \(job.batchID) AND customer_id = \(customerID) AND ingested_at IS NULL
                 """, logger: logger)
             if job.isFullScan, try await merge.retireUnseenFiles(on: connection, logger: logger) != nil {
-                try await merge.refreshHostTotals(on: connection, logger: logger)
-                try await Outbox.enqueue(envelope.reply(PlannerTrigger(reason: .ingest, batchID: job.batchID)),
-                                         queue: AMQPTopology.plannerJobs, on: connection, logger: logger)
+                try await finish(envelope, merge, on: connection, logger: logger)
             }
         }
+    }
+
+    /// After the last batch of a full scan, or any batch of a partial one: the host's totals, and a plan of it. A
+    /// full scan is planned once it is complete, not after each of its batches: a million-file host sends a dozen
+    /// batches, and each plan reads all of the host's candidates.
+    private func finish(_ envelope: Envelope<IngestJob>, _ merge: InventoryMerge, on connection: PostgresConnection,
+                        logger: Logger) async throws {
+        try await merge.refreshHostTotals(on: connection, logger: logger)
+        try await Outbox.enqueue(envelope.reply(PlannerTrigger(reason: .ingest, batchID: envelope.payload.batchID)),
+                                 queue: AMQPTopology.plannerJobs, on: connection, logger: logger)
     }
 }

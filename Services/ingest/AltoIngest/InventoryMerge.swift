@@ -9,8 +9,9 @@ struct InventoryMerge: Sendable {
     let customerID: UUID
     let hostID: UUID
     let job: IngestJob
-    /// The day the batch was staged under, `YYYY-MM-DD`.
-    let scanDate: String
+
+    /// The day the batch is staged under, `YYYY-MM-DD`: the day its scan started.
+    var scanDate: String { String(RFC3339.format(job.scanStartedAt).prefix(10)) }
 
     /// The day's staged rows of this tenant, read through `raw_scans` and its row-level security; the tenant and
     /// the day are literals, so the planner reads the one partition that holds them.
@@ -25,50 +26,55 @@ struct InventoryMerge: Sendable {
     /// row of a path wins) only when PostgreSQL reports them. A host that holds no files yet (its first scan) takes
     /// a plain insert, with nothing to compare, and the upsert only if a path turns out to be there after all.
     func merge(accepted: Int, intoEmptyHost: Bool, on connection: PostgresConnection, logger: Logger) async throws -> Int {
-        if intoEmptyHost, try await insertIntoEmptyHost(on: connection, logger: logger) {
-            return accepted
+        if intoEmptyHost {
+            if try await attempt(plainInsert, unless: "23505", on: connection, logger: logger) { return accepted }
+            logger.info("the host's inventory already holds paths of this batch; merging it")
         }
+        if try await attempt(upsert(deduplicating: false), unless: "21000", on: connection, logger: logger) { return accepted }
+        logger.info("batch repeats paths; the last row of each wins")
+        try await connection.query(upsert(deduplicating: true), logger: logger)
+        var bindings = PostgresBindings()
+        bindings.append(job.batchID)
+        let distinct = try await connection.query(PostgresQuery(
+            unsafeSQL: "SELECT count(DISTINCT file_path) FROM \(staged) AS day WHERE batch_id = $1", binds: bindings),
+            logger: logger)
+        for try await count in distinct.decode(Int.self) { return count }
+        return accepted
+    }
+
+    /// Runs `query` in a savepoint; false, with the savepoint rolled back and nothing changed, when PostgreSQL
+    /// refuses it with `sqlState`.
+    private func attempt(_ query: PostgresQuery, unless sqlState: String, on connection: PostgresConnection,
+                         logger: Logger) async throws -> Bool {
         try await connection.query("SAVEPOINT alto_merge", logger: logger)
         do {
-            try await connection.query(upsert(deduplicating: false), logger: logger)
+            try await connection.query(query, logger: logger)
             try await connection.query("RELEASE SAVEPOINT alto_merge", logger: logger)
-            return accepted
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "21000" {
+            return true
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == sqlState {
             try await connection.query("ROLLBACK TO SAVEPOINT alto_merge", logger: logger)
-            logger.info("batch repeats paths; the last row of each wins")
-            try await connection.query(upsert(deduplicating: true), logger: logger)
-            var bindings = PostgresBindings()
-            bindings.append(job.batchID)
-            let distinct = try await connection.query(PostgresQuery(
-                unsafeSQL: "SELECT count(DISTINCT file_path) FROM \(staged) AS day WHERE batch_id = $1", binds: bindings),
-                logger: logger)
-            for try await count in distinct.decode(Int.self) { return count }
-            return accepted
+            return false
         }
     }
 
-    /// Inserts the batch without looking for rows to update; false, with nothing changed, when a path is already
-    /// in the inventory (or twice in the batch).
-    private func insertIntoEmptyHost(on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+    /// The batch's rows (`$1`) as inventory rows of the scan (`$2`), read from `source`, a query over the staged rows.
+    private func insertion(from source: String) -> String {
+        """
+        INSERT INTO file_inventory AS inventory (customer_id, host_id, file_path, file_size, last_modified, last_accessed,
+            file_extension, permissions, owner, hash, last_scan_id, last_seen_at)
+        SELECT customer_id, host_id, file_path, file_size, last_modified, last_accessed, file_extension, permissions, owner,
+            hash, $2, now()
+        FROM (\(source)) AS staged
+        """
+    }
+
+    /// The batch inserted without looking for rows to update: it fails on a path already in the inventory (or twice
+    /// in the batch).
+    private var plainInsert: PostgresQuery {
         var bindings = PostgresBindings()
         bindings.append(job.batchID)
         bindings.append(job.scanID)
-        try await connection.query("SAVEPOINT alto_first_load", logger: logger)
-        do {
-            try await connection.query(PostgresQuery(unsafeSQL: """
-                INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified, last_accessed,
-                    file_extension, permissions, owner, hash, last_scan_id, last_seen_at)
-                SELECT customer_id, host_id, file_path, file_size, last_modified, last_accessed, file_extension, permissions, owner,
-                    hash, $2, now()
-                FROM \(staged) AS day WHERE batch_id = $1
-                """, binds: bindings), logger: logger)
-            try await connection.query("RELEASE SAVEPOINT alto_first_load", logger: logger)
-            return true
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-            try await connection.query("ROLLBACK TO SAVEPOINT alto_first_load", logger: logger)
-            logger.info("the host's inventory already holds paths of this batch; merging it")
-            return false
-        }
+        return PostgresQuery(unsafeSQL: insertion(from: "SELECT * FROM \(staged) AS day WHERE batch_id = $1"), binds: bindings)
     }
 
     /// Only rows that change something reach the upsert: ON CONFLICT locks (so writes) every row it meets, even
@@ -82,12 +88,8 @@ struct InventoryMerge: Sendable {
         bindings.append(job.batchID)
         bindings.append(job.scanID)
         bindings.append(hostID)
-        return PostgresQuery(unsafeSQL: """
-            INSERT INTO file_inventory AS inventory (customer_id, host_id, file_path, file_size, last_modified, last_accessed,
-                file_extension, permissions, owner, hash, last_scan_id, last_seen_at)
-            SELECT customer_id, host_id, file_path, file_size, last_modified, last_accessed, file_extension, permissions, owner,
-                hash, $2, now()
-            FROM (\(source)) AS staged
+        return PostgresQuery(unsafeSQL: insertion(from: source) + """
+
             WHERE NOT EXISTS (
                 SELECT 1 FROM file_inventory AS unchanged
                 WHERE unchanged.customer_id = staged.customer_id AND unchanged.host_id = $3 AND unchanged.file_path = staged.file_path
