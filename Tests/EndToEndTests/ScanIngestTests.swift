@@ -163,6 +163,20 @@ import Testing
                     """) == 1)
                 #expect(try await RunningSuite.count(postgres, "SELECT file_count FROM hosts WHERE id = '\(host)'") == 1)
                 #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE host_id = '\(otherHost)'") == 0)
+
+                // A first scan that names a path twice: the plain insert into the empty host and the upsert both meet the
+                // repeat, and the path's last row wins.
+                let repeated = try await upload(suite, ScanCSV.header + "/srv/twice.txt,1,2025-01-01T00:00:00Z,,,0644,bob,\n"
+                                                    + "/srv/once.txt,3,2025-01-01T00:00:00Z,,,0644,bob,\n"
+                                                    + "/srv/twice.txt,2,2025-01-01T00:00:00Z,,,0644,bob,\n",
+                                                customer: otherCustomer, host: otherHost, token: otherToken)
+                #expect(repeated.0 == 202, "\(repeated.1)")
+                try await waitForIngest(postgres, host: otherHost)
+                #expect(try await RunningSuite.count(postgres, "SELECT count(*) FROM file_inventory WHERE host_id = '\(otherHost)'") == 2)
+                #expect(try await RunningSuite.count(postgres, """
+                    SELECT file_size FROM file_inventory WHERE host_id = '\(otherHost)' AND file_path = '/srv/twice.txt'
+                    """) == 2)
+                #expect(try await RunningSuite.count(postgres, "SELECT file_count FROM hosts WHERE id = '\(otherHost)'") == 2)
             }
         }
         try? FileManager.default.removeItem(at: suite.work)
