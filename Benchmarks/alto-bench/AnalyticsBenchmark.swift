@@ -24,6 +24,7 @@ struct AnalyticsBenchmark {
         let loading = ContinuousClock.now
         // Folders, extensions, owners and ages spread as a file server's are: a few hundred owners, a dozen
         // extensions, sizes over six orders of magnitude, ages over ten years, one file in seven already a stub.
+        try database.run("SELECT inventory.ensure_partition('\(customerID)', '\(hostID)')")
         try database.run("""
             INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified, last_accessed, file_extension, owner,
                                         is_stubbed)

@@ -31,6 +31,7 @@ struct FullPlanBenchmark {
         print("loading \(files) inventory rows…")
         let csv = environment.work + "/inventory.csv"
         try Self.writeCSV(PlanBenchmark.inventory(files), to: csv)
+        try database.run("SELECT inventory.ensure_partition('\(customerID)', '\(hostID)')")
         try database.run("""
             \\copy file_inventory (customer_id, host_id, file_path, file_size, last_modified, last_accessed, file_extension) \
             FROM PROGRAM 'sed "s/^/\(customerID),\(hostID),/" \(csv)' WITH (FORMAT csv)

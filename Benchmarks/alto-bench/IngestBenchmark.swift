@@ -74,6 +74,7 @@ struct IngestBenchmark {
         try expert.run("""
             INSERT INTO customers (id, name) VALUES ('\(customer)', 'expert');
             INSERT INTO hosts (id, customer_id, hostname) VALUES ('\(host)', '\(customer)', 'expert');
+            SELECT inventory.ensure_partition('\(customer)', '\(host)');
             CREATE UNLOGGED TABLE expert_staging (file_path text, file_size bigint, last_modified timestamptz,
                 last_accessed timestamptz, file_extension text, permissions text, owner text, hash text);
             """)

@@ -105,6 +105,7 @@ struct ScaleBenchmark {
         let csv = environment.work + "/inventory.csv"
         try FullPlanBenchmark.writeCSV(PlanBenchmark.inventory(files), to: csv)
         for host in hosts {
+            try environment.database.run("SELECT inventory.ensure_partition('\(customer)', '\(host.id)')")
             try environment.database.run("""
                 \\copy file_inventory (customer_id, host_id, file_path, file_size, last_modified, last_accessed, file_extension) \
                 FROM PROGRAM 'sed "s/^/\(customer),\(host.id),/" \(csv)' WITH (FORMAT csv)

@@ -31,6 +31,7 @@ import Testing
             "name": "archive", "priority": 10, "path_globs": ["/srv/share/archive/**"], "min_days_since_modified": 180,
             "target_id": target.id.uuidString,
         ] as [String: any Sendable], customer: customer)
+        try await postgres.query("SELECT inventory.ensure_partition(\(customer), \(host))", logger: TestServers.logger)
         try await postgres.query("""
             INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified, file_extension)
             SELECT \(customer), \(host), '/srv/share/' || CASE WHEN n % 2 = 0 THEN 'archive' ELSE 'current' END || '/f' || n || '.pdf',

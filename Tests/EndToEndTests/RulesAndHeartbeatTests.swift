@@ -67,6 +67,7 @@ import Testing
             ] as [String: any Sendable], customer: customer)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
                 // 100 files of 1 MiB, the oldest first by id; the volume of 100 MiB is 95 % used, so 15 files must go.
+                try await postgres.query("SELECT inventory.ensure_partition(\(customer), \(host))", logger: TestServers.logger)
                 try await postgres.query("""
                     INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified, file_extension)
                     SELECT \(customer), \(host), '/srv/share/f' || n || '.bin', 1048576, now() - n * interval '1 day', 'bin'

@@ -31,6 +31,7 @@ import Testing
     /// Files of the host: (path, size, days since modified, extension, owner).
     static func inventory(_ tenant: Tenant, _ files: [(String, Int64, Int, String, String)], _ backends: TestBackends) async throws {
         try await TestServers.withPostgres(backends.databaseURL) { postgres in
+            try await postgres.query("SELECT inventory.ensure_partition(\(tenant.customer)::uuid, \(tenant.host)::uuid)", logger: TestServers.logger)
             for (path, size, days, fileExtension, owner) in files {
                 try await postgres.query("""
                     INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified, file_extension, owner)

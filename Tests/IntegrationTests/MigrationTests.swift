@@ -34,6 +34,7 @@ import Testing
             let (mine, theirs, host) = (UUID(), UUID(), UUID())
             try await client.query("INSERT INTO customers (id, name) VALUES (\(mine), 'mine'), (\(theirs), 'theirs')", logger: TestServers.logger)
             try await client.query("INSERT INTO hosts (id, customer_id, hostname) VALUES (\(host), \(mine), 'fs')", logger: TestServers.logger)
+            try await client.query("SELECT inventory.ensure_partition(\(mine), \(host))", logger: TestServers.logger)
             try await client.query("""
                 INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified) VALUES (\(mine), \(host), '/ok', 1, now())
                 """, logger: TestServers.logger)
@@ -71,6 +72,8 @@ import Testing
                     estimated_space_saved, estimated_duration_seconds)
                 VALUES (\(job), \(mine), \(host), \(rule), \(target), 1, 1, 1, 1, 1)
                 """, logger: logger)
+            try await client.query("SELECT inventory.ensure_partition(\(mine), \(host)), inventory.ensure_partition(\(theirs), \(theirHost))",
+                                   logger: logger)
             try await client.query("""
                 INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified)
                 VALUES (\(mine), \(host), '/mine', 1, now()), (\(theirs), \(theirHost), '/theirs', 1, now())

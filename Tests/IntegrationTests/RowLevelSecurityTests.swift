@@ -119,6 +119,7 @@ import Testing
             let myHost = try await one("SELECT id::text FROM hosts WHERE customer_id = '\(tenants.mine)'")
             let theirRule = try await one("SELECT id::text FROM rules WHERE customer_id = '\(tenants.theirs)'")
             let theirTarget = try await one("SELECT id::text FROM storage_targets WHERE customer_id = '\(tenants.theirs)'")
+            _ = try await one("SELECT inventory.ensure_partition('\(tenants.theirs)', '\(theirHost)')")
             let theirFile = try await one("""
                 INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified, file_extension, permissions, owner)
                 VALUES ('\(tenants.theirs)', '\(theirHost)', '/srv/theirs', 1, now(), '', '0644', 'x') RETURNING id::text

@@ -147,7 +147,8 @@ struct JobSweeper: Service {
             for try await (fileID, path, size, modified, hash) in try await connection.query("""
                 SELECT file.file_id, file.file_path, file.file_size, inventory.last_modified, inventory.hash
                 FROM tiering_job_files file
-                JOIN file_inventory inventory ON inventory.customer_id = file.customer_id AND inventory.id = file.file_id
+                JOIN file_inventory inventory
+                    ON inventory.host_id = \(hostID) AND inventory.customer_id = file.customer_id AND inventory.id = file.file_id
                 WHERE file.job_id = \(jobID) AND file.state = 'pending' ORDER BY file.file_id
                 """, logger: logger).decode((Int64, String, Int64, Date, String?).self) {
                 files.append(TieringJob.File(fileID: fileID, filePath: path, fileSize: size, lastModified: modified, hash: hash))

@@ -11,7 +11,8 @@ import PostgresNIO
 /// Loads one staged batch into the inventory in one transaction: its rows streamed into the day's staging
 /// partition, rejects recorded with their reason, one set-based upsert into `file_inventory`, unseen files retired
 /// when a full scan is complete, host totals, and a planner trigger in the outbox (for a full scan, once it is
-/// complete). A batch already ingested is acknowledged without change, so a redelivered job is harmless, and
+/// complete). A host's first full scan skips staging and the upsert: its rows are copied into a bare load table,
+/// which becomes the host's inventory partition when the scan is complete. A batch already ingested is acknowledged without change, so a redelivered job is harmless, and
 /// batches lock only their own upload row, so several workers ingest different batches at once.
 struct BatchIngester: Sendable {
     let postgres: PostgresClient
@@ -45,12 +46,7 @@ struct BatchIngester: Sendable {
         let job = envelope.payload
         let customerID = envelope.customerID
         let merge = InventoryMerge(customerID: customerID, hostID: hostID, job: job)
-        // Its own short transaction: creating a partition locks the parent table, which must not wait for a batch.
-        var partition = ""
-        for try await name in try await postgres.query(
-            "SELECT scan_staging.ensure_partition(\(customerID), \(merge.scanDate)::date)", logger: logger).decode(String.self) {
-            partition = name
-        }
+        let destination = try await merge.destination(postgres: postgres, logger: logger)
         return try await postgres.withTenant(customerID, logger: logger) { connection -> AMQPSettlement in
             let uploads = try await connection.query("""
                 SELECT compression, ingested_at IS NOT NULL FROM scan_staging.uploads
@@ -68,12 +64,17 @@ struct BatchIngester: Sendable {
             let clock = ContinuousClock()
             let started = clock.now
             let outcome = try await StagingLoader(postgres: postgres).load(
-                batchID: job.batchID, compression: compression, customerID: customerID, hostID: hostID, scanDate: merge.scanDate,
-                partition: partition, connection: connection, logger: logger)
+                batchID: job.batchID, compression: compression, customerID: customerID, hostID: hostID, into: destination,
+                connection: connection, logger: logger)
             try await record(outcome.rejects, batchID: job.batchID, customerID: customerID, on: connection, logger: logger)
             let loaded = clock.now
             let hostIsEmpty = try await merge.lockHost(on: connection, logger: logger)
-            let listed = try await merge.merge(accepted: outcome.accepted, intoEmptyHost: hostIsEmpty, on: connection, logger: logger)
+            let listed = switch destination {
+            case .staging:
+                try await merge.merge(accepted: outcome.accepted, intoEmptyHost: hostIsEmpty, on: connection, logger: logger)
+            case .inventoryLoad:
+                outcome.accepted
+            }
             let merged = clock.now
             // The batch is in staging now; its upload row stays as the record of it, its bytes are no longer needed.
             try await connection.query("DELETE FROM scan_staging.upload_chunks WHERE batch_id = \(job.batchID)", logger: logger)
@@ -82,7 +83,7 @@ struct BatchIngester: Sendable {
                     rejected_rows = \(outcome.rejected), listed_paths = \(listed)
                 WHERE batch_id = \(job.batchID)
                 """, logger: logger)
-            let retired = try await merge.retireUnseenFiles(on: connection, logger: logger)
+            let retired = try await merge.completeFullScan(on: connection, logger: logger)
             if retired != nil || !job.isFullScan {
                 try await finish(envelope, merge, on: connection, logger: logger)
             }
@@ -130,7 +131,7 @@ struct BatchIngester: Sendable {
                 UPDATE scan_staging.uploads SET ingested_at = now(), accepted_rows = 0, rejected_rows = 1, listed_paths = 0
                 WHERE batch_id = \(job.batchID) AND customer_id = \(customerID) AND ingested_at IS NULL
                 """, logger: logger)
-            if job.isFullScan, try await merge.retireUnseenFiles(on: connection, logger: logger) != nil {
+            if try await merge.completeFullScan(on: connection, logger: logger) != nil {
                 try await finish(envelope, merge, on: connection, logger: logger)
             }
         }

@@ -1,4 +1,5 @@
 import AltoModels
+import AltoStore
 import Foundation
 import Logging
 import PostgresNIO
@@ -124,6 +125,28 @@ struct InventoryMerge: Sendable {
             """, binds: bindings)
     }
 
+    /// Where this batch's rows go: the load table of the host's first full scan, or else the day's staging
+    /// partition, with the host's inventory partition created if it has none. Each is prepared in a transaction of
+    /// its own, since creating or attaching a table locks its parent, which must not wait for a batch.
+    func destination(postgres: PostgresClient, logger: Logger) async throws -> StagingLoader.Destination {
+        if job.isFullScan {
+            let load: String? = try await postgres.withTenant(customerID, logger: logger) { connection in
+                try await connection.query("SELECT inventory.begin_load(\(customerID), \(hostID), \(job.scanID))", logger: logger)
+                    .collect().first?.decode(String?.self) ?? nil
+            }
+            if let load { return .inventoryLoad(table: load, scanID: job.scanID) }
+        }
+        try await postgres.withTenant(customerID, logger: logger) { connection in
+            _ = try await connection.query("SELECT inventory.ensure_partition(\(customerID), \(hostID))", logger: logger).collect()
+        }
+        var partition = ""
+        for try await name in try await postgres.query(
+            "SELECT scan_staging.ensure_partition(\(customerID), \(scanDate)::date)", logger: logger).decode(String.self) {
+            partition = name
+        }
+        return .staging(partition: partition, scanDate: scanDate)
+    }
+
     /// Waits for the other batches of the host in flight to commit, and holds them off until this one does: the
     /// merge, the scan's completeness and the host's totals are then judged on everything committed before, so two
     /// batches that finish together cannot miss each other, and two merges never contend for the same index pages
@@ -139,14 +162,31 @@ struct InventoryMerge: Sendable {
         return false
     }
 
-    /// Once every batch of a full scan is in, marks deleted the host's files the scan did not list, and returns how
-    /// many; nil while the scan is not complete (or not a full scan). A file whose
-    /// row was rejected is kept: the scan saw it, it only could not describe it. When the scan's distinct paths
-    /// match the host's live files in number, nothing can be missing and the comparison is skipped. Nothing is
-    /// retired (and 0 returned) when the scan cannot vouch for what it did not list: a batch of it was unusable,
-    /// or its staged rows are no longer all there (their day's partition outlived the staging retention).
-    func retireUnseenFiles(on connection: PostgresConnection, logger: Logger) async throws -> Int? {
-        guard job.isFullScan else { return nil }
+    /// Once every batch of a full scan is in, returns how many of the host's files it retired; nil while the scan
+    /// is not complete (or not a full scan). A host's first full scan, copied into its load table, then becomes
+    /// the host's inventory partition and retires nothing; any other marks deleted the files it did not list.
+    func completeFullScan(on connection: PostgresConnection, logger: Logger) async throws -> Int? {
+        guard job.isFullScan, let batches = try await scanBatches(on: connection, logger: logger) else { return nil }
+        let loaded = try await connection.query(
+            "SELECT to_regclass('inventory.' || inventory.load_of(\(job.scanID))) IS NOT NULL", logger: logger)
+        for try await hasLoad in loaded.decode(Bool.self) where hasLoad {
+            let files = try await connection.query(
+                "SELECT inventory.finish_load(\(customerID), \(hostID), \(job.scanID))", logger: logger).collect().first?.decode(Int64.self)
+            logger.info("first full scan loaded into the host's inventory partition", metadata: ["files": "\(files ?? 0)"])
+            return 0
+        }
+        return try await retireUnseenFiles(batches, on: connection, logger: logger)
+    }
+
+    /// What a full scan's uploads say of it once all of its batches are ingested; nil before.
+    private struct ScanBatches {
+        var listed: Int64
+        var accepted: Int64
+        var batchIDs: [UUID]
+        var unusable: Int64
+    }
+
+    private func scanBatches(on connection: PostgresConnection, logger: Logger) async throws -> ScanBatches? {
         let batches = try await connection.query("""
             SELECT count(*) FILTER (WHERE uploads.ingested_at IS NOT NULL), max(uploads.batch_index) FILTER (WHERE uploads.is_final_batch),
                 coalesce(sum(uploads.listed_paths), 0)::bigint, coalesce(sum(uploads.accepted_rows), 0)::bigint,
@@ -161,6 +201,17 @@ struct InventoryMerge: Sendable {
         guard let (ingested, finalIndex, listed, accepted, batchIDs, unusable) = state, let finalIndex, ingested == finalIndex + 1 else {
             return nil
         }
+        return ScanBatches(listed: listed, accepted: accepted, batchIDs: batchIDs, unusable: unusable)
+    }
+
+    /// Marks deleted the host's files a complete full scan did not list, and returns how many. A file whose row was
+    /// rejected is kept: the scan saw it, it only could not describe it. When the scan's distinct paths match the
+    /// host's live files in number, nothing can be missing and the comparison is skipped. Nothing is retired (and
+    /// 0 returned) when the scan cannot vouch for what it did not list: a batch of it was unusable, or its staged
+    /// rows are not all there (their day's partition outlived the staging retention, or early batches went to a
+    /// load table another scan's completion dropped).
+    private func retireUnseenFiles(_ batches: ScanBatches, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        let (listed, accepted, batchIDs, unusable) = (batches.listed, batches.accepted, batches.batchIDs, batches.unusable)
         guard unusable == 0 else {
             logger.warning("a batch of this full scan could not be read; no file is retired for it", metadata: ["batches": "\(unusable)"])
             return 0

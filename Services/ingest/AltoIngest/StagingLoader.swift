@@ -6,8 +6,9 @@ import Logging
 import PostgresNIO
 
 /// Streams one staged batch from `upload_chunks` through decompression, the CSV reader and the row normalizer
-/// into a COPY of its staging partition, so no stage holds more than a piece of the batch. Rows that fail are
-/// counted, and the first `keptRejects` of them kept with their reason for the rejects table.
+/// into a COPY of its staging partition (or of its first scan's load table), so no stage holds more than a piece
+/// of the batch. Rows that fail are counted, and the first `keptRejects` of them kept with their reason for the
+/// rejects table.
 struct StagingLoader: Sendable {
     /// Reads the chunks on a connection of its own while the transaction's connection runs the COPY.
     let postgres: PostgresClient
@@ -32,31 +33,63 @@ struct StagingLoader: Sendable {
         var description: String
     }
 
-    static let columns = ["customer_id", "scan_date", "batch_id", "host_id", "line", "file_path", "file_size", "last_modified",
-                          "last_accessed", "file_extension", "permissions", "owner", "hash"]
+    /// Where the rows go: the day's staging partition, to be merged into the inventory, or the load table of a
+    /// host's first full scan, which becomes the host's inventory partition once the scan is complete.
+    enum Destination: Sendable {
+        case staging(partition: String, scanDate: String)
+        case inventoryLoad(table: String, scanID: UUID)
+
+        var schema: String {
+            switch self {
+            case .staging: "scan_staging"
+            case .inventoryLoad: "inventory"
+            }
+        }
+
+        var table: String {
+            switch self {
+            case .staging(let partition, _): partition
+            case .inventoryLoad(let table, _): table
+            }
+        }
+
+        /// The columns every row of the batch shares, then whether the row's line number follows them.
+        func leadingColumns(batchID: UUID, customerID: UUID, hostID: UUID) -> (names: [String], values: [String], line: Bool) {
+            let customer = customerID.uuidString.lowercased(), host = hostID.uuidString.lowercased()
+            switch self {
+            case .staging(_, let scanDate):
+                return (["customer_id", "scan_date", "batch_id", "host_id"], [customer, scanDate, batchID.uuidString.lowercased(), host], true)
+            case .inventoryLoad(_, let scanID):
+                return (["customer_id", "host_id", "last_scan_id"], [customer, host, scanID.uuidString.lowercased()], false)
+            }
+        }
+    }
+
+    static let fileColumns = ["file_path", "file_size", "last_modified", "last_accessed", "file_extension", "permissions", "owner", "hash"]
 
     private static let sliceBytes = 64 << 10
 
-    func load(batchID: UUID, compression: IngestJob.Compression, customerID: UUID, hostID: UUID, scanDate: String,
-              partition: String, connection: PostgresConnection, logger: Logger) async throws -> Outcome {
+    func load(batchID: UUID, compression: IngestJob.Compression, customerID: UUID, hostID: UUID, into destination: Destination,
+              connection: PostgresConnection, logger: Logger) async throws -> Outcome {
         var outcome = Outcome()
         let decompressor = try Decompressor(compression)
         let keptRejects = self.keptRejects
-        try await connection.query("SET LOCAL search_path TO scan_staging, public", logger: logger)
+        let leading = destination.leadingColumns(batchID: batchID, customerID: customerID, hostID: hostID)
+        let columns = leading.names + (leading.line ? ["line"] : []) + Self.fileColumns
+        try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(destination.schema), public"), logger: logger)
         // The chunks stream from a second connection, bound to the same tenant, while the first one copies.
         try await postgres.withTenant(customerID, logger: logger) { chunkReader in
             let chunks = try await chunkReader.query(
                 "SELECT data FROM scan_staging.upload_chunks WHERE batch_id = \(batchID) ORDER BY seq", logger: logger)
-            try await connection.copyFrom(table: partition, columns: Self.columns, logger: logger) { writer in
+            try await connection.copyFrom(table: destination.table, columns: columns, logger: logger) { writer in
                 var reader = ScanCSVReader()
                 var rows = CopyTextWriter()
-                let constantColumns = Array([customerID.uuidString.lowercased(), scanDate, batchID.uuidString.lowercased(),
-                                             hostID.uuidString.lowercased()].joined(separator: "\t").utf8)
+                let constantColumns = Array(leading.values.joined(separator: "\t").utf8)
                 let write = { (row: ScanCSVReader.Row) in
                     switch ScanRowNormalizer.normalize(row) {
                     case .success(let file):
-                        rows.fields(verbatim: constantColumns, count: 4)
-                        rows.field(Int64(row.line))
+                        rows.fields(verbatim: constantColumns, count: leading.values.count)
+                        if leading.line { rows.field(Int64(row.line)) }
                         rows.field(file.path)
                         rows.field(file.size)
                         rows.timestamp(seconds: file.modified.seconds, microseconds: file.modified.microseconds)
