@@ -182,6 +182,75 @@ import Testing
         try? FileManager.default.removeItem(at: suite.work)
     }
 
+    /// A host's first full scan is copied into a load table that becomes the host's inventory partition once the
+    /// scan is complete. Whatever came before it, the host ends with what its scans listed and no load table left.
+    @Test func aFirstFullScanBecomesTheHostsInventoryWhateverCameBefore() async throws {
+        let suite = try await RunningSuite(["alto-api", "alto-ingest"])
+        try await suite.whileRunning {
+            func row(_ path: String, _ size: Int) -> String { "\(path),\(size),2025-01-01T00:00:00Z,,,0644,alice,\n" }
+            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+                func live(_ host: UUID) async throws -> [String: Int] {
+                    var files: [String: Int] = [:]
+                    for try await (path, size) in try await postgres.query("""
+                        SELECT file_path, file_size FROM file_inventory WHERE host_id = \(host) AND deleted_at IS NULL
+                        """, logger: TestServers.logger).decode((String, Int).self) {
+                        files[path] = size
+                    }
+                    return files
+                }
+                func leftoverLoads() async throws -> Int {
+                    try await RunningSuite.count(postgres, """
+                        SELECT (SELECT count(*) FROM inventory.loads)
+                             + (SELECT count(*) FROM pg_tables WHERE schemaname = 'inventory' AND tablename LIKE 'load\\_%')
+                        """)
+                }
+
+                // A first full scan that stops after its first batch, then one that completes: the host holds what the
+                // second listed, a path's last row winning, and the abandoned scan's load table is gone.
+                let (customer, host, token) = try await suite.enrol("first-\(suite.run)")
+                let abandoned = try await upload(suite, ScanCSV.header + row("/srv/gone.txt", 1) + row("/srv/kept.txt", 1),
+                                                 customer: customer, host: host, token: token, final: false)
+                #expect(abandoned.0 == 202, "\(abandoned.1)")
+                try await waitForIngest(postgres, host: host)
+                #expect(try await live(host).isEmpty, "a first scan shows once it is complete")
+                let scan = UUID()
+                for (index, csv) in [row("/srv/kept.txt", 2) + row("/srv/twice.txt", 1), row("/srv/twice.txt", 3) + row("/srv/new.txt", 4)]
+                    .enumerated() {
+                    let sent = try await upload(suite, ScanCSV.header + csv, customer: customer, host: host, token: token, scan: scan,
+                                                index: index, final: index == 1)
+                    #expect(sent.0 == 202, "\(sent.1)")
+                    try await waitForIngest(postgres, host: host)
+                }
+                #expect(try await live(host) == ["/srv/kept.txt": 2, "/srv/twice.txt": 3, "/srv/new.txt": 4])
+                #expect(try await RunningSuite.count(postgres, "SELECT file_count FROM hosts WHERE id = '\(host)'") == 3)
+                #expect(try await leftoverLoads() == 0)
+
+                // A partial scan that comes in during a host's first full scan: the full scan's rows are merged into the
+                // partition the partial one made, and nothing either listed is retired.
+                let (otherCustomer, otherHost, otherToken) = try await suite.enrol("partial-\(suite.run)")
+                let fullScan = UUID()
+                let first = try await upload(suite, ScanCSV.header + row("/srv/a.txt", 1), customer: otherCustomer, host: otherHost,
+                                             token: otherToken, scan: fullScan, final: false)
+                #expect(first.0 == 202, "\(first.1)")
+                try await waitForIngest(postgres, host: otherHost)
+                let partial = try await upload(suite, ScanCSV.header + row("/srv/p.txt", 5), customer: otherCustomer, host: otherHost,
+                                               token: otherToken, full: false)
+                #expect(partial.0 == 202, "\(partial.1)")
+                try await waitForIngest(postgres, host: otherHost)
+                #expect(try await live(otherHost) == ["/srv/p.txt": 5])
+                let last = try await upload(suite, ScanCSV.header + row("/srv/b.txt", 2), customer: otherCustomer, host: otherHost,
+                                            token: otherToken, scan: fullScan, index: 1)
+                #expect(last.0 == 202, "\(last.1)")
+                try await waitForIngest(postgres, host: otherHost)
+                #expect(try await live(otherHost) == ["/srv/a.txt": 1, "/srv/b.txt": 2, "/srv/p.txt": 5])
+                #expect(try await RunningSuite.count(postgres, "SELECT file_count FROM hosts WHERE id = '\(otherHost)'") == 3)
+                #expect(try await leftoverLoads() == 0)
+                #expect(try await live(host).count == 3, "one host's scans leave another's inventory alone")
+            }
+        }
+        try? FileManager.default.removeItem(at: suite.work)
+    }
+
     @Test func theAgentScansOnItsScheduleAndARestartDoesNotRescanEarly() async throws {
         let suite = try await RunningSuite(["alto-api", "alto-ingest"])
         try await suite.whileRunning {
@@ -308,8 +377,8 @@ import Testing
 
     /// Sends a batch the way an agent does, or gets something wrong on purpose.
     func upload(_ suite: RunningSuite, _ csv: String, customer: UUID, host: UUID, token: String?, batch: UUID = UUID(),
-                scan: UUID = UUID(), full: Bool = true, encoding: IngestJob.Compression = .none, truncate: Int = 0,
-                contentEncoding: String? = nil, contentType: String = "text/csv") async throws -> (Int, String) {
+                scan: UUID = UUID(), index: Int = 0, final: Bool = true, full: Bool = true, encoding: IngestJob.Compression = .none,
+                truncate: Int = 0, contentEncoding: String? = nil, contentType: String = "text/csv") async throws -> (Int, String) {
         var body = Array(csv.utf8)
         if encoding != .none {
             let compressor = try Compressor(encoding)
@@ -320,6 +389,7 @@ import Testing
         }
         var headers = ["X-Alto-Customer-Id": customer.uuidString, "X-Alto-Host-Id": host.uuidString,
                        "X-Alto-Batch-Id": batch.uuidString, "X-Alto-Scan-Id": scan.uuidString,
+                       "X-Alto-Batch-Index": "\(index)", "X-Alto-Final-Batch": final ? "true" : "false",
                        "X-Alto-Full-Scan": full ? "true" : "false", "Content-Type": contentType]
         if let token { headers["Authorization"] = "Bearer \(token)" }
         if let contentEncoding { headers["Content-Encoding"] = contentEncoding } else if encoding != .none { headers["Content-Encoding"] = encoding.rawValue }

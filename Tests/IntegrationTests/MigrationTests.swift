@@ -52,7 +52,7 @@ import Testing
         }
     }
 
-    @Test func jobFilesNameAJobAndAFileOfTheirOwnCustomer() async throws {
+    @Test func jobFilesStubsAndRecallsNameAFileOfTheirOwnCustomer() async throws {
         let url = try await TestServers.freshDatabase()
         try await TestServers.withPostgres(url) { client in
             try await Migrator().migrate(on: client, logger: TestServers.logger)
@@ -104,6 +104,26 @@ import Testing
             await expectForeignKeyViolation("a file a job names is deleted") {
                 try await client.query("DELETE FROM file_inventory WHERE id = \(myFile)", logger: logger)
             }
+            func addStub(file: Int64) async throws {
+                try await client.query("""
+                    INSERT INTO stub_registry (customer_id, host_id, file_id, file_path, tiered_location, hash, size)
+                    VALUES (\(mine), \(host), \(file), '/p', 'tier2/p', 'h', 1)
+                    """, logger: logger)
+            }
+            await expectForeignKeyViolation("a stub of another tenant's file") { try await addStub(file: theirFile) }
+            try await addStub(file: myFile)
+            let recall = UUID()
+            try await client.query("""
+                INSERT INTO recall_jobs (id, customer_id, host_id, requested_by, file_count) VALUES (\(recall), \(mine), \(host), 'test', 1)
+                """, logger: logger)
+            await expectForeignKeyViolation("a recall of another tenant's file") {
+                try await client.query("""
+                    INSERT INTO recall_job_files (job_id, customer_id, file_path, file_id) VALUES (\(recall), \(mine), '/p', \(theirFile))
+                    """, logger: logger)
+            }
+            try await client.query("""
+                INSERT INTO recall_job_files (job_id, customer_id, file_path, file_id) VALUES (\(recall), \(mine), '/p', \(myFile))
+                """, logger: logger)
             try await client.query("DELETE FROM tiering_jobs WHERE id = \(job)", logger: logger)
             let left = try await client.query("SELECT count(*) FROM tiering_job_files", logger: logger)
             for try await count in left.decode(Int.self) { #expect(count == 0, "a deleted job takes its files along") }

@@ -4,8 +4,9 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// The set-based steps after a batch is in staging: merge it into `file_inventory`, retire what a finished full
-/// scan no longer saw, and refresh the host's totals. Each is one statement, whatever the batch size.
+/// The set-based steps of a batch around its COPY: where its rows go, their merge into `file_inventory`, the
+/// completion of a full scan (a first scan's load table attached, or what the scan no longer saw retired), and the
+/// host's totals. Each is one statement, whatever the batch size.
 struct InventoryMerge: Sendable {
     let customerID: UUID
     let hostID: UUID
