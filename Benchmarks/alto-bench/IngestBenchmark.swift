@@ -3,7 +3,8 @@ import Foundation
 
 /// `alto-bench ingest`: a million generated rows through the real path (the agent uploads zstd batches to
 /// alto-api, alto-ingest loads, normalizes and merges them and updates the host), timed until the last batch is
-/// in the inventory; then the same rows as an unchanged re-scan; and, in the same run, the expert's pipeline
+/// in the inventory; then an unchanged re-scan twice, listing every row again and as the listing of changes an
+/// agent with its previous scan's index sends (no row, no deletion); and, in the same run, the expert's pipeline
 /// (`psql \copy` into an unlogged table, one `INSERT … ON CONFLICT` into the same indexed inventory).
 struct IngestBenchmark {
     let rows: Int
@@ -48,23 +49,29 @@ struct IngestBenchmark {
         guard Int(inventory) == rows, Int(hostTotals) == rows else {
             throw BenchError("the inventory holds \(inventory) files and the host counts \(hostTotals), not \(rows)")
         }
-        let rescan = try await runAlto(generator, database: alto, environment: agentEnvironment, work: work)
+        let relisted = try await runAlto(generator, database: alto, environment: agentEnvironment, work: work)
+        let rescan = try await runAlto(generator, listing: .changes, database: alto, environment: agentEnvironment, work: work)
+        let after = try alto.run("SELECT count(*) FROM file_inventory WHERE host_id = '\(hostID)' AND deleted_at IS NULL")
+        guard Int(after) == rows else { throw BenchError("after the re-scans the inventory holds \(after) files, not \(rows)") }
         let apiPeak = api.peakMiBSoFar
         let ingestPeak = ingesters.map(\.peakMiBSoFar).max() ?? 0
 
         let expertRate = Double(rows) / expertSeconds
         let firstRate = Double(rows) / first.seconds
         let rescanRate = Double(rows) / rescan.seconds
+        let relistedRate = Double(rows) / relisted.seconds
         print("""
             ingest of \(rows) rows (\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ingestWorkers) ingest worker(s), \
             \(first.batches) zstd batches)
               expert: psql \\copy + INSERT … ON CONFLICT   \(Self.rate(expertRate)) rows/s  (\(Self.seconds(expertSeconds)))
               alto: upload → staging → inventory          \(Self.rate(firstRate)) rows/s  (\(Self.seconds(first.seconds)))
               ratio alto / expert                        \(String(format: "%.2f", firstRate / expertRate))x
-              alto re-scan of the unchanged host         \(Self.rate(rescanRate)) rows/s  (\(Self.seconds(rescan.seconds)))
-              re-scan speed-up over the first scan       \(String(format: "%.2f", rescanRate / firstRate))x
+              alto re-scan listing every file again      \(Self.rate(relistedRate)) rows/s  (\(Self.seconds(relisted.seconds)))
+              alto re-scan of the unchanged host         \(Self.rate(rescanRate)) rows/s  (\(Self.seconds(rescan.seconds)), a listing of changes)
+              re-scan speed-up over the first scan       \(String(format: "%.2f", rescanRate / firstRate))x \
+            (listing every file: \(String(format: "%.2f", relistedRate / firstRate))x)
               peak memory: alto-api \(String(format: "%.1f", apiPeak)) MiB, alto-ingest \(String(format: "%.1f", ingestPeak)) MiB, \
-            alto-agent upload \(String(format: "%.1f", max(first.agentPeak, rescan.agentPeak))) MiB
+            alto-agent upload \(String(format: "%.1f", max(first.agentPeak, relisted.agentPeak, rescan.agentPeak))) MiB
             """)
     }
 
@@ -104,8 +111,9 @@ struct IngestBenchmark {
     }
 
     /// One scan's batches uploaded by the agent, timed until the last of them is ingested.
-    private func runAlto(_ generator: RowGenerator, database: Psql, environment: [String: String], work: String) async throws -> AltoRun {
-        let manifest = try generator.writeSpool(work + "/agent/spool")
+    private func runAlto(_ generator: RowGenerator, listing: IngestJob.Listing = .complete, database: Psql, environment: [String: String],
+                         work: String) async throws -> AltoRun {
+        let manifest = try generator.writeSpool(work + "/agent/spool", listing: listing)
         let started = ContinuousClock.now
         let upload = try MeasuredProcess.run(binaries + "/alto-agent", ["upload"], environment: environment, output: work + "/agent.log")
         let expected = manifest.batches.count

@@ -32,7 +32,10 @@ struct RowGenerator {
     }
 
     /// Writes a finished scan into `<spool>/<scan id>/` and returns its manifest.
-    func writeSpool(_ spool: String) throws -> ScanManifest {
+    /// A scan of the rows as the agent spools it: every row (`complete`), or, for a re-scan of the same files
+    /// unchanged, what a listing of changes holds: no row and no deletion.
+    func writeSpool(_ spool: String, listing: IngestJob.Listing = .complete) throws -> ScanManifest {
+        let rows = listing == .complete ? self.rows : 0
         let scanID = UUID()
         let folder = spool + "/" + scanID.uuidString.lowercased()
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -61,9 +64,9 @@ struct RowGenerator {
             batches.append(ScanManifest.Batch(index: batches.count, batchID: batchID, file: name, rows: batchRows, bytes: compressed.count))
         }
         var summary = ScanSummary()
-        summary.files = rows
+        summary.files = self.rows
         let manifest = ScanManifest(scanID: scanID, roots: ["/srv/share"], startedAt: Date(), finishedAt: Date(), isFullScan: true,
-                                    compression: .zstd, batches: batches, summary: summary)
+                                    compression: .zstd, batches: batches, summary: summary, listing: listing)
         try AltoJSON.encoder().encode(manifest).write(to: URL(fileURLWithPath: folder + "/" + ScanManifest.fileName))
         return manifest
     }

@@ -8,6 +8,17 @@ public struct IngestJob: EnvelopePayload {
         case none, gzip, zstd
     }
 
+    /// What a full scan's batches list: every file (`complete`; the files it does not list are retired), or only
+    /// the files that changed since the agent's previous scan and, in batches of `deletions`, the keys of those it
+    /// no longer found (`changes`).
+    public enum Listing: String, Codable, Sendable {
+        case complete, changes
+    }
+
+    public enum Kind: String, Codable, Sendable {
+        case files, deletions
+    }
+
     /// The staged upload; also the idempotency key of the ingest.
     public var batchID: UUID
     /// Every batch of one scan shares it; the last batch of a full scan lets ingest retire unseen files.
@@ -18,9 +29,14 @@ public struct IngestJob: EnvelopePayload {
     public var compression: Compression
     public var byteCount: Int
     public var scanStartedAt: Date
+    public var listing: Listing
+    public var kind: Kind
+    /// The files the whole scan found, sent with its final batch: a listing of changes is checked against it.
+    public var scanFiles: Int?
 
     public init(batchID: UUID, scanID: UUID, batchIndex: Int = 0, isFinalBatch: Bool = true, isFullScan: Bool = true,
-                compression: Compression = .none, byteCount: Int, scanStartedAt: Date) {
+                compression: Compression = .none, byteCount: Int, scanStartedAt: Date, listing: Listing = .complete,
+                kind: Kind = .files, scanFiles: Int? = nil) {
         self.batchID = batchID
         self.scanID = scanID
         self.batchIndex = batchIndex
@@ -29,6 +45,25 @@ public struct IngestJob: EnvelopePayload {
         self.compression = compression
         self.byteCount = byteCount
         self.scanStartedAt = scanStartedAt
+        self.listing = listing
+        self.kind = kind
+        self.scanFiles = scanFiles
+    }
+
+    /// Jobs published before listings of changes existed list every file.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        batchID = try container.decode(UUID.self, forKey: .batchID)
+        scanID = try container.decode(UUID.self, forKey: .scanID)
+        batchIndex = try container.decode(Int.self, forKey: .batchIndex)
+        isFinalBatch = try container.decode(Bool.self, forKey: .isFinalBatch)
+        isFullScan = try container.decode(Bool.self, forKey: .isFullScan)
+        compression = try container.decode(Compression.self, forKey: .compression)
+        byteCount = try container.decode(Int.self, forKey: .byteCount)
+        scanStartedAt = try container.decode(Date.self, forKey: .scanStartedAt)
+        listing = try container.decodeIfPresent(Listing.self, forKey: .listing) ?? .complete
+        kind = try container.decodeIfPresent(Kind.self, forKey: .kind) ?? .files
+        scanFiles = try container.decodeIfPresent(Int.self, forKey: .scanFiles)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -40,5 +75,7 @@ public struct IngestJob: EnvelopePayload {
         case compression
         case byteCount = "byte_count"
         case scanStartedAt = "scan_started_at"
+        case listing, kind
+        case scanFiles = "scan_files"
     }
 }

@@ -6,6 +6,9 @@ public enum ScanCSV {
     public static let columns = ["file_path", "file_size", "last_modified", "last_accessed", "file_extension",
                                  "permissions", "owner", "hash"]
     public static let header = columns.joined(separator: ",") + "\n"
+    /// A batch of the files a listing of changes no longer found: one `PathKey`, as a signed decimal, per row.
+    public static let deletionColumns = ["path_key"]
+    public static let deletionHeader = deletionColumns.joined(separator: ",") + "\n"
 
     public struct FormatError: Error, Sendable, Equatable, CustomStringConvertible {
         public var message: String

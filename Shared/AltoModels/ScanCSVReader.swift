@@ -43,11 +43,14 @@ public struct ScanCSVReader {
     private var rowStarted = false
     private let maximumRowBytes: Int
     private var overlong = false
+    /// The header line's fields: a batch of files' or of deletions'.
+    private let columns: [String]
 
-    public init(maximumRowBytes: Int = ScanCSVReader.defaultMaximumRowBytes) {
+    public init(maximumRowBytes: Int = ScanCSVReader.defaultMaximumRowBytes, columns: [String] = ScanCSV.columns) {
         self.maximumRowBytes = maximumRowBytes
+        self.columns = columns
         bytes.reserveCapacity(4096)
-        ends.reserveCapacity(ScanCSV.columns.count + 1)
+        ends.reserveCapacity(columns.count + 1)
     }
 
     /// Reads `input`, calling `body` for every row it completes.
@@ -169,10 +172,9 @@ public struct ScanCSVReader {
     }
 
     private func checkHeader(_ row: Row) throws {
-        guard row.fieldCount == ScanCSV.columns.count,
-              (0..<row.fieldCount).allSatisfy({ row.field($0).elementsEqual(ScanCSV.columns[$0].utf8) })
+        guard row.fieldCount == columns.count, (0..<row.fieldCount).allSatisfy({ row.field($0).elementsEqual(columns[$0].utf8) })
         else {
-            throw ScanCSV.FormatError(message: "the header line must be \(ScanCSV.columns.joined(separator: ","))")
+            throw ScanCSV.FormatError(message: "the header line must be \(columns.joined(separator: ","))")
         }
     }
 }

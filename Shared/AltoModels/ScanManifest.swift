@@ -12,19 +12,29 @@ public struct ScanManifest: Codable, Sendable {
         public var rows: Int
         /// The file's size, compressed.
         public var bytes: Int
+        public var kind: IngestJob.Kind
 
-        public init(index: Int, batchID: UUID, file: String, rows: Int, bytes: Int) {
+        public init(index: Int, batchID: UUID, file: String, rows: Int, bytes: Int, kind: IngestJob.Kind = .files) {
             self.index = index
             self.batchID = batchID
             self.file = file
             self.rows = rows
             self.bytes = bytes
+            self.kind = kind
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(index: try container.decode(Int.self, forKey: .index), batchID: try container.decode(UUID.self, forKey: .batchID),
+                      file: try container.decode(String.self, forKey: .file), rows: try container.decode(Int.self, forKey: .rows),
+                      bytes: try container.decode(Int.self, forKey: .bytes),
+                      kind: try container.decodeIfPresent(IngestJob.Kind.self, forKey: .kind) ?? .files)
         }
 
         enum CodingKeys: String, CodingKey {
             case index
             case batchID = "batch_id"
-            case file, rows, bytes
+            case file, rows, bytes, kind
         }
     }
 
@@ -36,11 +46,12 @@ public struct ScanManifest: Codable, Sendable {
     public var compression: IngestJob.Compression
     public var batches: [Batch]
     public var summary: ScanSummary
+    public var listing: IngestJob.Listing
 
     public static let fileName = "manifest.json"
 
     public init(scanID: UUID, roots: [String], startedAt: Date, finishedAt: Date, isFullScan: Bool,
-                compression: IngestJob.Compression, batches: [Batch], summary: ScanSummary) {
+                compression: IngestJob.Compression, batches: [Batch], summary: ScanSummary, listing: IngestJob.Listing = .complete) {
         self.scanID = scanID
         self.roots = roots
         self.startedAt = startedAt
@@ -49,6 +60,20 @@ public struct ScanManifest: Codable, Sendable {
         self.compression = compression
         self.batches = batches
         self.summary = summary
+        self.listing = listing
+    }
+
+    /// Scans spooled before listings of changes existed list every file.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(scanID: try container.decode(UUID.self, forKey: .scanID), roots: try container.decode([String].self, forKey: .roots),
+                  startedAt: try container.decode(Date.self, forKey: .startedAt),
+                  finishedAt: try container.decode(Date.self, forKey: .finishedAt),
+                  isFullScan: try container.decode(Bool.self, forKey: .isFullScan),
+                  compression: try container.decode(IngestJob.Compression.self, forKey: .compression),
+                  batches: try container.decode([Batch].self, forKey: .batches),
+                  summary: try container.decode(ScanSummary.self, forKey: .summary),
+                  listing: try container.decodeIfPresent(IngestJob.Listing.self, forKey: .listing) ?? .complete)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -57,7 +82,7 @@ public struct ScanManifest: Codable, Sendable {
         case startedAt = "started_at"
         case finishedAt = "finished_at"
         case isFullScan = "is_full_scan"
-        case compression, batches, summary
+        case compression, batches, summary, listing
     }
 }
 

@@ -20,6 +20,22 @@ import Testing
         #expect(EnvelopeReader.read(IngestJob.self, from: body) == .accepted(envelope))
     }
 
+    @Test func anIngestJobOfBeforeListingsOfChangesListsEveryFile() throws {
+        let job = IngestJob(batchID: UUID(), scanID: UUID(), byteCount: 42, scanStartedAt: Date(timeIntervalSince1970: 1_761_609_900),
+                            listing: .changes, kind: .deletions, scanFiles: 9)
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(try Envelope(customerID: customer, hostID: host, payload: job)
+            .encoded())) as? [String: Any])
+        var payload = try #require(json["payload"] as? [String: Any])
+        #expect(payload["listing"] as? String == "changes" && payload["kind"] as? String == "deletions" && payload["scan_files"] as? Int == 9)
+        for field in ["listing", "kind", "scan_files"] { payload[field] = nil }
+        json["payload"] = payload
+        guard case .accepted(let read) = EnvelopeReader.read(IngestJob.self, from: Array(try JSONSerialization.data(withJSONObject: json))) else {
+            Issue.record("a job without the fields of listings of changes must be accepted")
+            return
+        }
+        #expect(read.payload.listing == .complete && read.payload.kind == .files && read.payload.scanFiles == nil)
+    }
+
     @Test func ignoresUnknownFields() throws {
         let envelope = Envelope(customerID: customer, hostID: host, payload: PlannerTrigger(reason: .admin))
         var json = try #require(try JSONSerialization.jsonObject(with: Data(try envelope.encoded())) as? [String: Any])

@@ -37,29 +37,61 @@ import Testing
             #expect(online == 0, "\(onlineOutput)")
             #expect(try FileManager.default.contentsOfDirectory(atPath: spool).isEmpty, "acknowledged batches leave the spool")
 
-            let expected = try findFiles(data)
+            try await expectInventoryMatchesFind(data, host: host, suite: suite)
+
+            // The next scan lists what changed since (with the index the first one left): a file grown, one new, three
+            // gone, two of them with names only the path encoding carries; the inventory matches find again.
+            let names = data + "/names/"
+            let grown = try FileHandle(forWritingTo: URL(fileURLWithPath: names + "with space.txt"))
+            try grown.seekToEnd()
+            try grown.write(contentsOf: Data("more".utf8))
+            try grown.close()
+            try Data("new".utf8).write(to: URL(fileURLWithPath: names + "%42 new.txt"))
+            #expect(unlink(names + "100%.txt") == 0 && unlink(names + "new\nline.txt") == 0)
+            let latin1 = Array((names + "caf").utf8) + [0xE9, 0x2E, 0x74, 0x78, 0x74, 0]
+            #expect(latin1.withUnsafeBufferPointer { unlink(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)) } == 0)
+            let (rescan, rescanOutput) = try runAgent(["scan", data, "--batch-megabytes", "1"], environment: environment, in: suite)
+            #expect(rescan == 0, "\(rescanOutput)")
+            try await expectInventoryMatchesFind(data, host: host, suite: suite)
             try await TestServers.withPostgres(suite.databaseURL) { postgres in
-                try await waitForIngest(postgres, host: host)
-                var inventory: [[UInt8]: Int64] = [:]
-                for try await (path, size) in try await postgres.query("""
-                    SELECT file_path, file_size FROM file_inventory WHERE host_id = \(host) AND deleted_at IS NULL
-                    """, logger: TestServers.logger).decode((String, Int64).self) {
-                    inventory[PathEncoding.decode(path)] = size
-                }
-                #expect(inventory.count == expected.count)
-                for (path, size) in expected {
-                    #expect(inventory[path] == size, "\(PathEncoding.encode(path)) as find sees it")
-                }
-                #expect(inventory.values.reduce(0, +) == expected.values.reduce(0, +))
-                let totals = try await postgres.query("SELECT file_count, total_bytes FROM hosts WHERE id = \(host)", logger: TestServers.logger)
-                for try await (count, bytes) in totals.decode((Int64, Int64).self) {
-                    #expect(count == Int64(expected.count))
-                    #expect(bytes == expected.values.reduce(0, +))
-                }
+                let changed = try await RunningSuite.count(postgres, """
+                    SELECT count(*) FROM scan_staging.uploads WHERE host_id = '\(host)' AND listing = 'changes' AND kind = 'files'
+                       AND accepted_rows = 2
+                    """)
+                #expect(changed == 1, "the re-scan sent the two files that changed")
+                let deletions = try await RunningSuite.count(postgres, """
+                    SELECT count(*) FROM scan_staging.uploads WHERE host_id = '\(host)' AND listing = 'changes' AND kind = 'deletions'
+                       AND accepted_rows = 3
+                    """)
+                #expect(deletions == 1, "and the keys of the three gone")
             }
         }
         chmod(suite.work.appendingPathComponent("data/locked").path, 0o755)
         try? FileManager.default.removeItem(at: suite.work)
+    }
+
+    /// The host's live inventory, once every batch is in, is what `find` sees: paths, sizes and the host's totals.
+    func expectInventoryMatchesFind(_ data: String, host: UUID, suite: RunningSuite) async throws {
+        let expected = try findFiles(data)
+        try await TestServers.withPostgres(suite.databaseURL) { postgres in
+            try await waitForIngest(postgres, host: host)
+            var inventory: [[UInt8]: Int64] = [:]
+            for try await (path, size) in try await postgres.query("""
+                SELECT file_path, file_size FROM file_inventory WHERE host_id = \(host) AND deleted_at IS NULL
+                """, logger: TestServers.logger).decode((String, Int64).self) {
+                inventory[PathEncoding.decode(path)] = size
+            }
+            #expect(inventory.count == expected.count)
+            for (path, size) in expected {
+                #expect(inventory[path] == size, "\(PathEncoding.encode(path)) as find sees it")
+            }
+            #expect(inventory.values.reduce(0, +) == expected.values.reduce(0, +))
+            let totals = try await postgres.query("SELECT file_count, total_bytes FROM hosts WHERE id = \(host)", logger: TestServers.logger)
+            for try await (count, bytes) in totals.decode((Int64, Int64).self) {
+                #expect(count == Int64(expected.count))
+                #expect(bytes == expected.values.reduce(0, +))
+            }
+        }
     }
 
     @Test func everyRefusalAndRejectLeavesTheRestOfTheInventoryAlone() async throws {

@@ -27,6 +27,8 @@ public enum AgentCommands {
     /// Scans into the spool and uploads every batch in it; false when some stay for `alto-agent upload`.
     public static func scanAndUpload(_ options: ScanOptions, settings: AgentSettings) async throws -> Bool {
         let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.runtime.logLevel)
+        var options = options
+        options.completeListingEvery = settings.completeListingEvery
         let manifest = try ScanRunner(options: options, spoolFolder: settings.spoolFolder, stateFolder: settings.stateFolder)
             .run(progress: ScanProgress())
         print(manifest.report)

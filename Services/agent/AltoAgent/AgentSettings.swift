@@ -15,6 +15,9 @@ public struct AgentSettings: Sendable {
     /// Roots and interval of scheduled scans until the central suite pushes a configuration with its own.
     var scanRoots: [String]
     var scanIntervalSeconds: Int?
+    /// Full scans list only what changed since the previous one, but every this many list every file
+    /// (`ALTO_AGENT_SCAN_COMPLETE_LISTING_EVERY`, 7; 1 lists every file every time).
+    var completeListingEvery: Int
     /// Pause before batches the API did not take are offered again.
     var uploadRetrySeconds: Int
     /// Between heartbeats, until the API answers with its own interval.
@@ -73,6 +76,7 @@ public struct AgentSettings: Sendable {
         }
         scanRoots = reader.string(forKey: "alto.agent.scan.roots", default: "").split(separator: ",").map(String.init)
         scanIntervalSeconds = reader.int(forKey: "alto.agent.scan.interval.seconds")
+        completeListingEvery = max(1, reader.int(forKey: "alto.agent.scan.complete.listing.every", default: 7))
         uploadRetrySeconds = max(1, reader.int(forKey: "alto.agent.upload.retry.seconds", default: 60))
         heartbeatSeconds = max(1, reader.int(forKey: "alto.agent.heartbeat.seconds", default: 60))
         parallelFiles = max(1, reader.int(forKey: "alto.agent.parallel.files", default: 4))

@@ -53,7 +53,7 @@ final class BatchSpool: @unchecked Sendable {
         defer { lock.unlock() }
         guard failure == nil else { return }
         do {
-            let batch = try current ?? open()
+            let batch = try current ?? open(.files)
             batch.compressor.compress(rows, into: &batch.output)
             batch.rows += rowCount
             batch.csvBytes += rows.count
@@ -65,29 +65,46 @@ final class BatchSpool: @unchecked Sendable {
     }
 
     /// Closes the last batch (a scan that found nothing still gets one batch, so a full scan can retire what is
-    /// gone) and returns them all in order.
-    func finish() throws -> [ScanManifest.Batch] {
+    /// gone), writes the keys of the files a listing of changes no longer found into batches of deletions after
+    /// it, and returns them all in order.
+    func finish(deletions: [UInt64] = []) throws -> [ScanManifest.Batch] {
         lock.lock()
         defer { lock.unlock() }
         if let failure { throw failure }
         if let current {
             try close(current)
         } else if batches.isEmpty {
-            try close(try open())
+            try close(try open(.files))
         }
+        var lines: [UInt8] = []
+        for (index, key) in deletions.enumerated() {
+            lines.append(contentsOf: String(PathKey.stored(key)).utf8)
+            lines.append(0x0A)
+            if lines.count >= 1 << 16 || index == deletions.count - 1 {
+                let batch = try current ?? open(.deletions)
+                batch.compressor.compress(lines, into: &batch.output)
+                batch.rows += lines.count { $0 == 0x0A }
+                batch.csvBytes += lines.count
+                lines.removeAll(keepingCapacity: true)
+                if batch.output.count >= 1 << 20 { try flush(batch) }
+                if batch.csvBytes >= batchBytes { try close(batch) }
+            }
+        }
+        if let current { try close(current) }
         return batches
     }
 
-    private func open() throws -> OpenBatch {
+    private func open(_ kind: IngestJob.Kind) throws -> OpenBatch {
         let index = batches.count
         let batchID = UUID()
         let name = String(format: "%06d-%@.%@", index, batchID.uuidString.lowercased(), Self.fileExtension(compression))
         let descriptor = Glibc.open(folder + "/" + name + ".partial", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw AgentError("cannot write a batch in \(folder): \(String(cString: strerror(errno)))") }
-        let batch = OpenBatch(batch: ScanManifest.Batch(index: index, batchID: batchID, file: name, rows: 0, bytes: 0),
+        let batch = OpenBatch(batch: ScanManifest.Batch(index: index, batchID: batchID, file: name, rows: 0, bytes: 0, kind: kind),
                               compressor: try Compressor(compression), descriptor: descriptor)
-        batch.compressor.compress(Array(ScanCSV.header.utf8), into: &batch.output)
-        batch.csvBytes = ScanCSV.header.utf8.count
+        let header = kind == .files ? ScanCSV.header : ScanCSV.deletionHeader
+        batch.compressor.compress(Array(header.utf8), into: &batch.output)
+        batch.csvBytes = header.utf8.count
         current = batch
         return batch
     }

@@ -15,6 +15,8 @@ struct ParallelTreeScanner: Sendable {
     let options: ScanOptions
     let previous: ScanIndex?
     let progress: ScanProgress
+    /// Writes rows only for the files `previous` does not hold as they are now (a listing of changes).
+    var listsChanges = false
 
     private static let chunkBytes = 256 << 10
 
@@ -42,7 +44,8 @@ struct ParallelTreeScanner: Sendable {
         for _ in 0..<options.threads {
             finished.enter()
             Thread.detachNewThread { [self] in
-                var worker = Worker(options: options, previous: previous, spool: spool, recorder: recorder, progress: progress)
+                var worker = Worker(options: options, previous: previous, spool: spool, recorder: recorder, progress: progress,
+                                    listsChanges: listsChanges)
                 while !progress.isCancelled, let directory = queue.next() {
                     queue.finished(adding: worker.read(directory))
                 }
@@ -75,20 +78,26 @@ struct ParallelTreeScanner: Sendable {
         let spool: BatchSpool
         let recorder: ScanIndex.Recorder?
         let progress: ScanProgress
+        let listsChanges: Bool
         var summary = ScanSummary()
         private var rows = ScanRowWriter(capacity: ParallelTreeScanner.chunkBytes + (64 << 10))
         private var rowCount = 0
+        /// Files left out of a listing of changes since the last flush, for the progress.
+        private var unlistedCount = 0
         private var chunkBytes: Int64 = 0
         private var owners = OwnerNames()
         private var path: [UInt8] = []
+        private var encodedPath: [UInt8] = []
         private var indexEntries: [ScanIndex.Entry] = []
 
-        init(options: ScanOptions, previous: ScanIndex?, spool: BatchSpool, recorder: ScanIndex.Recorder?, progress: ScanProgress) {
+        init(options: ScanOptions, previous: ScanIndex?, spool: BatchSpool, recorder: ScanIndex.Recorder?, progress: ScanProgress,
+             listsChanges: Bool) {
             self.options = options
             self.previous = previous
             self.spool = spool
             self.recorder = recorder
             self.progress = progress
+            self.listsChanges = listsChanges
         }
 
         /// Reads one directory, writes rows for its files and returns its subdirectories.
@@ -154,21 +163,31 @@ struct ParallelTreeScanner: Sendable {
         }
 
         private mutating func write(file info: stat, directory: Int32, name: UnsafePointer<CChar>) {
-            let modifiedNanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+            summary.files += 1
+            summary.bytes += Int64(info.st_size)
+            encodedPath.removeAll(keepingCapacity: true)
+            path.withUnsafeBufferPointer { PathEncoding.encode($0, into: &encodedPath) }
+            let entry = ScanIndex.Entry(encodedPath: encodedPath, size: Int64(info.st_size),
+                                        modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+                                        accessed: Int64(info.st_atim.tv_sec) * 1_000_000_000 + Int64(info.st_atim.tv_nsec),
+                                        mode: info.st_mode, owner: info.st_uid)
+            if recorder != nil { indexEntries.append(entry) }
+            if listsChanges, previous?.holds(entry) == true {
+                unlistedCount += 1
+                chunkBytes += Int64(info.st_size)
+                if unlistedCount >= 4096 { flush() }
+                return
+            }
             var hash: String?
             let shouldHash: Bool
             switch options.hashMode {
             case .none: shouldHash = false
             case .all: shouldHash = true
-            case .changed:
-                shouldHash = previous?.change(path: path, size: Int64(info.st_size), modified: modifiedNanoseconds) == .changed
+            case .changed: shouldHash = previous?.change(of: entry) == .changed
             }
             if shouldHash {
                 hash = Self.hash(directory: directory, name: name, path: path)
                 if hash != nil { summary.hashed += 1 }
-            }
-            if recorder != nil {
-                indexEntries.append(ScanIndex.Entry(path: path, size: Int64(info.st_size), modified: modifiedNanoseconds))
             }
             let owner = owners.name(of: info.st_uid)
             path.withUnsafeBufferPointer { pathBytes in
@@ -179,8 +198,6 @@ struct ParallelTreeScanner: Sendable {
                     mode: info.st_mode, owner: owner, hash: hash))
             }
             rowCount += 1
-            summary.files += 1
-            summary.bytes += Int64(info.st_size)
             chunkBytes += Int64(info.st_size)
             if rows.bytes.count >= ParallelTreeScanner.chunkBytes { flush() }
         }
@@ -191,11 +208,12 @@ struct ParallelTreeScanner: Sendable {
                 recorder?.add(indexEntries)
                 indexEntries.removeAll(keepingCapacity: true)
             }
+            progress.add(files: rowCount + unlistedCount, bytes: chunkBytes)
+            unlistedCount = 0
+            chunkBytes = 0
             guard rowCount > 0 else { return }
             spool.append(rows.take(), rowCount: rowCount)
-            progress.add(files: rowCount, bytes: chunkBytes)
             rowCount = 0
-            chunkBytes = 0
         }
 
         private mutating func noteFailure(_ code: Int32, path: [UInt8]) {

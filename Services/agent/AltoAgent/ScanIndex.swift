@@ -1,44 +1,54 @@
+import AltoModels
 import Foundation
 import Glibc
 
-/// The size and modification time of every file of the previous scan of the same roots, so a scan in `changed`
-/// hash mode hashes only what changed. Paths are kept as 64-bit FNV-1a keys, 24 bytes a file, sorted for binary
-/// search. A key collision can only cost a hash (the inventory drops a stored hash whose size or mtime moved),
-/// never record a wrong one.
+/// What the previous scan of the same roots found of every file (size, modification and access times, mode and
+/// owner), so a scan in `changed` hash mode hashes only what changed and a full scan can list only the files that
+/// changed and the keys of those it no longer finds. Paths are kept as their `PathKey`s, 40 bytes a file, sorted
+/// for binary search. A key collision can cost a hash (the inventory drops a stored hash whose size or mtime
+/// moved) or leave a file unlisted until the next complete listing, never record a wrong one.
 struct ScanIndex: Sendable {
-    struct Entry: Sendable {
+    struct Entry: Sendable, Equatable {
         var key: UInt64
         var size: Int64
         var modified: Int64
+        var accessed: Int64
+        /// The mode and owner id, which a row's permissions and owner come from.
+        var attributes: UInt64
 
-        init(path: [UInt8], size: Int64, modified: Int64) {
-            self.key = Self.key(path)
+        init(encodedPath: some Sequence<UInt8>, size: Int64, modified: Int64, accessed: Int64, mode: UInt32, owner: UInt32) {
+            self.key = PathKey.of(encodedPath)
             self.size = size
             self.modified = modified
-        }
-
-        static func key(_ path: [UInt8]) -> UInt64 {
-            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-            for byte in path {
-                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-            }
-            return hash
+            self.accessed = accessed
+            self.attributes = UInt64(mode) << 32 | UInt64(owner)
         }
     }
 
+    /// "ALTOIX02": an index of an older layout is not read (the next scan hashes nothing and lists every file).
+    private static let magic: UInt64 = 0x3230_5849_4F54_4C41
+    private static let headerBytes = 16
+
     private let entries: [Entry]
+    /// Listings of changes since the last complete listing, this index's scan included.
+    let listingsOfChanges: Int
 
     /// The index file for a set of roots, in the agent's state folder.
     static func file(stateFolder: String, roots: [String]) -> String {
-        let key = Entry.key(Array(roots.sorted().joined(separator: "\n").utf8))
+        let key = PathKey.of(Array(roots.sorted().joined(separator: "\n").utf8))
         return stateFolder + "/scan-index/" + String(key, radix: 16) + ".bin"
     }
 
     /// The stored index, or nil when there is none or it cannot be read (then every file counts as changed).
     static func load(_ file: String) -> ScanIndex? {
-        guard let data = FileManager.default.contents(atPath: file), data.count % MemoryLayout<Entry>.stride == 0 else { return nil }
-        let entries = data.withUnsafeBytes { Array($0.bindMemory(to: Entry.self)) }
-        return ScanIndex(entries: entries)
+        guard let data = FileManager.default.contents(atPath: file), data.count >= headerBytes,
+              (data.count - headerBytes) % MemoryLayout<Entry>.stride == 0 else { return nil }
+        return data.withUnsafeBytes { bytes -> ScanIndex? in
+            guard bytes.loadUnaligned(as: UInt64.self) == magic else { return nil }
+            let listings = Int(bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            let entries = Array(UnsafeRawBufferPointer(rebasing: bytes[headerBytes...]).bindMemory(to: Entry.self))
+            return ScanIndex(entries: entries, listingsOfChanges: listings)
+        }
     }
 
     enum Change {
@@ -47,21 +57,31 @@ struct ScanIndex: Sendable {
         case new
     }
 
-    func change(path: [UInt8], size: Int64, modified: Int64) -> Change {
-        let key = Entry.key(path)
+    /// Whether the file's content may have changed: its size or modification time differ.
+    func change(of file: Entry) -> Change {
+        var found = false
+        for index in range(of: file.key) {
+            if entries[index].size == file.size && entries[index].modified == file.modified { return .unchanged }
+            found = true
+        }
+        return found ? .changed : .new
+    }
+
+    /// Whether the previous scan found the file exactly so: its row would say nothing new.
+    func holds(_ file: Entry) -> Bool {
+        range(of: file.key).contains { entries[$0] == file }
+    }
+
+    private func range(of key: UInt64) -> Range<Int> {
         var low = 0
         var high = entries.count
         while low < high {
             let middle = (low + high) / 2
             if entries[middle].key < key { low = middle + 1 } else { high = middle }
         }
-        var found = false
-        while low < entries.count, entries[low].key == key {
-            if entries[low].size == size && entries[low].modified == modified { return .unchanged }
-            found = true
-            low += 1
-        }
-        return found ? .changed : .new
+        var end = low
+        while end < entries.count, entries[end].key == key { end += 1 }
+        return low..<end
     }
 
     /// Collects a running scan's entries from its workers and stores them as the next scan's index.
@@ -69,21 +89,48 @@ struct ScanIndex: Sendable {
         // Guarded by `lock`.
         private let lock = NSLock()
         private var entries: [Entry] = []
+        private var sorted = false
 
         func add(_ batch: [Entry]) {
             lock.lock()
             entries.append(contentsOf: batch)
+            sorted = false
             lock.unlock()
         }
 
-        /// Writes the index next to its final place and renames it there, so a crash leaves the old one.
-        func save(to file: String) throws {
+        /// The keys of the previous scan's files that this one did not find.
+        func keysGone(since previous: ScanIndex) -> [UInt64] {
             lock.lock()
             defer { lock.unlock() }
-            entries.sort { $0.key < $1.key }
+            sortEntries()
+            var gone: [UInt64] = []
+            var current = 0
+            var last: UInt64?
+            for entry in previous.entries where entry.key != last {
+                last = entry.key
+                while current < entries.count, entries[current].key < entry.key { current += 1 }
+                if current == entries.count || entries[current].key != entry.key { gone.append(entry.key) }
+            }
+            return gone
+        }
+
+        /// Writes the index next to its final place and renames it there, so a crash leaves the old one.
+        func save(to file: String, listingsOfChanges: Int) throws {
+            lock.lock()
+            defer { lock.unlock() }
+            sortEntries()
             try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            let data = entries.withUnsafeBytes { Data($0) }
+            var data = Data(capacity: ScanIndex.headerBytes + entries.count * MemoryLayout<Entry>.stride)
+            withUnsafeBytes(of: ScanIndex.magic) { data.append(contentsOf: $0) }
+            withUnsafeBytes(of: UInt64(listingsOfChanges)) { data.append(contentsOf: $0) }
+            entries.withUnsafeBytes { data.append(contentsOf: $0) }
             try data.write(to: URL(fileURLWithPath: file), options: .atomic)
+        }
+
+        private func sortEntries() {
+            guard !sorted else { return }
+            entries.sort { $0.key < $1.key }
+            sorted = true
         }
     }
 }

@@ -24,6 +24,9 @@ public struct ScanOptions: Sendable {
     public var batchBytes = 8 << 20
     /// Marks the scan as complete, so files it no longer saw are retired from the inventory.
     public var isFullScan = true
+    /// A full scan with the previous scan's index lists only what changed since, except every this many scans,
+    /// which list every file again and so mend whatever the inventory lost (1: every scan lists every file).
+    public var completeListingEvery = 7
     /// Walker threads; every core by default, since a warm walk is bound by system calls, not by the disk.
     public var threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 

@@ -3,7 +3,8 @@ import Foundation
 import Metrics
 
 /// Runs one scan into a spool folder of its own: batches first, then the manifest that marks the scan finished,
-/// then (in `changed` hash mode) the index the next scan compares against.
+/// then the index the next scan compares against. A full scan with the previous scan's index lists only the files
+/// that changed since and the keys of those gone, but every `completeListingEvery`th scan lists every file.
 struct ScanRunner: Sendable {
     let options: ScanOptions
     /// Scans are written to `<spool>/<scan id>/`.
@@ -19,10 +20,15 @@ struct ScanRunner: Sendable {
         defer { lock.release() }
         let spool = try BatchSpool(folder: folder, compression: options.compression, batchBytes: options.batchBytes)
         let indexFile = stateFolder.map { ScanIndex.file(stateFolder: $0, roots: options.roots) }
-        let tracksChanges = options.hashMode == .changed && indexFile != nil
-        let previous = tracksChanges ? indexFile.flatMap(ScanIndex.load) : nil
-        let recorder = tracksChanges ? ScanIndex.Recorder() : nil
-        let scanner = ParallelTreeScanner(options: options, previous: previous, progress: progress)
+        let previous = indexFile.flatMap(ScanIndex.load)
+        let recorder = indexFile.map { _ in ScanIndex.Recorder() }
+        let listing: IngestJob.Listing = if options.isFullScan, let previous, previous.listingsOfChanges + 1 < options.completeListingEvery {
+            .changes
+        } else {
+            .complete
+        }
+        var scanner = ParallelTreeScanner(options: options, previous: previous, progress: progress)
+        scanner.listsChanges = listing == .changes
         progress.startDrawing()
         let summary: ScanSummary
         do {
@@ -35,11 +41,14 @@ struct ScanRunner: Sendable {
             Counter(label: "alto_agent_scans_total", dimensions: [("result", "failed")]).increment()
             throw error
         }
+        let deletions = listing == .changes ? recorder.flatMap { recorder in previous.map(recorder.keysGone) } ?? [] : []
         let manifest = ScanManifest(scanID: scanID, roots: options.roots, startedAt: startedAt, finishedAt: Date(),
                                     isFullScan: options.isFullScan, compression: options.compression,
-                                    batches: try spool.finish(), summary: summary)
+                                    batches: try spool.finish(deletions: deletions), summary: summary, listing: listing)
         try AltoJSON.encoder().encode(manifest).write(to: URL(fileURLWithPath: folder + "/" + ScanManifest.fileName), options: .atomic)
-        if let recorder, let indexFile { try recorder.save(to: indexFile) }
+        if let recorder, let indexFile {
+            try recorder.save(to: indexFile, listingsOfChanges: listing == .changes ? (previous?.listingsOfChanges ?? 0) + 1 : 0)
+        }
         Counter(label: "alto_agent_scans_total", dimensions: [("result", "done")]).increment()
         Timer(label: "alto_agent_scan_duration_seconds").recordSeconds(manifest.finishedAt.timeIntervalSince(startedAt))
         Counter(label: "alto_agent_scan_files_total").increment(by: summary.files)

@@ -56,6 +56,7 @@ struct ScheduledScanService: Service {
         var options = ScanOptions(roots: plan.roots)
         options.exclusions = ScanExclusions(patterns: plan.exclusions)
         options.hashMode = .changed
+        options.completeListingEvery = settings.completeListingEvery
         let runner = ScanRunner(options: options, spoolFolder: settings.spoolFolder, stateFolder: settings.stateFolder)
         let progress = ScanProgress()
         logger.info("scheduled scan starting", metadata: ["roots": "\(plan.roots)"])

@@ -93,8 +93,11 @@ struct SpoolUploader: Sendable {
         request.headers.add(name: "X-Alto-Scan-Id", value: manifest.scanID.uuidString.lowercased())
         request.headers.add(name: "X-Alto-Batch-Id", value: batch.batchID.uuidString.lowercased())
         request.headers.add(name: "X-Alto-Batch-Index", value: String(batch.index))
-        request.headers.add(name: "X-Alto-Final-Batch", value: batch.index == manifest.batches.count - 1 ? "true" : "false")
+        let isFinal = batch.index == manifest.batches.count - 1
+        request.headers.add(name: "X-Alto-Final-Batch", value: isFinal ? "true" : "false")
         request.headers.add(name: "X-Alto-Full-Scan", value: manifest.isFullScan ? "true" : "false")
+        request.headers.add(name: "X-Alto-Listing", value: manifest.listing.rawValue)
+        if isFinal { request.headers.add(name: "X-Alto-Scan-Files", value: String(manifest.summary.files)) }
         request.headers.add(name: "X-Alto-Scan-Started-At", value: RFC3339.format(manifest.startedAt))
         request.body = .bytes(ByteBuffer(data: body))
         var delay = firstDelay

@@ -59,6 +59,19 @@ struct ScanUploadController: Sendable {
         guard batchIndex >= 0 else { throw APIError.badRequest("invalid_header", "X-Alto-Batch-Index must be a non-negative integer") }
         let isFinal = try booleanHeader(request, "X-Alto-Final-Batch")
         let isFullScan = try booleanHeader(request, "X-Alto-Full-Scan")
+        guard let listing = IngestJob.Listing(rawValue: request.headers[HTTPField.Name("X-Alto-Listing")!] ?? "complete") else {
+            throw APIError.badRequest("invalid_header", "X-Alto-Listing must be complete or changes")
+        }
+        guard listing == .complete || isFullScan else {
+            throw APIError.badRequest("invalid_header", "X-Alto-Listing: changes is a full scan's; a partial scan lists complete folders")
+        }
+        var scanFiles: Int?
+        if let text = request.headers[HTTPField.Name("X-Alto-Scan-Files")!] {
+            guard let count = Int(text), count >= 0 else {
+                throw APIError.badRequest("invalid_header", "X-Alto-Scan-Files must be a non-negative integer")
+            }
+            scanFiles = count
+        }
         let startedAt: Date
         if let text = request.headers[HTTPField.Name("X-Alto-Scan-Started-At")!] {
             guard let parsed = RFC3339.parse(text) else {
@@ -80,12 +93,16 @@ struct ScanUploadController: Sendable {
         let upload = try await gate.admit(host: hostID) {
             try await UploadReceiver(limits: limits).receive(request.body, compression: compression)
         }
+        guard upload.kind == .files || listing == .changes else {
+            throw APIError.badRequest("invalid_csv", "a batch of deletions belongs to a full scan sent with X-Alto-Listing: changes")
+        }
         let staged = try await postgres.withTenant(customerID, logger: logger) { connection -> Bool in
             let claimed = try await connection.query("""
                 INSERT INTO scan_staging.uploads (batch_id, customer_id, host_id, scan_id, batch_index, is_final_batch,
-                    is_full_scan, compression, byte_count, csv_bytes, scan_started_at)
+                    is_full_scan, compression, byte_count, csv_bytes, scan_started_at, listing, kind, scan_files)
                 VALUES (\(batchID), \(customerID), \(hostID), \(scanID), \(batchIndex), \(isFinal), \(isFullScan),
-                    \(compression.rawValue), \(upload.compressedBytes), \(upload.csvBytes), \(startedAt))
+                    \(compression.rawValue), \(upload.compressedBytes), \(upload.csvBytes), \(startedAt), \(listing.rawValue),
+                    \(upload.kind.rawValue), \(scanFiles))
                 ON CONFLICT (batch_id) DO NOTHING RETURNING 1
                 """, logger: logger)
             var isNew = false
@@ -100,7 +117,7 @@ struct ScanUploadController: Sendable {
             }
             let job = IngestJob(batchID: batchID, scanID: scanID, batchIndex: batchIndex, isFinalBatch: isFinal,
                                 isFullScan: isFullScan, compression: compression, byteCount: upload.compressedBytes,
-                                scanStartedAt: startedAt)
+                                scanStartedAt: startedAt, listing: listing, kind: upload.kind, scanFiles: scanFiles)
             let envelope = Envelope(customerID: customerID, hostID: hostID, payload: job)
             try await Outbox.enqueue(envelope, queue: AMQPTopology.ingestJobs, on: connection, logger: logger)
             return true

@@ -1,3 +1,4 @@
+import AltoModels
 import Foundation
 import NIOCore
 
@@ -8,11 +9,14 @@ final class SpooledUpload: Sendable {
     private let descriptor: Int32
     let compressedBytes: Int
     let csvBytes: Int
+    /// Files or deletions, as the header line said.
+    let kind: IngestJob.Kind
 
-    fileprivate init(descriptor: Int32, compressedBytes: Int, csvBytes: Int) {
+    fileprivate init(descriptor: Int32, compressedBytes: Int, csvBytes: Int, kind: IngestJob.Kind) {
         self.descriptor = descriptor
         self.compressedBytes = compressedBytes
         self.csvBytes = csvBytes
+        self.kind = kind
     }
 
     deinit { close(descriptor) }
@@ -64,8 +68,8 @@ final class SpooledUpload: Sendable {
         }
 
         /// What was written, handed on with its descriptor.
-        consuming func finish(csvBytes: Int) -> SpooledUpload {
-            let upload = SpooledUpload(descriptor: descriptor, compressedBytes: count, csvBytes: csvBytes)
+        consuming func finish(csvBytes: Int, kind: IngestJob.Kind) -> SpooledUpload {
+            let upload = SpooledUpload(descriptor: descriptor, compressedBytes: count, csvBytes: csvBytes, kind: kind)
             discard self
             return upload
         }

@@ -3,7 +3,8 @@ import AltoModels
 import NIOCore
 
 /// Looks at an upload as it streams in, without keeping it: decompresses each piece to check that the stream is
-/// whole and not corrupt, that it begins with the CSV header line, and that it does not expand past the limit,
+/// whole and not corrupt, that it begins with a CSV header line (of files, or of deletions), and that it does not
+/// expand past the limit,
 /// counted as it expands, so a small compressed body costs one decompression buffer before it is refused however
 /// far it would go.
 struct UploadInspector {
@@ -12,6 +13,8 @@ struct UploadInspector {
     private var headerChecked = false
     private var headerBytes: [UInt8] = []
     private(set) var csvBytes = 0
+    /// What the header line says the batch lists.
+    private(set) var kind = IngestJob.Kind.files
 
     init(compression: IngestJob.Compression, maximumCSVBytes: Int) throws {
         decompressor = try Decompressor(compression)
@@ -56,11 +59,18 @@ struct UploadInspector {
         }
         var line = headerBytes[..<end]
         if line.last == 0x0D { line = line.dropLast() }
-        guard line.elementsEqual(ScanCSV.header.utf8.dropLast()) else { throw Self.wrongHeader }
+        if line.elementsEqual(ScanCSV.header.utf8.dropLast()) {
+            kind = .files
+        } else if line.elementsEqual(ScanCSV.deletionHeader.utf8.dropLast()) {
+            kind = .deletions
+        } else {
+            throw Self.wrongHeader
+        }
         headerChecked = true
         headerBytes = []
     }
 
     private static let wrongHeader = APIError.badRequest(
-        "invalid_csv", "the first line must be the header \(ScanCSV.columns.joined(separator: ","))")
+        "invalid_csv", "the first line must be the header \(ScanCSV.columns.joined(separator: ",")) (or, in a batch of deletions, "
+            + "\(ScanCSV.deletionColumns.joined(separator: ",")))")
 }

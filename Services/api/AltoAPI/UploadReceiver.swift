@@ -45,7 +45,7 @@ struct UploadReceiver: Sendable {
         }
         if let refusal { throw refusal }
         try inspector.finish()
-        return writer.finish(csvBytes: inspector.csvBytes)
+        return writer.finish(csvBytes: inspector.csvBytes, kind: inspector.kind)
     }
 
     /// Returns only when cancelled, which is when the body has been received; throws when a clock runs out.

@@ -12,7 +12,8 @@ import PostgresNIO
 /// partition, rejects recorded with their reason, one set-based upsert into `file_inventory`, unseen files retired
 /// when a full scan is complete, host totals, and a planner trigger in the outbox (for a full scan, once it is
 /// complete). A host's first full scan skips staging and the upsert: its rows are copied into a bare load table,
-/// which becomes the host's inventory partition when the scan is complete. A batch already ingested is acknowledged without change, so a redelivered job is harmless, and
+/// which becomes the host's inventory partition when the scan is complete. A batch of deletions, of a listing of
+/// changes, marks deleted the files it names by key. A batch already ingested is acknowledged without change, so a redelivered job is harmless, and
 /// batches lock only their own upload row, so several workers ingest different batches at once.
 struct BatchIngester: Sendable {
     let postgres: PostgresClient
@@ -46,7 +47,7 @@ struct BatchIngester: Sendable {
         let job = envelope.payload
         let customerID = envelope.customerID
         let merge = InventoryMerge(customerID: customerID, hostID: hostID, job: job)
-        let destination = try await merge.destination(postgres: postgres, logger: logger)
+        let destination = job.kind == .files ? try await merge.destination(postgres: postgres, logger: logger) : nil
         return try await postgres.withTenant(customerID, logger: logger) { connection -> AMQPSettlement in
             let uploads = try await connection.query("""
                 SELECT compression, ingested_at IS NOT NULL FROM scan_staging.uploads
@@ -63,17 +64,31 @@ struct BatchIngester: Sendable {
             }
             let clock = ContinuousClock()
             let started = clock.now
-            let outcome = try await StagingLoader(postgres: postgres).load(
-                batchID: job.batchID, compression: compression, customerID: customerID, hostID: hostID, into: destination,
-                connection: connection, logger: logger)
-            try await record(outcome.rejects, batchID: job.batchID, customerID: customerID, on: connection, logger: logger)
-            let loaded = clock.now
-            let hostIsEmpty = try await merge.lockHost(on: connection, logger: logger)
-            let listed = switch destination {
-            case .staging:
-                try await merge.merge(accepted: outcome.accepted, intoEmptyHost: hostIsEmpty, on: connection, logger: logger)
-            case .inventoryLoad:
-                outcome.accepted
+            let loader = StagingLoader(postgres: postgres)
+            let outcome: StagingLoader.Outcome
+            let listed: Int
+            var deleted = 0
+            var loaded = started
+            if let destination {
+                outcome = try await loader.load(batchID: job.batchID, compression: compression, customerID: customerID, hostID: hostID,
+                                                into: destination, connection: connection, logger: logger)
+                try await record(outcome.rejects, batchID: job.batchID, customerID: customerID, on: connection, logger: logger)
+                loaded = clock.now
+                let hostIsEmpty = try await merge.lockHost(on: connection, logger: logger)
+                if case .staging = destination {
+                    listed = try await merge.merge(accepted: outcome.accepted, intoEmptyHost: hostIsEmpty, on: connection, logger: logger)
+                } else {
+                    listed = outcome.accepted
+                }
+            } else {
+                let keys: [Int64]
+                (keys, outcome) = try await loader.deletedKeys(of: job.batchID, compression: compression, customerID: customerID,
+                                                               logger: logger)
+                try await record(outcome.rejects, batchID: job.batchID, customerID: customerID, on: connection, logger: logger)
+                loaded = clock.now
+                _ = try await merge.lockHost(on: connection, logger: logger)
+                deleted = try await merge.retire(keys: keys, on: connection, logger: logger)
+                listed = 0
             }
             let merged = clock.now
             // The batch is in staging now; its upload row stays as the record of it, its bytes are no longer needed.
@@ -90,7 +105,8 @@ struct BatchIngester: Sendable {
             acceptedRows.increment(by: outcome.accepted)
             rejectedRows.increment(by: outcome.rejected)
             logger.info("batch ingested", metadata: [
-                "accepted": "\(outcome.accepted)", "rejected": "\(outcome.rejected)", "retired": "\(retired.map(String.init) ?? "scan not complete")",
+                "accepted": "\(outcome.accepted)", "rejected": "\(outcome.rejected)", "deleted": "\(deleted)",
+                "retired": "\(retired.map(String.init) ?? "scan not complete")",
                 "staging_seconds": "\((loaded - started) / .seconds(1))", "merge_seconds": "\((merged - loaded) / .seconds(1))",
                 "finish_seconds": "\((clock.now - merged) / .seconds(1))",
             ])

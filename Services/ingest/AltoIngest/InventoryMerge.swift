@@ -2,6 +2,7 @@ import AltoModels
 import AltoStore
 import Foundation
 import Logging
+import Metrics
 import PostgresNIO
 
 /// The set-based steps of a batch around its COPY: where its rows go, their merge into `file_inventory`, the
@@ -63,9 +64,9 @@ struct InventoryMerge: Sendable {
     private func insertion(from source: String) -> String {
         """
         INSERT INTO file_inventory AS inventory (customer_id, host_id, file_path, file_size, last_modified, last_accessed,
-            file_extension, permissions, owner, hash, last_scan_id, last_seen_at)
+            file_extension, permissions, owner, hash, last_scan_id, last_seen_at, path_key)
         SELECT customer_id, host_id, file_path, file_size, last_modified, last_accessed, file_extension, permissions, owner,
-            hash, $2, now()
+            hash, $2, now(), path_key
         FROM (\(source)) AS staged
         """
     }
@@ -97,9 +98,9 @@ struct InventoryMerge: Sendable {
                 WHERE unchanged.customer_id = staged.customer_id AND unchanged.host_id = $3 AND unchanged.file_path = staged.file_path
                   AND unchanged.deleted_at IS NULL
                   AND (unchanged.file_size, unchanged.last_modified, unchanged.last_accessed, unchanged.file_extension,
-                       unchanged.permissions, unchanged.owner)
+                       unchanged.permissions, unchanged.owner, unchanged.path_key)
                       IS NOT DISTINCT FROM (staged.file_size, staged.last_modified, staged.last_accessed, staged.file_extension,
-                       staged.permissions, staged.owner)
+                       staged.permissions, staged.owner, staged.path_key)
                   AND (staged.hash IS NULL OR staged.hash IS NOT DISTINCT FROM unchanged.hash))
             ON CONFLICT (host_id, file_path) DO UPDATE SET
                 file_size = EXCLUDED.file_size,
@@ -115,13 +116,14 @@ struct InventoryMerge: Sendable {
                 END,
                 last_scan_id = EXCLUDED.last_scan_id,
                 last_seen_at = EXCLUDED.last_seen_at,
+                path_key = EXCLUDED.path_key,
                 deleted_at = NULL,
                 updated_at = now()
             WHERE inventory.deleted_at IS NOT NULL
                OR (inventory.file_size, inventory.last_modified, inventory.last_accessed, inventory.file_extension,
-                   inventory.permissions, inventory.owner)
+                   inventory.permissions, inventory.owner, inventory.path_key)
                   IS DISTINCT FROM (EXCLUDED.file_size, EXCLUDED.last_modified, EXCLUDED.last_accessed, EXCLUDED.file_extension,
-                   EXCLUDED.permissions, EXCLUDED.owner)
+                   EXCLUDED.permissions, EXCLUDED.owner, EXCLUDED.path_key)
                OR (EXCLUDED.hash IS NOT NULL AND EXCLUDED.hash IS DISTINCT FROM inventory.hash)
             """, binds: bindings)
     }
@@ -130,7 +132,7 @@ struct InventoryMerge: Sendable {
     /// partition, with the host's inventory partition created if it has none. Each is prepared in a transaction of
     /// its own, since creating or attaching a table locks its parent, which must not wait for a batch.
     func destination(postgres: PostgresClient, logger: Logger) async throws -> StagingLoader.Destination {
-        if job.isFullScan {
+        if job.isFullScan, job.listing == .complete {
             let load: String? = try await postgres.withTenant(customerID, logger: logger) { connection in
                 try await connection.query("SELECT inventory.begin_load(\(customerID), \(hostID), \(job.scanID))", logger: logger)
                     .collect().first?.decode(String?.self) ?? nil
@@ -165,9 +167,14 @@ struct InventoryMerge: Sendable {
 
     /// Once every batch of a full scan is in, returns how many of the host's files it retired; nil while the scan
     /// is not complete (or not a full scan). A host's first full scan, copied into its load table, then becomes
-    /// the host's inventory partition and retires nothing; any other marks deleted the files it did not list.
+    /// the host's inventory partition and retires nothing; a listing of changes, whose batches of deletions retired
+    /// what they named, is checked against the agent's count; any other marks deleted the files it did not list.
     func completeFullScan(on connection: PostgresConnection, logger: Logger) async throws -> Int? {
         guard job.isFullScan, let batches = try await scanBatches(on: connection, logger: logger) else { return nil }
+        if job.listing == .changes {
+            try await checkAgainstAgent(batches, on: connection, logger: logger)
+            return 0
+        }
         let loaded = try await connection.query(
             "SELECT to_regclass('inventory.' || inventory.load_of(\(job.scanID))) IS NOT NULL", logger: logger)
         for try await hasLoad in loaded.decode(Bool.self) where hasLoad {
@@ -185,6 +192,8 @@ struct InventoryMerge: Sendable {
         var accepted: Int64
         var batchIDs: [UUID]
         var unusable: Int64
+        /// The files the agent found, as its final batch said.
+        var agentFiles: Int64?
     }
 
     private func scanBatches(on connection: PostgresConnection, logger: Logger) async throws -> ScanBatches? {
@@ -193,16 +202,48 @@ struct InventoryMerge: Sendable {
                 coalesce(sum(uploads.listed_paths), 0)::bigint, coalesce(sum(uploads.accepted_rows), 0)::bigint,
                 array_agg(uploads.batch_id),
                 count(*) FILTER (WHERE EXISTS (SELECT 1 FROM scan_staging.rejects AS unusable
-                                               WHERE unusable.batch_id = uploads.batch_id AND unusable.line = 0))
+                                               WHERE unusable.batch_id = uploads.batch_id AND unusable.line = 0)),
+                max(uploads.scan_files) FILTER (WHERE uploads.is_final_batch)
             FROM scan_staging.uploads AS uploads
             WHERE uploads.scan_id = \(job.scanID) AND uploads.host_id = \(hostID) AND uploads.customer_id = \(customerID)
             """, logger: logger)
-        var state: (Int64, Int?, Int64, Int64, [UUID], Int64)?
-        for try await row in batches.decode((Int64, Int?, Int64, Int64, [UUID], Int64).self) { state = row }
-        guard let (ingested, finalIndex, listed, accepted, batchIDs, unusable) = state, let finalIndex, ingested == finalIndex + 1 else {
+        var state: (Int64, Int?, Int64, Int64, [UUID], Int64, Int64?)?
+        for try await row in batches.decode((Int64, Int?, Int64, Int64, [UUID], Int64, Int64?).self) { state = row }
+        guard let (ingested, finalIndex, listed, accepted, batchIDs, unusable, agentFiles) = state, let finalIndex,
+              ingested == finalIndex + 1 else {
             return nil
         }
-        return ScanBatches(listed: listed, accepted: accepted, batchIDs: batchIDs, unusable: unusable)
+        return ScanBatches(listed: listed, accepted: accepted, batchIDs: batchIDs, unusable: unusable, agentFiles: agentFiles)
+    }
+
+    /// A listing of changes retires only what it names, so the inventory can drift from the host (a batch lost,
+    /// two paths with one key, an inventory the agent's index does not describe); the host's live files are then
+    /// counted against what the agent found, and a difference is reported for the next complete listing to mend.
+    private func checkAgainstAgent(_ batches: ScanBatches, on connection: PostgresConnection, logger: Logger) async throws {
+        guard let agentFiles = batches.agentFiles else { return }
+        let live = try await connection.query("""
+            SELECT count(*) FROM file_inventory WHERE host_id = \(hostID) AND customer_id = \(customerID) AND deleted_at IS NULL
+            """, logger: logger).collect().first?.decode(Int64.self) ?? 0
+        guard live != agentFiles || batches.unusable > 0 else { return }
+        Counter(label: "alto_ingest_inventory_drift_total").increment()
+        logger.warning("the inventory differs from the host after a listing of changes; the next complete listing mends it",
+                       metadata: ["inventory_files": "\(live)", "agent_files": "\(agentFiles)", "unusable_batches": "\(batches.unusable)"])
+    }
+
+    /// Marks deleted the files a listing of deletions names by key, and returns how many. Stubs are kept, as a
+    /// complete listing keeps them: a stub the agent no longer finds is the reconciliation's to judge.
+    func retire(keys: [Int64], on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        guard !keys.isEmpty else { return 0 }
+        let retired = try await connection.query("""
+            UPDATE file_inventory AS inventory SET deleted_at = now(), updated_at = now()
+            FROM unnest(\(keys)::bigint[]) AS gone (path_key)
+            WHERE inventory.host_id = \(hostID) AND inventory.customer_id = \(customerID) AND inventory.path_key = gone.path_key
+              AND inventory.deleted_at IS NULL AND NOT inventory.is_stubbed
+            RETURNING 1
+            """, logger: logger)
+        var count = 0
+        for try await _ in retired { count += 1 }
+        return count
     }
 
     /// Marks deleted the host's files a complete full scan did not list, and returns how many. A file whose row was

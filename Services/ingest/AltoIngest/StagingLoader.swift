@@ -65,79 +65,104 @@ struct StagingLoader: Sendable {
         }
     }
 
-    static let fileColumns = ["file_path", "file_size", "last_modified", "last_accessed", "file_extension", "permissions", "owner", "hash"]
+    static let fileColumns = ["file_path", "file_size", "last_modified", "last_accessed", "file_extension", "permissions", "owner", "hash",
+                              "path_key"]
 
     private static let sliceBytes = 64 << 10
 
     func load(batchID: UUID, compression: IngestJob.Compression, customerID: UUID, hostID: UUID, into destination: Destination,
               connection: PostgresConnection, logger: Logger) async throws -> Outcome {
         var outcome = Outcome()
-        let decompressor = try Decompressor(compression)
-        let keptRejects = self.keptRejects
         let leading = destination.leadingColumns(batchID: batchID, customerID: customerID, hostID: hostID)
         let columns = leading.names + (leading.line ? ["line"] : []) + Self.fileColumns
         try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(destination.schema), public"), logger: logger)
-        // The chunks stream from a second connection, bound to the same tenant, while the first one copies.
-        try await postgres.withTenant(customerID, logger: logger) { chunkReader in
-            let chunks = try await chunkReader.query(
-                "SELECT data FROM scan_staging.upload_chunks WHERE batch_id = \(batchID) ORDER BY seq", logger: logger)
-            try await connection.copyFrom(table: destination.table, columns: columns, logger: logger) { writer in
-                var reader = ScanCSVReader()
-                var rows = CopyTextWriter()
-                let constantColumns = Array(leading.values.joined(separator: "\t").utf8)
-                let write = { (row: ScanCSVReader.Row) in
-                    switch ScanRowNormalizer.normalize(row) {
-                    case .success(let file):
-                        rows.fields(verbatim: constantColumns, count: leading.values.count)
-                        if leading.line { rows.field(Int64(row.line)) }
-                        rows.field(file.path)
-                        rows.field(file.size)
-                        rows.timestamp(seconds: file.modified.seconds, microseconds: file.modified.microseconds)
-                        if let accessed = file.accessed {
-                            rows.timestamp(seconds: accessed.seconds, microseconds: accessed.microseconds)
-                        } else {
-                            rows.null()
-                        }
-                        rows.field(file.fileExtension)
-                        rows.field(file.permissions)
-                        rows.field(file.owner)
-                        if let hash = file.hash { rows.field(hash) } else { rows.null() }
-                        rows.endRow()
-                        outcome.accepted += 1
-                    case .failure(let error):
-                        outcome.rejected += 1
-                        if outcome.rejects.count < keptRejects {
-                            let path = row.fieldCount > 1 ? String(validating: row.field(0), as: UTF8.self) : nil
-                            outcome.rejects.append(Reject(line: row.line, reason: error.message,
-                                                          filePath: path.flatMap { $0.contains("\0") ? nil : $0 },
-                                                          rowText: String(String(decoding: row.text.utf8.prefix(2000), as: UTF8.self)
-                                                                            .filter { $0 != "\0" })))
-                        }
+        try await connection.copyFrom(table: destination.table, columns: columns, logger: logger) { writer in
+            var rows = CopyTextWriter()
+            let constantColumns = Array(leading.values.joined(separator: "\t").utf8)
+            try await readRows(of: batchID, compression: compression, customerID: customerID, columns: ScanCSV.columns, logger: logger) { row in
+                switch ScanRowNormalizer.normalize(row) {
+                case .success(let file):
+                    rows.fields(verbatim: constantColumns, count: leading.values.count)
+                    if leading.line { rows.field(Int64(row.line)) }
+                    rows.field(file.path)
+                    rows.field(file.size)
+                    rows.timestamp(seconds: file.modified.seconds, microseconds: file.modified.microseconds)
+                    if let accessed = file.accessed {
+                        rows.timestamp(seconds: accessed.seconds, microseconds: accessed.microseconds)
+                    } else {
+                        rows.null()
                     }
+                    rows.field(file.fileExtension)
+                    rows.field(file.permissions)
+                    rows.field(file.owner)
+                    if let hash = file.hash { rows.field(hash) } else { rows.null() }
+                    rows.field(PathKey.stored(PathKey.of(file.path)))
+                    rows.endRow()
+                    outcome.accepted += 1
+                case .failure(let error):
+                    reject(row, error.message, in: &outcome)
                 }
-                do {
-                    // A slice of a chunk at a time, so the rows waiting for COPY stay near a megabyte however
-                    // well the batch compressed.
-                    for try await data in chunks.decode(ByteBuffer.self) {
-                        var rest = data
-                        while let slice = rest.readSlice(length: min(rest.readableBytes, Self.sliceBytes)), slice.readableBytes > 0 {
-                            try slice.withUnsafeReadableBytes { compressed in
-                                try decompressor.decompress(compressed) { csv in try reader.read(csv, write) }
-                            }
-                            if rows.bytes.count >= 1 << 20 { try await writer.write(rows.take()) }
-                        }
-                    }
-                    try decompressor.finish()
-                    try reader.finish(write)
-                } catch let error as ScanCSV.FormatError {
-                    throw UnusableBatch(description: error.message)
-                } catch let error as CompressionError {
-                    throw UnusableBatch(description: error.description)
-                }
-                if !rows.bytes.isEmpty { try await writer.write(rows.take()) }
+            } drain: {
+                if rows.bytes.count >= 1 << 20 { try await writer.write(rows.take()) }
             }
+            if !rows.bytes.isEmpty { try await writer.write(rows.take()) }
         }
         try await connection.query("SET LOCAL search_path TO public", logger: logger)
         return outcome
+    }
+
+    /// The keys of a listing of deletions, each a file the agent no longer found.
+    func deletedKeys(of batchID: UUID, compression: IngestJob.Compression, customerID: UUID,
+                     logger: Logger) async throws -> (keys: [Int64], outcome: Outcome) {
+        var outcome = Outcome()
+        var keys: [Int64] = []
+        try await readRows(of: batchID, compression: compression, customerID: customerID, columns: ScanCSV.deletionColumns,
+                           logger: logger) { row in
+            if !row.isOverlong, row.fieldCount == 1, let key = Int64(String(decoding: row.field(0), as: UTF8.self)) {
+                keys.append(key)
+                outcome.accepted += 1
+            } else {
+                reject(row, "a row of deletions is one signed 64-bit path key", in: &outcome)
+            }
+        } drain: {}
+        return (keys, outcome)
+    }
+
+    private func reject(_ row: ScanCSVReader.Row, _ reason: String, in outcome: inout Outcome) {
+        outcome.rejected += 1
+        guard outcome.rejects.count < keptRejects else { return }
+        let path = row.fieldCount > 1 ? String(validating: row.field(0), as: UTF8.self) : nil
+        outcome.rejects.append(Reject(line: row.line, reason: reason, filePath: path.flatMap { $0.contains("\0") ? nil : $0 },
+                                      rowText: String(String(decoding: row.text.utf8.prefix(2000), as: UTF8.self).filter { $0 != "\0" })))
+    }
+
+    /// Streams the batch's chunks from a second connection, bound to the same tenant (the first one may be copying),
+    /// through decompression and the CSV reader, a slice of a chunk at a time, calling `drain` after each slice so
+    /// what waits for COPY stays near a megabyte however well the batch compressed.
+    private func readRows(of batchID: UUID, compression: IngestJob.Compression, customerID: UUID, columns: [String], logger: Logger,
+                          _ body: (ScanCSVReader.Row) throws -> Void, drain: () async throws -> Void) async throws {
+        let decompressor = try Decompressor(compression)
+        var reader = ScanCSVReader(columns: columns)
+        try await postgres.withTenant(customerID, logger: logger) { chunkReader in
+            let chunks = try await chunkReader.query(
+                "SELECT data FROM scan_staging.upload_chunks WHERE batch_id = \(batchID) ORDER BY seq", logger: logger)
+            do {
+                for try await data in chunks.decode(ByteBuffer.self) {
+                    var rest = data
+                    while let slice = rest.readSlice(length: min(rest.readableBytes, Self.sliceBytes)), slice.readableBytes > 0 {
+                        try slice.withUnsafeReadableBytes { compressed in
+                            try decompressor.decompress(compressed) { csv in try reader.read(csv, body) }
+                        }
+                        try await drain()
+                    }
+                }
+                try decompressor.finish()
+                try reader.finish(body)
+            } catch let error as ScanCSV.FormatError {
+                throw UnusableBatch(description: error.message)
+            } catch let error as CompressionError {
+                throw UnusableBatch(description: error.description)
+            }
+        }
     }
 }

@@ -6,7 +6,8 @@
 -- lookup names its host, so it reads one partition; a thousand hosts' indexes are each a thousandth of the size.
 --
 -- What changes with it: the primary key is (host_id, id), since a partitioned table's keys carry its partition
--- key; ids still come from one sequence, so an id names one row everywhere. The two foreign keys that pointed at
+-- key; ids still come from one sequence, so an id names one row everywhere. The candidates index is a partition's,
+-- on last_accessed alone: its tenant and host are the partition's (building it took twice as long with them). The two foreign keys that pointed at
 -- the inventory by (customer_id, id) become triggers (a partitioned table can only be referenced by its whole
 -- key), which find the row through its host, as the job files' checks now do too. The services still may not
 -- create, read or write a partition or load table directly, except to append to their own load table: every read
@@ -44,13 +45,14 @@ CREATE TABLE file_inventory (
     last_scan_id uuid,
     deleted_at timestamptz,
     updated_at timestamptz NOT NULL DEFAULT now(),
+    path_key bigint,
     PRIMARY KEY (host_id, id),
     UNIQUE (host_id, file_path)
 ) PARTITION BY LIST (host_id);
-CREATE INDEX file_inventory_candidates ON file_inventory (customer_id, host_id, last_accessed)
-    WHERE NOT is_stubbed AND deleted_at IS NULL;
+CREATE INDEX file_inventory_candidates ON file_inventory (last_accessed) WHERE NOT is_stubbed AND deleted_at IS NULL;
 ALTER SEQUENCE file_inventory_id_seq OWNED BY file_inventory.id;
 COMMENT ON COLUMN file_inventory.last_scan_id IS 'The scan that last changed the row; an unchanged file is not rewritten.';
+COMMENT ON COLUMN file_inventory.path_key IS 'The FNV-1a key of file_path, by which a listing of changes names a file it no longer finds.';
 COMMENT ON COLUMN file_inventory.last_seen_at IS 'When a scan last changed the row; the host''s last_scan_at says when it was last seen.';
 GRANT SELECT, INSERT, UPDATE ON file_inventory TO alto_service;
 SELECT alto_isolate_tenant_table('file_inventory');
@@ -132,9 +134,9 @@ BEGIN
 END;
 $$;
 
--- Makes a complete first scan's load table the host's partition: a path listed twice keeps its last row, the
--- indexes are built and the statistics gathered before the attach, so file_inventory is locked only for the
--- attach itself. Returns the files the scan listed. Should the host have gained a partition meanwhile (a partial
+-- Makes a complete first scan's load table the host's partition: a path listed twice keeps its last row, and the
+-- indexes are built before the attach, so file_inventory is locked only for the attach itself (the statistics
+-- are autovacuum's, which a million new rows call for at once). Returns the files the scan listed. Should the host have gained a partition meanwhile (a partial
 -- scan, or another full scan that finished first, came in meanwhile), the scan's rows are merged into it instead,
 -- and nothing is retired. The loads of the host's full scans that began earlier and never completed go with it.
 CREATE FUNCTION inventory.finish_load(customer uuid, host uuid, scan uuid) RETURNS bigint
@@ -153,9 +155,9 @@ BEGIN
     IF to_regclass('inventory.' || partition) IS NOT NULL THEN
         EXECUTE format($merge$
             INSERT INTO public.file_inventory AS inventory (customer_id, host_id, file_path, file_size, last_modified,
-                last_accessed, file_extension, permissions, owner, hash, last_scan_id, last_seen_at)
+                last_accessed, file_extension, permissions, owner, hash, last_scan_id, last_seen_at, path_key)
             SELECT DISTINCT ON (file_path) customer_id, host_id, file_path, file_size, last_modified, last_accessed,
-                file_extension, permissions, owner, hash, last_scan_id, last_seen_at
+                file_extension, permissions, owner, hash, last_scan_id, last_seen_at, path_key
             FROM inventory.%I ORDER BY file_path, id DESC
             ON CONFLICT (host_id, file_path) DO UPDATE SET
                 file_size = EXCLUDED.file_size, last_modified = EXCLUDED.last_modified,
@@ -166,7 +168,8 @@ BEGIN
                     WHEN inventory.file_size = EXCLUDED.file_size AND inventory.last_modified = EXCLUDED.last_modified
                         THEN inventory.hash
                 END,
-                last_scan_id = EXCLUDED.last_scan_id, last_seen_at = EXCLUDED.last_seen_at, deleted_at = NULL, updated_at = now()
+                last_scan_id = EXCLUDED.last_scan_id, last_seen_at = EXCLUDED.last_seen_at, path_key = EXCLUDED.path_key,
+                deleted_at = NULL, updated_at = now()
             $merge$, load);
         GET DIAGNOSTICS listed = ROW_COUNT;
     ELSE
@@ -178,9 +181,8 @@ BEGIN
             EXECUTE format('ALTER TABLE inventory.%I ADD CONSTRAINT %I UNIQUE (host_id, file_path)', load, partition || '_path_key');
         END;
         EXECUTE format('ALTER TABLE inventory.%I ADD CONSTRAINT %I PRIMARY KEY (host_id, id)', load, partition || '_pkey');
-        EXECUTE format('CREATE INDEX %I ON inventory.%I (customer_id, host_id, last_accessed) WHERE NOT is_stubbed AND deleted_at IS NULL',
+        EXECUTE format('CREATE INDEX %I ON inventory.%I (last_accessed) WHERE NOT is_stubbed AND deleted_at IS NULL',
                        partition || '_candidates', load);
-        EXECUTE format('ANALYZE inventory.%I', load);
         EXECUTE format('REVOKE ALL ON inventory.%I FROM alto_service', load);
         EXECUTE format('ALTER TABLE public.file_inventory ATTACH PARTITION inventory.%I FOR VALUES IN (%L)', load, host);
         EXECUTE format('ALTER TABLE inventory.%I RENAME TO %I', load, partition);
@@ -230,7 +232,9 @@ BEGIN
     END LOOP;
 END;
 $$;
-INSERT INTO file_inventory SELECT * FROM file_inventory_unpartitioned;
+INSERT INTO file_inventory (id, customer_id, host_id, file_path, file_size, last_modified, last_accessed, file_extension, permissions,
+    owner, hash, is_stubbed, stub_created_at, tiered_location, first_seen_at, last_seen_at, last_scan_id, deleted_at, updated_at)
+SELECT * FROM file_inventory_unpartitioned;
 DROP TABLE file_inventory_unpartitioned;
 
 CREATE TRIGGER file_inventory_hosts_on_insert AFTER INSERT ON file_inventory
