@@ -283,6 +283,62 @@ import Testing
         try? FileManager.default.removeItem(at: suite.work)
     }
 
+    /// A listing of changes sends only what changed since the agent's previous scan and the keys of the files gone:
+    /// those are retired, the rest is left as it was, and an inventory that no longer adds up to what the agent
+    /// found is reported.
+    @Test func aListingOfChangesRetiresWhatItNamesAndReportsAnInventoryThatDrifted() async throws {
+        let suite = try await RunningSuite(["alto-api", "alto-ingest"])
+        try await suite.whileRunning {
+            func row(_ path: String, _ size: Int) -> String { "\(path),\(size),2025-01-01T00:00:00Z,,,0644,alice,\n" }
+            func key(_ path: String) -> String { String(PathKey.stored(PathKey.of(Array(path.utf8)))) + "\n" }
+            let (customer, host, token) = try await suite.enrol("changes-\(suite.run)")
+            try await TestServers.withPostgres(suite.databaseURL) { postgres in
+                func live() async throws -> [String: Int] {
+                    var files: [String: Int] = [:]
+                    for try await (path, size) in try await postgres.query("""
+                        SELECT file_path, file_size FROM file_inventory WHERE host_id = \(host) AND deleted_at IS NULL
+                        """, logger: TestServers.logger).decode((String, Int).self) {
+                        files[path] = size
+                    }
+                    return files
+                }
+                func listChanges(_ files: String, gone: [String], agentFiles: Int) async throws {
+                    let scan = UUID()
+                    let changed = try await upload(suite, ScanCSV.header + files, customer: customer, host: host, token: token, scan: scan,
+                                                   final: false, listing: .changes)
+                    #expect(changed.0 == 202, "\(changed.1)")
+                    let deletions = try await upload(suite, ScanCSV.deletionHeader + gone.map(key).joined(), customer: customer, host: host,
+                                                     token: token, scan: scan, index: 1, listing: .changes, agentFiles: agentFiles)
+                    #expect(deletions.0 == 202, "\(deletions.1)")
+                    try await waitForIngest(postgres, host: host)
+                }
+
+                let first = try await upload(suite, ScanCSV.header + row("/srv/a", 1) + row("/srv/b", 2) + row("/srv/c", 3) + row("/srv/a,b", 4),
+                                             customer: customer, host: host, token: token)
+                #expect(first.0 == 202, "\(first.1)")
+                try await waitForIngest(postgres, host: host)
+                try await listChanges(row("/srv/b", 20) + row("/srv/d", 5), gone: ["/srv/a", "/srv/a,b", "/srv/never"], agentFiles: 3)
+                #expect(try await live() == ["/srv/b": 20, "/srv/c": 3, "/srv/d": 5])
+                #expect(try await RunningSuite.count(postgres, "SELECT file_count FROM hosts WHERE id = '\(host)'") == 3)
+                #expect(!suite.logs.contains("the inventory differs"))
+
+                try await listChanges("", gone: [], agentFiles: 4)
+                #expect(try await live() == ["/srv/b": 20, "/srv/c": 3, "/srv/d": 5], "a listing of changes retires only what it names")
+                try await RunningSuite.waitUntil("the drift is reported", timeout: .seconds(10)) {
+                    suite.logs.contains("the inventory differs from the host after a listing of changes")
+                }
+
+                let refused = try await upload(suite, ScanCSV.deletionHeader + key("/srv/c"), customer: customer, host: host, token: token)
+                #expect(refused.0 == 400 && refused.1.contains("invalid_csv"), "deletions belong to a listing of changes: \(refused.1)")
+                let partial = try await upload(suite, ScanCSV.header, customer: customer, host: host, token: token, full: false,
+                                               listing: .changes)
+                #expect(partial.0 == 400 && partial.1.contains("invalid_header"), "\(partial.1)")
+                #expect(try await live()["/srv/c"] == 3)
+            }
+        }
+        try? FileManager.default.removeItem(at: suite.work)
+    }
+
     @Test func theAgentScansOnItsScheduleAndARestartDoesNotRescanEarly() async throws {
         let suite = try await RunningSuite(["alto-api", "alto-ingest"])
         try await suite.whileRunning {
@@ -409,8 +465,9 @@ import Testing
 
     /// Sends a batch the way an agent does, or gets something wrong on purpose.
     func upload(_ suite: RunningSuite, _ csv: String, customer: UUID, host: UUID, token: String?, batch: UUID = UUID(),
-                scan: UUID = UUID(), index: Int = 0, final: Bool = true, full: Bool = true, encoding: IngestJob.Compression = .none,
-                truncate: Int = 0, contentEncoding: String? = nil, contentType: String = "text/csv") async throws -> (Int, String) {
+                scan: UUID = UUID(), index: Int = 0, final: Bool = true, full: Bool = true, listing: IngestJob.Listing = .complete,
+                agentFiles: Int? = nil, encoding: IngestJob.Compression = .none, truncate: Int = 0, contentEncoding: String? = nil,
+                contentType: String = "text/csv") async throws -> (Int, String) {
         var body = Array(csv.utf8)
         if encoding != .none {
             let compressor = try Compressor(encoding)
@@ -422,7 +479,8 @@ import Testing
         var headers = ["X-Alto-Customer-Id": customer.uuidString, "X-Alto-Host-Id": host.uuidString,
                        "X-Alto-Batch-Id": batch.uuidString, "X-Alto-Scan-Id": scan.uuidString,
                        "X-Alto-Batch-Index": "\(index)", "X-Alto-Final-Batch": final ? "true" : "false",
-                       "X-Alto-Full-Scan": full ? "true" : "false", "Content-Type": contentType]
+                       "X-Alto-Full-Scan": full ? "true" : "false", "X-Alto-Listing": listing.rawValue, "Content-Type": contentType]
+        if let agentFiles { headers["X-Alto-Scan-Files"] = "\(agentFiles)" }
         if let token { headers["Authorization"] = "Bearer \(token)" }
         if let contentEncoding { headers["Content-Encoding"] = contentEncoding } else if encoding != .none { headers["Content-Encoding"] = encoding.rawValue }
         return try await suite.send(suite.apiURL + "/api/v1/scan-results", body: Data(body), headers: headers)

@@ -167,14 +167,11 @@ struct InventoryMerge: Sendable {
 
     /// Once every batch of a full scan is in, returns how many of the host's files it retired; nil while the scan
     /// is not complete (or not a full scan). A host's first full scan, copied into its load table, then becomes
-    /// the host's inventory partition and retires nothing; a listing of changes, whose batches of deletions retired
-    /// what they named, is checked against the agent's count; any other marks deleted the files it did not list.
+    /// the host's inventory partition and retires nothing; a listing of changes retired what its batches of
+    /// deletions named as they came; any other marks deleted the files it did not list.
     func completeFullScan(on connection: PostgresConnection, logger: Logger) async throws -> Int? {
         guard job.isFullScan, let batches = try await scanBatches(on: connection, logger: logger) else { return nil }
-        if job.listing == .changes {
-            try await checkAgainstAgent(batches, on: connection, logger: logger)
-            return 0
-        }
+        if job.listing == .changes { return 0 }
         let loaded = try await connection.query(
             "SELECT to_regclass('inventory.' || inventory.load_of(\(job.scanID))) IS NOT NULL", logger: logger)
         for try await hasLoad in loaded.decode(Bool.self) where hasLoad {
@@ -192,8 +189,6 @@ struct InventoryMerge: Sendable {
         var accepted: Int64
         var batchIDs: [UUID]
         var unusable: Int64
-        /// The files the agent found, as its final batch said.
-        var agentFiles: Int64?
     }
 
     private func scanBatches(on connection: PostgresConnection, logger: Logger) async throws -> ScanBatches? {
@@ -202,32 +197,35 @@ struct InventoryMerge: Sendable {
                 coalesce(sum(uploads.listed_paths), 0)::bigint, coalesce(sum(uploads.accepted_rows), 0)::bigint,
                 array_agg(uploads.batch_id),
                 count(*) FILTER (WHERE EXISTS (SELECT 1 FROM scan_staging.rejects AS unusable
-                                               WHERE unusable.batch_id = uploads.batch_id AND unusable.line = 0)),
-                max(uploads.scan_files) FILTER (WHERE uploads.is_final_batch)
+                                               WHERE unusable.batch_id = uploads.batch_id AND unusable.line = 0))
             FROM scan_staging.uploads AS uploads
             WHERE uploads.scan_id = \(job.scanID) AND uploads.host_id = \(hostID) AND uploads.customer_id = \(customerID)
             """, logger: logger)
-        var state: (Int64, Int?, Int64, Int64, [UUID], Int64, Int64?)?
-        for try await row in batches.decode((Int64, Int?, Int64, Int64, [UUID], Int64, Int64?).self) { state = row }
-        guard let (ingested, finalIndex, listed, accepted, batchIDs, unusable, agentFiles) = state, let finalIndex,
-              ingested == finalIndex + 1 else {
+        var state: (Int64, Int?, Int64, Int64, [UUID], Int64)?
+        for try await row in batches.decode((Int64, Int?, Int64, Int64, [UUID], Int64).self) { state = row }
+        guard let (ingested, finalIndex, listed, accepted, batchIDs, unusable) = state, let finalIndex, ingested == finalIndex + 1 else {
             return nil
         }
-        return ScanBatches(listed: listed, accepted: accepted, batchIDs: batchIDs, unusable: unusable, agentFiles: agentFiles)
+        return ScanBatches(listed: listed, accepted: accepted, batchIDs: batchIDs, unusable: unusable)
     }
 
     /// A listing of changes retires only what it names, so the inventory can drift from the host (a batch lost,
     /// two paths with one key, an inventory the agent's index does not describe); the host's live files are then
     /// counted against what the agent found, and a difference is reported for the next complete listing to mend.
-    private func checkAgainstAgent(_ batches: ScanBatches, on connection: PostgresConnection, logger: Logger) async throws {
-        guard let agentFiles = batches.agentFiles else { return }
-        let live = try await connection.query("""
-            SELECT count(*) FROM file_inventory WHERE host_id = \(hostID) AND customer_id = \(customerID) AND deleted_at IS NULL
-            """, logger: logger).collect().first?.decode(Int64.self) ?? 0
-        guard live != agentFiles || batches.unusable > 0 else { return }
-        Counter(label: "alto_ingest_inventory_drift_total").increment()
-        logger.warning("the inventory differs from the host after a listing of changes; the next complete listing mends it",
-                       metadata: ["inventory_files": "\(live)", "agent_files": "\(agentFiles)", "unusable_batches": "\(batches.unusable)"])
+    private func checkAgainstAgent(liveFiles: Int64, on connection: PostgresConnection, logger: Logger) async throws {
+        let rows = try await connection.query("""
+            SELECT max(uploads.scan_files) FILTER (WHERE uploads.is_final_batch),
+                count(*) FILTER (WHERE EXISTS (SELECT 1 FROM scan_staging.rejects AS unusable
+                                               WHERE unusable.batch_id = uploads.batch_id AND unusable.line = 0))
+            FROM scan_staging.uploads AS uploads
+            WHERE uploads.scan_id = \(job.scanID) AND uploads.host_id = \(hostID) AND uploads.customer_id = \(customerID)
+            """, logger: logger)
+        for try await (agentFiles, unusable) in rows.decode((Int64?, Int64).self) {
+            guard let agentFiles, agentFiles != liveFiles || unusable > 0 else { return }
+            Counter(label: "alto_ingest_inventory_drift_total").increment()
+            logger.warning("the inventory differs from the host after a listing of changes; the next complete listing mends it",
+                           metadata: ["inventory_files": "\(liveFiles)", "agent_files": "\(agentFiles)", "unusable_batches": "\(unusable)"])
+        }
     }
 
     /// Marks deleted the files a listing of deletions names by key, and returns how many. Stubs are kept, as a
@@ -293,13 +291,16 @@ struct InventoryMerge: Sendable {
     }
 
     /// The host's file count and bytes, and its last scan time; after a complete full scan, or after each batch of
-    /// a partial one, since counting a million-file host after every batch would cost more than the batch.
+    /// a partial one, since counting a million-file host after every batch would cost more than the batch. After
+    /// a listing of changes the count is checked against the agent's.
     func refreshHostTotals(on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("""
+        let files = try await connection.query("""
             UPDATE hosts SET last_scan_at = greatest(last_scan_at, \(job.scanStartedAt)),
                 (file_count, total_bytes) = (SELECT count(*), coalesce(sum(file_size), 0)::bigint FROM file_inventory
                                              WHERE host_id = \(hostID) AND customer_id = \(customerID) AND deleted_at IS NULL)
             WHERE id = \(hostID) AND customer_id = \(customerID)
-            """, logger: logger)
+            RETURNING file_count
+            """, logger: logger).collect().first?.decode(Int64.self)
+        if job.isFullScan, job.listing == .changes, let files { try await checkAgainstAgent(liveFiles: files, on: connection, logger: logger) }
     }
 }

@@ -11,3 +11,28 @@ ALTER TABLE scan_staging.uploads
     ADD COLUMN kind text NOT NULL DEFAULT 'files' CHECK (kind IN ('files', 'deletions')),
     ADD COLUMN scan_files bigint CHECK (scan_files >= 0),
     ADD CHECK (kind = 'files' OR (listing = 'changes' AND is_full_scan));
+
+-- The tenant policies on customer_id call alto_tenant() and alto_all_tenants() for every row they filter:
+-- measured, 420 ms of a million-row count of a host's files that takes 170 ms without. As subqueries they are
+-- evaluated once per statement, with the same meaning.
+CREATE OR REPLACE FUNCTION alto_isolate_tenant_table(tenant_table regclass) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tenant_table);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tenant_table);
+    EXECUTE format('CREATE POLICY tenant_isolation ON %s USING (customer_id = (SELECT alto_tenant()) OR (SELECT alto_all_tenants()))',
+                   tenant_table);
+END;
+$$;
+
+DO $$
+DECLARE
+    isolated record;
+BEGIN
+    FOR isolated IN SELECT schemaname, tablename FROM pg_policies
+                    WHERE policyname = 'tenant_isolation' AND qual = '((customer_id = alto_tenant()) OR alto_all_tenants())' LOOP
+        EXECUTE format('ALTER POLICY tenant_isolation ON %I.%I USING (customer_id = (SELECT alto_tenant()) OR (SELECT alto_all_tenants()))',
+                       isolated.schemaname, isolated.tablename);
+    END LOOP;
+END;
+$$;
