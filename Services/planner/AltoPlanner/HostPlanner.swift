@@ -78,6 +78,8 @@ struct HostPlanner: Sendable {
                 "reason": "\(trigger.reason.rawValue)", "evaluated": "\(result.filesEvaluated)", "files": "\(written.files)",
                 "bytes": "\(written.bytes)", "jobs": "\(written.jobs)",
                 "evaluation_seconds": "\(String(format: "%.2f", result.evaluationSeconds))",
+                "file_seconds": "\(String(format: "%.2f", written.fileSeconds))",
+                "envelope_seconds": "\(String(format: "%.2f", written.envelopeSeconds))",
                 "seconds": "\(String(format: "%.2f", (ContinuousClock.now - started) / .seconds(1)))",
             ])
         }

@@ -21,6 +21,9 @@ struct PlanWriter: Sendable {
         var jobs = 0
         var files = 0
         var bytes: Int64 = 0
+        /// Time spent storing job files and reading them back, and encoding and storing the envelopes.
+        var fileSeconds = 0.0
+        var envelopeSeconds = 0.0
     }
 
     /// A job before it is written: its rule, its target and the inventory ids of its files, coldest first.
@@ -60,9 +63,13 @@ struct PlanWriter: Sendable {
                 end += 1
             }
             group = group.upperBound..<end
+            let started = ContinuousClock.now
             let jobs = try await writeFiles(of: drafts, group, customerID: trigger.customerID, hostID: hostID,
                                             on: connection, logger: logger)
+            let stored = ContinuousClock.now
             try await Outbox.enqueue(jobs.map { trigger.reply($0) }, queue: AMQPTopology.tieringJobs, on: connection, logger: logger)
+            written.fileSeconds += (stored - started) / .seconds(1)
+            written.envelopeSeconds += (ContinuousClock.now - stored) / .seconds(1)
             for job in jobs {
                 totals.append((job.jobID, job.files.count, job.estimatedSpaceSaved, job.estimatedDurationSeconds))
                 written.jobs += 1
