@@ -31,12 +31,10 @@ public struct IngestJob: EnvelopePayload {
     public var scanStartedAt: Date
     public var listing: Listing
     public var kind: Kind
-    /// The files the whole scan found, sent with its final batch: a listing of changes is checked against it.
-    public var scanFiles: Int?
 
     public init(batchID: UUID, scanID: UUID, batchIndex: Int = 0, isFinalBatch: Bool = true, isFullScan: Bool = true,
                 compression: Compression = .none, byteCount: Int, scanStartedAt: Date, listing: Listing = .complete,
-                kind: Kind = .files, scanFiles: Int? = nil) {
+                kind: Kind = .files) {
         self.batchID = batchID
         self.scanID = scanID
         self.batchIndex = batchIndex
@@ -47,7 +45,6 @@ public struct IngestJob: EnvelopePayload {
         self.scanStartedAt = scanStartedAt
         self.listing = listing
         self.kind = kind
-        self.scanFiles = scanFiles
     }
 
     /// Jobs published before listings of changes existed list every file.
@@ -63,7 +60,6 @@ public struct IngestJob: EnvelopePayload {
         scanStartedAt = try container.decode(Date.self, forKey: .scanStartedAt)
         listing = try container.decodeIfPresent(Listing.self, forKey: .listing) ?? .complete
         kind = try container.decodeIfPresent(Kind.self, forKey: .kind) ?? .files
-        scanFiles = try container.decodeIfPresent(Int.self, forKey: .scanFiles)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -76,6 +72,5 @@ public struct IngestJob: EnvelopePayload {
         case byteCount = "byte_count"
         case scanStartedAt = "scan_started_at"
         case listing, kind
-        case scanFiles = "scan_files"
     }
 }

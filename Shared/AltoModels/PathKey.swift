@@ -1,7 +1,7 @@
 /// A 64-bit FNV-1a key of a path as the CSV carries it: how an agent that lists only what changed names a file it
-/// no longer finds, without keeping every path it ever saw. Two paths can share a key; the inventory then retires
-/// both, the host's file count no longer matches the agent's, and the next complete listing brings the live one
-/// back (a retired file is only left untiered, never touched).
+/// no longer finds, without keeping every path it ever saw. Two paths can share a key; a file gone while another
+/// with its key is still there is then not named, and stays in the inventory until the next complete listing (the
+/// host's count no longer matches the agent's, which the ingest reports). A live file is never named.
 public enum PathKey {
     public static func of(_ encodedPath: some Sequence<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325

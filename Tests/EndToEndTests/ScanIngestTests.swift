@@ -313,6 +313,9 @@ import Testing
                     try await waitForIngest(postgres, host: host)
                 }
 
+                let early = try await upload(suite, ScanCSV.header + row("/srv/a", 1), customer: customer, host: host, token: token,
+                                             listing: .changes)
+                #expect(early.0 == 400 && early.1.contains("complete_listing_required"), "no complete listing yet: \(early.1)")
                 let first = try await upload(suite, ScanCSV.header + row("/srv/a", 1) + row("/srv/b", 2) + row("/srv/c", 3) + row("/srv/a,b", 4),
                                              customer: customer, host: host, token: token)
                 #expect(first.0 == 202, "\(first.1)")
@@ -328,6 +331,13 @@ import Testing
                     suite.logs.contains("the inventory differs from the host after a listing of changes")
                 }
 
+                let mixed = UUID()
+                let listed = try await upload(suite, ScanCSV.header + row("/srv/c", 3), customer: customer, host: host, token: token,
+                                              scan: mixed, final: false, listing: .changes)
+                #expect(listed.0 == 202, "\(listed.1)")
+                let relisted = try await upload(suite, ScanCSV.header + row("/srv/c", 3), customer: customer, host: host, token: token,
+                                                scan: mixed, index: 1)
+                #expect(relisted.0 == 400 && relisted.1.contains("X-Alto-Listing"), "one scan lists one way: \(relisted.1)")
                 let refused = try await upload(suite, ScanCSV.deletionHeader + key("/srv/c"), customer: customer, host: host, token: token)
                 #expect(refused.0 == 400 && refused.1.contains("invalid_csv"), "deletions belong to a listing of changes: \(refused.1)")
                 let partial = try await upload(suite, ScanCSV.header, customer: customer, host: host, token: token, full: false,

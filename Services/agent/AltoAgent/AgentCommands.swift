@@ -29,7 +29,8 @@ public enum AgentCommands {
         let (logger, _) = ServiceBootstrap.bootstrap(label: "alto-agent", level: settings.runtime.logLevel)
         var options = options
         options.completeListingEvery = settings.completeListingEvery
-        let manifest = try ScanRunner(options: options, spoolFolder: settings.spoolFolder, stateFolder: settings.stateFolder)
+        let manifest = try ScanRunner(options: options, spoolFolder: settings.spoolFolder, stateFolder: settings.stateFolder,
+                                      host: settings.hostID)
             .run(progress: ScanProgress())
         print(manifest.report)
         let outcome = await SpoolUploader(settings: settings, spoolFolder: settings.spoolFolder, logger: logger).uploadPending()

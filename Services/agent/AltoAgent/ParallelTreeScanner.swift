@@ -20,8 +20,8 @@ struct ParallelTreeScanner: Sendable {
 
     private static let chunkBytes = 256 << 10
 
-    /// Scans everything, blocking the calling thread until the walk is over; `recorder` collects the
-    /// (path, size, mtime) of every file when a later scan should hash only what changed.
+    /// Scans everything, blocking the calling thread until the walk is over; `recorder` collects every file's index
+    /// entry (path key, size, times, mode and owner), which the next scan compares against.
     func scan(into spool: BatchSpool, recorder: ScanIndex.Recorder?) throws -> ScanSummary {
         var roots: [DirectoryQueue.Directory] = []
         var summary = ScanSummary()

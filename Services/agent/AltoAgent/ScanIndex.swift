@@ -33,10 +33,28 @@ struct ScanIndex: Sendable {
     /// Listings of changes since the last complete listing, this index's scan included.
     let listingsOfChanges: Int
 
-    /// The index file for a set of roots, in the agent's state folder.
-    static func file(stateFolder: String, roots: [String]) -> String {
-        let key = PathKey.of(Array(roots.sorted().joined(separator: "\n").utf8))
+    /// The index file for a host's set of roots, in the agent's state folder: a host enrolled again starts afresh.
+    static func file(stateFolder: String, host: UUID, roots: [String]) -> String {
+        let key = PathKey.of(Array(([host.uuidString.lowercased()] + roots.sorted()).joined(separator: "\n").utf8))
         return stateFolder + "/scan-index/" + String(key, radix: 16) + ".bin"
+    }
+
+    /// Where a scan's index waits until every batch of the scan is uploaded: the next scan lists changes against
+    /// what the inventory was sent, not against what a scan still in the spool found.
+    static func pendingFile(of file: String, scanID: UUID) -> String {
+        file + ".pending-" + scanID.uuidString.lowercased()
+    }
+
+    /// Whether an earlier scan's index still waits for its upload.
+    static func hasPending(_ file: String) -> Bool {
+        let name = (file as NSString).lastPathComponent + ".pending-"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: (file as NSString).deletingLastPathComponent)) ?? []
+        return names.contains { $0.hasPrefix(name) }
+    }
+
+    /// Left by the uploader once the API said it takes listings of changes; without it every scan lists every file.
+    static func changesMarker(stateFolder: String) -> String {
+        stateFolder + "/scan-index/listings-of-changes"
     }
 
     /// The stored index, or nil when there is none or it cannot be read (then every file counts as changed).
@@ -45,9 +63,15 @@ struct ScanIndex: Sendable {
               (data.count - headerBytes) % MemoryLayout<Entry>.stride == 0 else { return nil }
         return data.withUnsafeBytes { bytes -> ScanIndex? in
             guard bytes.loadUnaligned(as: UInt64.self) == magic else { return nil }
-            let listings = Int(bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-            let entries = Array(UnsafeRawBufferPointer(rebasing: bytes[headerBytes...]).bindMemory(to: Entry.self))
-            return ScanIndex(entries: entries, listingsOfChanges: listings)
+            let listings = Int(truncatingIfNeeded: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            let count = (bytes.count - headerBytes) / MemoryLayout<Entry>.stride
+            let entries = [Entry](unsafeUninitializedCapacity: count) { buffer, initialized in
+                if count > 0 {
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[headerBytes...]))
+                }
+                initialized = count
+            }
+            return ScanIndex(entries: entries, listingsOfChanges: max(0, listings))
         }
     }
 

@@ -57,7 +57,8 @@ struct ScheduledScanService: Service {
         options.exclusions = ScanExclusions(patterns: plan.exclusions)
         options.hashMode = .changed
         options.completeListingEvery = settings.completeListingEvery
-        let runner = ScanRunner(options: options, spoolFolder: settings.spoolFolder, stateFolder: settings.stateFolder)
+        let runner = ScanRunner(options: options, spoolFolder: settings.spoolFolder, stateFolder: settings.stateFolder,
+                                host: settings.hostID)
         let progress = ScanProgress()
         logger.info("scheduled scan starting", metadata: ["roots": "\(plan.roots)"])
         let outcome: Result<ScanManifest, any Error> = await withGracefulShutdownHandler {

@@ -47,32 +47,64 @@ struct SpoolUploader: Sendable {
         for (folder, manifest) in scans {
             var logger = logger
             logger[metadataKey: "scan"] = "\(manifest.scanID)"
+            var refused = false
             for batch in manifest.batches where FileManager.default.fileExists(atPath: folder + "/" + batch.file) {
                 logger[metadataKey: "batch"] = "\(batch.batchID)"
                 let started = ContinuousClock.now
                 switch await upload(batch, of: manifest, folder: folder, client: client, logger: logger) {
-                case .accepted(let bytes):
+                case .accepted(let bytes, let takesChanges):
+                    if takesChanges { markChangesTaken() }
                     Timer(label: "alto_agent_upload_duration_seconds").recordInterval(since: started)
                     Counter(label: "alto_agent_upload_bytes_total").increment(by: bytes)
                     try? FileManager.default.removeItem(atPath: folder + "/" + batch.file)
                 case .refused(let reason):
                     logger.error("the API refused a batch; it is set aside", metadata: ["reason": "\(reason)"])
                     setAside(batch, folder: folder)
+                    refused = true
                 case .failed(let reason):
                     Counter(label: "alto_agent_upload_failures_total").increment()
                     logger.warning("batch upload failed; it stays in the spool for the next round", metadata: ["reason": "\(reason)"])
                     return .retryLater(reason)
                 }
             }
+            settleIndex(of: manifest, refused: refused)
             try? FileManager.default.removeItem(atPath: folder)
             logger.info("scan uploaded", metadata: ["files": "\(manifest.summary.files)", "batches": "\(manifest.batches.count)"])
         }
         return .done
     }
 
+    /// The scan's index becomes the one the next scan lists changes against once all of the scan is in; a scan the
+    /// API refused part of leaves none, so the next scan lists every file.
+    private func settleIndex(of manifest: ScanManifest, refused: Bool) {
+        let index = ScanIndex.file(stateFolder: settings.stateFolder, host: settings.hostID, roots: manifest.roots)
+        let pending = ScanIndex.pendingFile(of: index, scanID: manifest.scanID)
+        if refused {
+            try? FileManager.default.removeItem(atPath: pending)
+            try? FileManager.default.removeItem(atPath: index)
+        } else if FileManager.default.fileExists(atPath: pending) {
+            _ = rename(pending, index)
+        }
+    }
+
+    private func markChangesTaken() {
+        let marker = ScanIndex.changesMarker(stateFolder: settings.stateFolder)
+        guard !FileManager.default.fileExists(atPath: marker) else { return }
+        try? FileManager.default.createDirectory(atPath: (marker as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: marker, contents: nil)
+    }
+
+    /// What the API says of an accepted batch that the agent acts on.
+    private struct Acceptance: Decodable {
+        var listingsOfChanges: Bool?
+        enum CodingKeys: String, CodingKey {
+            case listingsOfChanges = "listings_of_changes"
+        }
+    }
+
     private enum BatchOutcome {
-        /// The API took the batch's bytes.
-        case accepted(Int)
+        /// The API took the batch's bytes, and says whether it takes listings of changes.
+        case accepted(Int, takesChanges: Bool)
         /// The API will never take this batch as it is (400, 413, 415).
         case refused(String)
         case failed(String)
@@ -112,7 +144,8 @@ struct SpoolUploader: Sendable {
                 let answer = try await response.body.collect(upTo: 1 << 20)
                 switch response.status.code {
                 case 202:
-                    return .accepted(body.count)
+                    let acceptance = try? JSONDecoder().decode(Acceptance.self, from: Data(buffer: answer))
+                    return .accepted(body.count, takesChanges: acceptance?.listingsOfChanges == true)
                 case 400, 413, 415:
                     return .refused("\(response.status.code): \(String(buffer: answer))")
                 case 401, 403:

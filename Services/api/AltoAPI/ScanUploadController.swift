@@ -9,6 +9,7 @@ import Hummingbird
 import Logging
 import Metrics
 import PostgresNIO
+import PostgresNIO
 
 /// `POST /api/v1/scan-results`: an agent's scan batch. Everything is checked before anything is kept: the body is
 /// received onto local disk under a few uploads per host and two clocks (`UploadReceiver`), and only then staged
@@ -38,11 +39,15 @@ struct ScanUploadController: Sendable {
         var batchID: UUID
         var scanID: UUID
         var status: String
+        /// Tells an agent it may send listings of changes: one talking to an older suite, whose ingest would read a
+        /// listing of changes as a complete one and retire every file it leaves out, lists every file.
+        var listingsOfChanges = true
 
         enum CodingKeys: String, CodingKey {
             case batchID = "batch_id"
             case scanID = "scan_id"
             case status
+            case listingsOfChanges = "listings_of_changes"
         }
     }
 
@@ -108,6 +113,7 @@ struct ScanUploadController: Sendable {
             var isNew = false
             for try await _ in claimed { isNew = true }
             guard isNew else { return false }
+            try await requireOneListing(listing, scanID: scanID, hostID: hostID, customerID: customerID, on: connection, logger: logger)
             var sequence = 0
             try await upload.forEachChunk(of: Self.chunkBytes) { chunk in
                 try await connection.query("""
@@ -117,7 +123,7 @@ struct ScanUploadController: Sendable {
             }
             let job = IngestJob(batchID: batchID, scanID: scanID, batchIndex: batchIndex, isFinalBatch: isFinal,
                                 isFullScan: isFullScan, compression: compression, byteCount: upload.compressedBytes,
-                                scanStartedAt: startedAt, listing: listing, kind: upload.kind, scanFiles: scanFiles)
+                                scanStartedAt: startedAt, listing: listing, kind: upload.kind)
             let envelope = Envelope(customerID: customerID, hostID: hostID, payload: job)
             try await Outbox.enqueue(envelope, queue: AMQPTopology.ingestJobs, on: connection, logger: logger)
             return true
@@ -195,6 +201,27 @@ struct ScanUploadController: Sendable {
     }
 
     private static let chunkBytes = 1 << 20
+
+    /// A scan's batches all list the same way, and a listing of changes needs an inventory that holds the host's
+    /// complete listing (after its first full scan is in, with no other still loading): otherwise the agent is told
+    /// to list every file, which it does next time. The batch's row is in the transaction, which the refusal undoes.
+    private func requireOneListing(_ listing: IngestJob.Listing, scanID: UUID, hostID: UUID, customerID: UUID,
+                                   on connection: PostgresConnection, logger: Logger) async throws {
+        let others = try await connection.query("""
+            SELECT count(*) FILTER (WHERE listing <> \(listing.rawValue)) FROM scan_staging.uploads
+            WHERE scan_id = \(scanID) AND host_id = \(hostID) AND customer_id = \(customerID)
+            """, logger: logger).collect().first?.decode(Int64.self) ?? 0
+        guard others == 0 else {
+            throw APIError.badRequest("invalid_header", "every batch of scan \(scanID) must have the same X-Alto-Listing")
+        }
+        guard listing == .changes else { return }
+        let takes = try await connection.query("SELECT inventory.takes_changes(\(customerID), \(hostID))", logger: logger)
+            .collect().first?.decode(Bool.self) ?? false
+        guard takes else {
+            throw APIError.badRequest("complete_listing_required",
+                                      "the inventory of this host holds no complete listing to apply changes to; list every file")
+        }
+    }
 
     private func booleanHeader(_ request: Request, _ name: String) throws -> Bool {
         switch request.headers[HTTPField.Name(name)!]?.lowercased() {

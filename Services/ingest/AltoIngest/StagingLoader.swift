@@ -111,6 +111,10 @@ struct StagingLoader: Sendable {
         return outcome
     }
 
+    /// The most keys a batch of deletions may hold (40 MB of them), since they are held together to be applied in
+    /// one statement; an agent cuts batches of a few hundred thousand.
+    static let maximumDeletedKeys = 5_000_000
+
     /// The keys of a listing of deletions, each a file the agent no longer found.
     func deletedKeys(of batchID: UUID, compression: IngestJob.Compression, customerID: UUID,
                      logger: Logger) async throws -> (keys: [Int64], outcome: Outcome) {
@@ -119,6 +123,9 @@ struct StagingLoader: Sendable {
         try await readRows(of: batchID, compression: compression, customerID: customerID, columns: ScanCSV.deletionColumns,
                            logger: logger) { row in
             if !row.isOverlong, row.fieldCount == 1, let key = Int64(String(decoding: row.field(0), as: UTF8.self)) {
+                guard keys.count < Self.maximumDeletedKeys else {
+                    throw UnusableBatch(description: "a batch of deletions holds more than \(Self.maximumDeletedKeys) keys; cut smaller batches")
+                }
                 keys.append(key)
                 outcome.accepted += 1
             } else {

@@ -36,3 +36,12 @@ BEGIN
     END LOOP;
 END;
 $$;
+
+-- Whether a listing of changes can be applied to the host: its inventory holds a complete listing (the host has a
+-- partition) and no first full scan of it is still loading. The API refuses one otherwise, and the agent that
+-- sent it lists every file next time.
+CREATE FUNCTION inventory.takes_changes(customer uuid, host uuid) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+    SELECT to_regclass('inventory.' || inventory.partition_of(host)) IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM inventory.loads WHERE loads.host_id = host AND loads.customer_id = customer)
+$$;
