@@ -172,9 +172,11 @@ import Testing
         throw lastError ?? TestFailure("Prometheus did not start")
     }
 
+    /// Prometheus's JSON answer; empty while it answers otherwise (a 503 in plain text until it is ready), so a
+    /// wait for an answer keeps waiting.
     static func get(_ suite: RunningSuite, _ url: String) async throws -> [String: Any] {
         let (_, text) = try await suite.send("GET", url, body: nil, headers: [:])
-        return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
+        return ((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]) ?? [:]
     }
 
     /// An instant query's samples, each series' value.
