@@ -77,15 +77,18 @@ final class BatchSpool: @unchecked Sendable {
             try close(try open(.files))
         }
         var lines: [UInt8] = []
+        var keys = 0
         for (index, key) in deletions.enumerated() {
             lines.append(contentsOf: String(PathKey.stored(key)).utf8)
             lines.append(0x0A)
+            keys += 1
             if lines.count >= 1 << 16 || index == deletions.count - 1 {
                 let batch = try current ?? open(.deletions)
                 batch.compressor.compress(lines, into: &batch.output)
-                batch.rows += lines.count { $0 == 0x0A }
+                batch.rows += keys
                 batch.csvBytes += lines.count
                 lines.removeAll(keepingCapacity: true)
+                keys = 0
                 if batch.output.count >= 1 << 20 { try flush(batch) }
                 if batch.csvBytes >= batchBytes { try close(batch) }
             }

@@ -9,7 +9,6 @@ import Hummingbird
 import Logging
 import Metrics
 import PostgresNIO
-import PostgresNIO
 
 /// `POST /api/v1/scan-results`: an agent's scan batch. Everything is checked before anything is kept: the body is
 /// received onto local disk under a few uploads per host and two clocks (`UploadReceiver`), and only then staged

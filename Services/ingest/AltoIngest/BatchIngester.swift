@@ -13,8 +13,9 @@ import PostgresNIO
 /// when a full scan is complete, host totals, and a planner trigger in the outbox (for a full scan, once it is
 /// complete). A host's first full scan skips staging and the upsert: its rows are copied into a bare load table,
 /// which becomes the host's inventory partition when the scan is complete. A batch of deletions, of a listing of
-/// changes, marks deleted the files it names by key. A batch already ingested is acknowledged without change, so a redelivered job is harmless, and
-/// batches lock only their own upload row, so several workers ingest different batches at once.
+/// changes, marks deleted the files it names by key. A batch already ingested is acknowledged without change, so
+/// a redelivered job is harmless, and batches lock only their own upload row, so several workers ingest different
+/// batches at once.
 struct BatchIngester: Sendable {
     let postgres: PostgresClient
     let logger: Logger
@@ -66,29 +67,26 @@ struct BatchIngester: Sendable {
             let started = clock.now
             let loader = StagingLoader(postgres: postgres)
             let outcome: StagingLoader.Outcome
-            let listed: Int
-            var deleted = 0
-            var loaded = started
+            var deletedKeys: [Int64] = []
             if let destination {
                 outcome = try await loader.load(batchID: job.batchID, compression: compression, customerID: customerID, hostID: hostID,
                                                 into: destination, connection: connection, logger: logger)
-                try await record(outcome.rejects, batchID: job.batchID, customerID: customerID, on: connection, logger: logger)
-                loaded = clock.now
-                let hostIsEmpty = try await merge.lockHost(on: connection, logger: logger)
-                if case .staging = destination {
-                    listed = try await merge.merge(accepted: outcome.accepted, intoEmptyHost: hostIsEmpty, on: connection, logger: logger)
-                } else {
-                    listed = outcome.accepted
-                }
             } else {
-                let keys: [Int64]
-                (keys, outcome) = try await loader.deletedKeys(of: job.batchID, compression: compression, customerID: customerID,
-                                                               logger: logger)
-                try await record(outcome.rejects, batchID: job.batchID, customerID: customerID, on: connection, logger: logger)
-                loaded = clock.now
-                _ = try await merge.lockHost(on: connection, logger: logger)
-                deleted = try await merge.retire(keys: keys, on: connection, logger: logger)
-                listed = 0
+                (deletedKeys, outcome) = try await loader.deletedKeys(of: job.batchID, compression: compression, customerID: customerID,
+                                                                      logger: logger)
+            }
+            try await record(outcome.rejects, batchID: job.batchID, customerID: customerID, on: connection, logger: logger)
+            let loaded = clock.now
+            let hostIsEmpty = try await merge.lockHost(on: connection, logger: logger)
+            var listed = 0
+            var deleted = 0
+            switch destination {
+            case .staging?:
+                listed = try await merge.merge(accepted: outcome.accepted, intoEmptyHost: hostIsEmpty, on: connection, logger: logger)
+            case .inventoryLoad?:
+                listed = outcome.accepted
+            case nil:
+                deleted = try await merge.retire(keys: deletedKeys, on: connection, logger: logger)
             }
             let merged = clock.now
             // The batch is in staging now; its upload row stays as the record of it, its bytes are no longer needed.

@@ -189,6 +189,8 @@ struct InventoryMerge: Sendable {
         var accepted: Int64
         var batchIDs: [UUID]
         var unusable: Int64
+        /// The files the agent found, as the scan's final batch said.
+        var agentFiles: Int64?
     }
 
     private func scanBatches(on connection: PostgresConnection, logger: Logger) async throws -> ScanBatches? {
@@ -197,35 +199,29 @@ struct InventoryMerge: Sendable {
                 coalesce(sum(uploads.listed_paths), 0)::bigint, coalesce(sum(uploads.accepted_rows), 0)::bigint,
                 array_agg(uploads.batch_id),
                 count(*) FILTER (WHERE EXISTS (SELECT 1 FROM scan_staging.rejects AS unusable
-                                               WHERE unusable.batch_id = uploads.batch_id AND unusable.line = 0))
+                                               WHERE unusable.batch_id = uploads.batch_id AND unusable.line = 0)),
+                max(uploads.scan_files) FILTER (WHERE uploads.is_final_batch)
             FROM scan_staging.uploads AS uploads
             WHERE uploads.scan_id = \(job.scanID) AND uploads.host_id = \(hostID) AND uploads.customer_id = \(customerID)
             """, logger: logger)
-        var state: (Int64, Int?, Int64, Int64, [UUID], Int64)?
-        for try await row in batches.decode((Int64, Int?, Int64, Int64, [UUID], Int64).self) { state = row }
-        guard let (ingested, finalIndex, listed, accepted, batchIDs, unusable) = state, let finalIndex, ingested == finalIndex + 1 else {
+        var state: (Int64, Int?, Int64, Int64, [UUID], Int64, Int64?)?
+        for try await row in batches.decode((Int64, Int?, Int64, Int64, [UUID], Int64, Int64?).self) { state = row }
+        guard let (ingested, finalIndex, listed, accepted, batchIDs, unusable, agentFiles) = state, let finalIndex,
+              ingested == finalIndex + 1 else {
             return nil
         }
-        return ScanBatches(listed: listed, accepted: accepted, batchIDs: batchIDs, unusable: unusable)
+        return ScanBatches(listed: listed, accepted: accepted, batchIDs: batchIDs, unusable: unusable, agentFiles: agentFiles)
     }
 
     /// A listing of changes retires only what it names, so the inventory can drift from the host (a batch lost,
     /// two paths with one key, an inventory the agent's index does not describe); the host's live files are then
     /// counted against what the agent found, and a difference is reported for the next complete listing to mend.
     private func checkAgainstAgent(liveFiles: Int64, on connection: PostgresConnection, logger: Logger) async throws {
-        let rows = try await connection.query("""
-            SELECT max(uploads.scan_files) FILTER (WHERE uploads.is_final_batch),
-                count(*) FILTER (WHERE EXISTS (SELECT 1 FROM scan_staging.rejects AS unusable
-                                               WHERE unusable.batch_id = uploads.batch_id AND unusable.line = 0))
-            FROM scan_staging.uploads AS uploads
-            WHERE uploads.scan_id = \(job.scanID) AND uploads.host_id = \(hostID) AND uploads.customer_id = \(customerID)
-            """, logger: logger)
-        for try await (agentFiles, unusable) in rows.decode((Int64?, Int64).self) {
-            guard let agentFiles, agentFiles != liveFiles || unusable > 0 else { return }
-            Counter(label: "alto_ingest_inventory_drift_total").increment()
-            logger.warning("the inventory differs from the host after a listing of changes; the next complete listing mends it",
-                           metadata: ["inventory_files": "\(liveFiles)", "agent_files": "\(agentFiles)", "unusable_batches": "\(unusable)"])
-        }
+        guard let batches = try await scanBatches(on: connection, logger: logger), let agentFiles = batches.agentFiles,
+              agentFiles != liveFiles || batches.unusable > 0 else { return }
+        Counter(label: "alto_ingest_inventory_drift_total").increment()
+        logger.warning("the inventory differs from the host after a listing of changes; the next complete listing mends it",
+                       metadata: ["inventory_files": "\(liveFiles)", "agent_files": "\(agentFiles)", "unusable_batches": "\(batches.unusable)"])
     }
 
     /// Marks deleted the files a listing of deletions names by key, and returns how many. Stubs are kept, as a
