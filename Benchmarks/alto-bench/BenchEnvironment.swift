@@ -75,7 +75,7 @@ final class BenchEnvironment {
         services = []
         for name in (try? server.run("SELECT datname FROM pg_database WHERE datname LIKE 'alto_bench_%\(suffix)'"))?
             .split(separator: "\n") ?? [] {
-            _ = try? server.run("DROP DATABASE IF EXISTS \(name)")
+            _ = try? server.run("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
         }
         if let rabbitmqctl { _ = try? Psql.capture(["sh", "-c", "\(rabbitmqctl) delete_vhost alto_bench_\(suffix)"]) }
         if keepWork { print("logs and data kept in \(work)") } else { try? FileManager.default.removeItem(atPath: work) }

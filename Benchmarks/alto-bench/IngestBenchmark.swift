@@ -114,11 +114,12 @@ struct IngestBenchmark {
     private func runAlto(_ generator: RowGenerator, listing: IngestJob.Listing = .complete, database: Psql, environment: [String: String],
                          work: String) async throws -> AltoRun {
         let manifest = try generator.writeSpool(work + "/agent/spool", listing: listing)
+        let poll = try PsqlSession(database)
         let started = ContinuousClock.now
         let upload = try MeasuredProcess.run(binaries + "/alto-agent", ["upload"], environment: environment, output: work + "/agent.log")
         let expected = manifest.batches.count
         while true {
-            let done = try database.run("""
+            let done = try poll.run("""
                 SELECT count(*) FROM scan_staging.uploads WHERE scan_id = '\(manifest.scanID)' AND ingested_at IS NOT NULL
                 """)
             if Int(done) == expected { break }

@@ -88,8 +88,9 @@ struct ScaleBenchmark {
             try MeasuredProcess(AltoBench.binaries + "/alto-agent", ["upload"], environment: upload.environment,
                                 output: environment.work + "/agent-\(index).log")
         }
+        let poll = try PsqlSession(environment.database)
         try await waitUntil("every batch is ingested", started: started) {
-            Int(try environment.database.run("SELECT count(*) FROM scan_staging.uploads WHERE ingested_at IS NOT NULL")) == batches
+            Int(try poll.run("SELECT count(*) FROM scan_staging.uploads WHERE ingested_at IS NOT NULL")) == batches
         }
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         for agent in agents where agent.wait().status != 0 { throw BenchError("an agent's upload failed; see its log") }
@@ -132,10 +133,11 @@ struct ScaleBenchmark {
         let (customer, enrolled) = try await tenant(environment, apiPort: apiPort)
         print("plan with \(processes) alto-planner: loading \(hosts) hosts of \(planFilesPerHost) files…")
         try loadInventory(environment, customer: customer, hosts: enrolled, files: planFilesPerHost)
+        let poll = try PsqlSession(environment.database)
         let started = ContinuousClock.now
         try await queuePlans(environment, apiPort: apiPort, customer: customer, hosts: enrolled)
         try await waitUntil("every host is planned", started: started) {
-            Int(try environment.database.run("SELECT count(*) FROM plan_runs")) == hosts
+            Int(try poll.run("SELECT count(*) FROM plan_runs")) == hosts
         }
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         let evaluated = Int(try environment.database.run("SELECT sum(files_evaluated) FROM plan_runs")) ?? 0
@@ -155,10 +157,11 @@ struct ScaleBenchmark {
         let (customer, enrolled) = try await tenant(environment, apiPort: apiPort)
         print("dispatch with \(processes) alto-actor: planning \(hosts) hosts of \(dispatchFilesPerHost) files, a job per file…")
         try loadInventory(environment, customer: customer, hosts: enrolled, files: dispatchFilesPerHost)
+        let poll = try PsqlSession(environment.database)
         try await queuePlans(environment, apiPort: apiPort, customer: customer, hosts: enrolled)
         try await waitUntil("every job is planned and published", started: .now) {
-            let planned = Int(try environment.database.run("SELECT count(*) FROM plan_runs")) == hosts
-            return try planned && environment.database.run("SELECT count(*) FROM outbox") == "0"
+            let planned = Int(try poll.run("SELECT count(*) FROM plan_runs")) == hosts
+            return try planned && poll.run("SELECT count(*) FROM outbox") == "0"
         }
         let jobs = Int(try environment.database.run("SELECT count(*) FROM tiering_jobs")) ?? 0
         guard jobs > 0 else { throw BenchError("the plans made no jobs") }
@@ -167,7 +170,7 @@ struct ScaleBenchmark {
             try await environment.start("alto-actor", environment: ["ALTO_ACTOR_HOST_CONCURRENT_JOBS": "\(jobs)"])
         }
         try await waitUntil("every job is dispatched", started: started) {
-            try environment.database.run("SELECT count(*) FROM tiering_jobs WHERE state = 'queued'") == "0"
+            try poll.run("SELECT count(*) FROM tiering_jobs WHERE state = 'queued'") == "0"
         }
         return Double(jobs) / ((ContinuousClock.now - started) / .seconds(1))
     }

@@ -21,15 +21,34 @@ public enum Outbox {
             """, logger: logger)
     }
 
+    /// An envelope encoded, so that the encoding can run while the connection is busy with something else.
+    public struct Message: Sendable {
+        public var id: UUID
+        public var customerID: UUID
+        public var body: ByteBuffer
+
+        public init<Payload: EnvelopePayload>(_ envelope: Envelope<Payload>) throws {
+            id = envelope.id
+            customerID = envelope.customerID
+            body = ByteBuffer(bytes: try envelope.encoded())
+        }
+    }
+
     /// Stores envelopes for the default exchange, routed to `queue`, in one statement however many there are.
     public static func enqueue<Payload: EnvelopePayload>(_ envelopes: [Envelope<Payload>], queue: String,
                                                          on connection: PostgresConnection, logger: Logger) async throws {
-        guard !envelopes.isEmpty else { return }
-        let bodies = try envelopes.map { ByteBuffer(bytes: try $0.encoded()) }
+        try await enqueue(try envelopes.map(Message.init), queue: queue, on: connection, logger: logger)
+    }
+
+    /// Stores encoded envelopes for the default exchange, routed to `queue`, in one statement.
+    public static func enqueue(_ messages: [Message], queue: String, on connection: PostgresConnection,
+                               logger: Logger) async throws {
+        guard !messages.isEmpty else { return }
         try await connection.query("""
             INSERT INTO outbox (message_id, customer_id, exchange, routing_key, body)
             SELECT message_id, customer_id, '', \(queue), body
-            FROM unnest(\(envelopes.map(\.id)), \(envelopes.map(\.customerID)), \(bodies)) AS message (message_id, customer_id, body)
+            FROM unnest(\(messages.map(\.id)), \(messages.map(\.customerID)), \(messages.map(\.body)))
+                AS message (message_id, customer_id, body)
             """, logger: logger)
     }
 

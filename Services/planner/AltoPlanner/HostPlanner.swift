@@ -53,9 +53,12 @@ struct HostPlanner: Sendable {
             // JIT compiling took a third of a second per statement of a plan, and the index-driven statements gain
             // nothing from it.
             try await connection.query("SET LOCAL jit = off", logger: logger)
+            // The inventory read is bound by decoding and evaluating here, not by the scan: parallel workers only
+            // took cores from that.
+            try await connection.query("SET LOCAL max_parallel_workers_per_gather = 0", logger: logger)
             let computation = HostPlanComputation(
                 customerID: envelope.customerID, hostID: hostID, minimumFileBytes: minimumFileBytes,
-                caps: .init(maxFiles: trigger.maxFiles, maxBytes: trigger.maxBytes))
+                caps: .init(maxFiles: trigger.maxFiles, maxBytes: trigger.maxBytes), keepsFileDetails: true)
             let result = try await computation.run(on: connection, logger: logger)
             let written = try await writer.write(result, trigger: envelope, hostID: hostID, on: connection, logger: logger)
             try await connection.query("""
