@@ -67,6 +67,7 @@ extension AltoBench {
 
         @Option(help: "Files in the generated inventory.") var files = 1_000_000
         @Option(help: "Rounds of the in-memory evaluation; the best is reported.") var rounds = 3
+        @Option(help: "Full plans, each beside its own floor; the median is reported.") var planRounds = 3
         @Flag(help: "Only the in-memory evaluation, no servers needed.") var inMemoryOnly = false
         @Flag(help: "Keep the services' logs (at info level) and the generated data.") var keepWork = false
 
@@ -75,6 +76,7 @@ extension AltoBench {
             guard !inMemoryOnly else { return }
             try await FullPlanBenchmark(
                 files: files,
+                rounds: planRounds,
                 postgresURL: AltoBench.postgresURL,
                 amqpURL: AltoBench.amqpURL,
                 rabbitmqctl: AltoBench.rabbitmqctl, keepWork: keepWork

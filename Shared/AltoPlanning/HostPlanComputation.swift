@@ -123,10 +123,10 @@ public struct HostPlanComputation: Sendable {
 
     static func firstMatches(_ batch: [Candidate], evaluator: RuleEvaluator, hotVolumes: [ManagedVolume]) -> [Verdict] {
         var verdicts: [Verdict] = []
-        for (row, candidate) in batch.enumerated() {
-            guard let rule = evaluator.firstMatch(candidate.file) else { continue }
+        for row in batch.indices {
+            guard let rule = evaluator.firstMatch(batch[row].file) else { continue }
             var volume: Int32 = -1
-            if !hotVolumes.isEmpty, let hot = ManagedVolume.volume(of: candidate.file.path, among: hotVolumes) {
+            if !hotVolumes.isEmpty, let hot = ManagedVolume.volume(of: batch[row].file.path, among: hotVolumes) {
                 volume = Int32(hotVolumes.firstIndex(of: hot)!)
             }
             verdicts.append(Verdict(row: row, rule: rule, volume: volume))

@@ -67,6 +67,11 @@ struct PlanWriter: Sendable {
             }
         }
         guard !drafts.isEmpty else { return Written() }
+        // The files a statement binds, and the rows its trigger checks, are held in memory, not spilled to disk;
+        // and the statements are planned as generic plans, since a custom one copies the bound arrays, megabytes of
+        // paths and envelopes, into the plan.
+        try await connection.query("SET LOCAL work_mem = '256MB'", logger: logger)
+        try await connection.query("SET LOCAL plan_cache_mode = force_generic_plan", logger: logger)
         try await insertJobs(drafts, trigger: trigger, hostID: hostID, on: connection, logger: logger)
         var written = Written()
         var start = 0
@@ -93,6 +98,7 @@ struct PlanWriter: Sendable {
             }
             start = end
         }
+        try await connection.query("SET LOCAL plan_cache_mode = auto", logger: logger)
         return written
     }
 
