@@ -96,6 +96,23 @@ import Testing
             }
             await expectForeignKeyViolation("a file of another tenant") { try await addJobFile(job: job, file: theirFile) }
             await expectForeignKeyViolation("a job that does not exist") { try await addJobFile(job: UUID(), file: myFile) }
+            let otherHost = UUID()
+            try await client.query("INSERT INTO hosts (id, customer_id, hostname) VALUES (\(otherHost), \(mine), 'fs2')", logger: logger)
+            try await client.query("SELECT inventory.ensure_partition(\(mine), \(otherHost))", logger: logger)
+            try await client.query("""
+                INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified)
+                VALUES (\(mine), \(otherHost), '/other', 1, now())
+                """, logger: logger)
+            let otherHostsFile = try await fileID("/other")
+            await expectForeignKeyViolation("a file of another host of the job's tenant") {
+                try await addJobFile(job: job, file: otherHostsFile)
+            }
+            await expectForeignKeyViolation("a statement of which one row names another host's file") {
+                try await client.query("""
+                    INSERT INTO tiering_job_files (job_id, file_id, customer_id, file_path, file_size)
+                    VALUES (\(job), \(myFile), \(mine), '/p', 1), (\(job), \(otherHostsFile), \(mine), '/p', 1)
+                    """, logger: logger)
+            }
             try await addJobFile(job: job, file: myFile)
             await expectForeignKeyViolation("moved to another tenant's file") {
                 try await client.query("UPDATE tiering_job_files SET file_id = \(theirFile)", logger: logger)
