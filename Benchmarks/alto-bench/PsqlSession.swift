@@ -20,6 +20,8 @@ final class PsqlSession {
     }
 
     deinit {
+        // Asked to quit, not sent an end of input: the services started since hold a copy of the pipe's writing end.
+        try? input.fileHandleForWriting.write(contentsOf: Data("\\q\n".utf8))
         try? input.fileHandleForWriting.close()
         process.waitUntilExit()
     }
