@@ -134,7 +134,7 @@ let package = Package(
         // Unit tests: pure logic, no servers.
         tests("AltoModelsTests", ["AltoModels"]),
         tests("AltoCompressionTests", ["AltoCompression", "AltoModels"]),
-        tests("AltoPlanningTests", ["AltoPlanning", "AltoModels"]),
+        tests("AltoPlanningTests", ["AltoPlanning", "AltoModels", postgresNIO]),
         tests("AltoRuntimeTests", ["AltoRuntime", "AltoAMQP", "AltoModels", logging]),
         tests("AltoStoreTests", ["AltoStore"]),
         tests("AltoTieringTests", ["AltoTiering", "AltoModels", "AltoKeys", "CAltoLinux", crypto]),

@@ -7,7 +7,7 @@ import PostgresNIO
 /// anything: the planner turns the result into jobs, a what-if plan into a report.
 ///
 /// The inventory is read through one streaming query (rows are decoded and dropped as they come; what stays is a
-/// few bytes per matched file, and its path and time when the plan keeps them for its jobs);
+/// few bytes per matched file, and its path, time and hash when the plan keeps them for its jobs);
 /// what SQL filters cheaply (stubs, deleted files, files in an open job, sizes, ages and extension lists that every
 /// active rule asks for) never leaves the database; globs and regular expressions run here, compiled once.
 public struct HostPlanComputation: Sendable {
@@ -73,10 +73,11 @@ public struct HostPlanComputation: Sendable {
         var rows = try await connection.query(query, logger: logger).makeAsyncIterator()
         // Rows are decoded a batch at a time while a child task runs the rules over the batch before: the two took
         // about the same time, one after the other, on one core.
-        var batch = try await Self.nextBatch(&rows)
+        var batch = try await Self.nextBatch(&rows, hashes: keepsFileDetails)
         while !batch.isEmpty {
-            async let verdicts = Self.firstMatches(batch, evaluator: evaluator, hotVolumes: hotVolumes)
-            let next = try await Self.nextBatch(&rows)
+            let evaluated = batch
+            async let verdicts = Self.firstMatches(evaluated, evaluator: evaluator, hotVolumes: hotVolumes)
+            let next = try await Self.nextBatch(&rows, hashes: keepsFileDetails)
             for verdict in await verdicts {
                 let (file, hash) = batch[verdict.row]
                 let lastUsed = max(file.lastModified.timeIntervalSince1970, file.lastAccessed?.timeIntervalSince1970 ?? -.infinity)
@@ -92,24 +93,29 @@ public struct HostPlanComputation: Sendable {
             result.filesEvaluated += batch.count
             batch = next
         }
-        let taken = PlanSelection.select(rules: evaluator.rules, matched: matched, volumes: hotVolumes, caps: caps)
+        var taken = PlanSelection.select(rules: evaluator.rules, matched: matched, volumes: hotVolumes, caps: caps)
+        if keepsFileDetails, taken.reduce(0, { $0 + $1.candidates.count }) < result.details.count {
+            var candidates = taken.map(\.candidates)
+            result.details = result.details.keeping(&candidates)
+            for index in taken.indices { taken[index].candidates = candidates[index] }
+        }
         for index in taken.indices { result.outcomes[index].taken = taken[index] }
         result.evaluationSeconds = (ContinuousClock.now - started) / .seconds(1)
         result.regexLimitsExceeded = evaluator.regexLimitsExceeded
         return result
     }
 
-    typealias Candidate = (file: InventoryFile, hash: String?)
+    typealias Candidate = (file: InventoryFile, hash: ByteBuffer?)
 
     /// Rows decoded per batch: enough that handing a batch over costs nothing beside it, few enough that two of
     /// them are a few megabytes.
     static let rowsPerBatch = 4096
 
-    static func nextBatch(_ rows: inout PostgresRowSequence.AsyncIterator) async throws -> [Candidate] {
+    static func nextBatch(_ rows: inout PostgresRowSequence.AsyncIterator, hashes: Bool) async throws -> [Candidate] {
         var batch: [Candidate] = []
         batch.reserveCapacity(rowsPerBatch)
         while batch.count < rowsPerBatch, let row = try await rows.next() {
-            batch.append(try candidate(row))
+            batch.append(try candidate(row, hash: hashes))
         }
         return batch
     }
@@ -134,9 +140,10 @@ public struct HostPlanComputation: Sendable {
         return verdicts
     }
 
-    /// One row of the candidate query and the file's hash, decoded cell by cell: decoding the columns as one tuple
-    /// looked the tuple's type up in the runtime's metadata cache for every row, a third of the time the read took.
-    static func candidate(_ row: PostgresRow) throws -> Candidate {
+    /// One row of the candidate query, and the file's hash as its bytes when the query reads it, decoded cell by
+    /// cell: decoding the columns as one tuple looked the tuple's type up in the runtime's metadata cache for every
+    /// row, a third of the time the read took.
+    static func candidate(_ row: PostgresRow, hash: Bool) throws -> Candidate {
         var cells = row.makeIterator()
         func next<Value: PostgresDecodable>(_: Value.Type) throws -> Value {
             guard let cell = cells.next() else { throw CandidateRowError() }
@@ -145,7 +152,7 @@ public struct HostPlanComputation: Sendable {
         let file = InventoryFile(id: try next(Int64.self), path: try next(String.self), size: try next(Int64.self),
                                  lastModified: try next(Date.self), lastAccessed: try next(Date?.self),
                                  fileExtension: try next(String.self), isStubbed: false)
-        return (file, try next(String?.self))
+        return (file, hash ? try next(ByteBuffer?.self) : nil)
     }
 
     /// The candidate query returned fewer columns than it names.
@@ -194,7 +201,7 @@ public struct HostPlanComputation: Sendable {
         }
         if !alternatives.isEmpty { conditions.append("(" + alternatives.joined(separator: " OR ") + ")") }
         let sql = """
-            SELECT id, file_path, file_size, last_modified, last_accessed, file_extension, hash
+            SELECT id, file_path, file_size, last_modified, last_accessed, file_extension\(keepsFileDetails ? ", hash" : "")
             FROM file_inventory AS inventory
             WHERE \(conditions.joined(separator: " AND "))
               AND NOT EXISTS (

@@ -23,9 +23,9 @@ public enum Outbox {
 
     /// An envelope encoded, so that the encoding can run while the connection is busy with something else.
     public struct Message: Sendable {
-        public var id: UUID
-        public var customerID: UUID
-        public var body: ByteBuffer
+        public let id: UUID
+        public let customerID: UUID
+        public let body: ByteBuffer
 
         public init<Payload: EnvelopePayload>(_ envelope: Envelope<Payload>) throws {
             id = envelope.id
@@ -34,13 +34,7 @@ public enum Outbox {
         }
     }
 
-    /// Stores envelopes for the default exchange, routed to `queue`, in one statement however many there are.
-    public static func enqueue<Payload: EnvelopePayload>(_ envelopes: [Envelope<Payload>], queue: String,
-                                                         on connection: PostgresConnection, logger: Logger) async throws {
-        try await enqueue(try envelopes.map(Message.init), queue: queue, on: connection, logger: logger)
-    }
-
-    /// Stores encoded envelopes for the default exchange, routed to `queue`, in one statement.
+    /// Stores encoded envelopes for the default exchange, routed to `queue`, in one statement however many there are.
     public static func enqueue(_ messages: [Message], queue: String, on connection: PostgresConnection,
                                logger: Logger) async throws {
         guard !messages.isEmpty else { return }

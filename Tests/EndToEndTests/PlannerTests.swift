@@ -11,7 +11,7 @@ import Testing
     struct Created: Decodable { var id: UUID }
 
     /// A tenant with one host whose inventory holds 2,500 old files under /srv/share/archive (which one rule
-    /// takes) and 2,500 under /srv/share/current.
+    /// takes) and 2,500 under /srv/share/current, each modified at another time, a third of them hashed.
     struct Tenant {
         var customer: UUID
         var host: UUID
@@ -33,9 +33,10 @@ import Testing
         ] as [String: any Sendable], customer: customer)
         try await postgres.query("SELECT inventory.ensure_partition(\(customer), \(host))", logger: TestServers.logger)
         try await postgres.query("""
-            INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified, file_extension)
+            INSERT INTO file_inventory (customer_id, host_id, file_path, file_size, last_modified, file_extension, hash)
             SELECT \(customer), \(host), '/srv/share/' || CASE WHEN n % 2 = 0 THEN 'archive' ELSE 'current' END || '/f' || n || '.pdf',
-                   100000 + n, now() - interval '400 days', 'pdf'
+                   100000 + n, now() - interval '400 days' - n * interval '1.5 seconds', 'pdf',
+                   CASE WHEN n % 3 = 0 THEN md5(n::text) END
             FROM generate_series(1, \(archivedFiles * 2)) AS n
             """, logger: TestServers.logger)
         return Tenant(customer: customer, host: host, token: token, rule: rule.id)
@@ -104,6 +105,31 @@ import Testing
                 let fileIDs = jobs.flatMap { $0.files.map(\.fileID) }
                 #expect(Set(fileIDs).count == Self.archivedFiles)
                 #expect(jobs.allSatisfy { $0.files.allSatisfy { $0.filePath.hasPrefix("/srv/share/archive/") } })
+                var inventory: [Int64: TieringJob.File] = [:]
+                for try await (id, path, size, modified, hash) in try await postgres.query("""
+                    SELECT id, file_path, file_size, last_modified, hash FROM file_inventory WHERE host_id = \(tenant.host)
+                    """, logger: TestServers.logger).decode((Int64, String, Int64, Date, String?).self) {
+                    inventory[id] = TieringJob.File(fileID: id, filePath: path, fileSize: size, lastModified: modified, hash: hash)
+                }
+                for file in jobs.flatMap(\.files) {
+                    let row = try #require(inventory[file.fileID], "a job's file is an inventory row of the host")
+                    #expect(file.filePath == row.filePath && file.fileSize == row.fileSize && file.hash == row.hash,
+                            "a job carries its file's path, size and hash as the inventory holds them")
+                    #expect(abs(file.lastModified.timeIntervalSince(row.lastModified)) < 0.000_002)
+                }
+                #expect(jobs.flatMap(\.files).contains { $0.hash != nil } && jobs.flatMap(\.files).contains { $0.hash == nil })
+                for job in jobs {
+                    let lastUsed = job.files.map(\.lastModified.timeIntervalSince1970)
+                    #expect(lastUsed == lastUsed.sorted(), "a job lists its files coldest first")
+                }
+                var stored: Set<String> = []
+                for try await (job, file, path, size) in try await postgres.query("""
+                    SELECT job_id, file_id, file_path, file_size FROM tiering_job_files
+                    """, logger: TestServers.logger).decode((UUID, Int64, String, Int64).self) {
+                    stored.insert("\(job) \(file) \(path) \(size)")
+                }
+                #expect(stored == Set(jobs.flatMap { job in job.files.map { "\(job.jobID) \($0.fileID) \($0.filePath) \($0.fileSize)" } }),
+                        "the job files stored are the ones published")
                 for job in jobs {
                     #expect(job.estimatedSpaceSaved == job.files.reduce(0) { $0 + $1.fileSize })
                     #expect(abs(job.estimatedDurationSeconds - Double(job.estimatedSpaceSaved) / Double(50 << 20)) < 0.01)

@@ -85,16 +85,16 @@ import Testing
                 throw TestFailure("no inventory row \(path)")
             }
             let (myFile, theirFile) = (try await fileID("/mine"), try await fileID("/theirs"))
-            func addJobFile(job: UUID, file: Int64) async throws {
+            func addJobFile(job: UUID, file: Int64, path: String = "/mine") async throws {
                 try await client.query("""
-                    INSERT INTO tiering_job_files (job_id, file_id, customer_id, file_path, file_size) VALUES (\(job), \(file), \(mine), '/p', 1)
+                    INSERT INTO tiering_job_files (job_id, file_id, customer_id, file_path, file_size) VALUES (\(job), \(file), \(mine), \(path), 1)
                     """, logger: logger)
             }
             func expectForeignKeyViolation(_ what: String, _ statement: () async throws -> Void) async {
                 let refusal = await #expect(throws: PSQLError.self, "\(what)") { try await statement() }
                 #expect(refusal?.serverInfo?[.sqlState] == "23503", "\(what) is refused as a foreign key: \(String(reflecting: refusal))")
             }
-            await expectForeignKeyViolation("a file of another tenant") { try await addJobFile(job: job, file: theirFile) }
+            await expectForeignKeyViolation("a file of another tenant") { try await addJobFile(job: job, file: theirFile, path: "/theirs") }
             await expectForeignKeyViolation("a job that does not exist") { try await addJobFile(job: UUID(), file: myFile) }
             let otherHost = UUID()
             try await client.query("INSERT INTO hosts (id, customer_id, hostname) VALUES (\(otherHost), \(mine), 'fs2')", logger: logger)
@@ -105,12 +105,12 @@ import Testing
                 """, logger: logger)
             let otherHostsFile = try await fileID("/other")
             await expectForeignKeyViolation("a file of another host of the job's tenant") {
-                try await addJobFile(job: job, file: otherHostsFile)
+                try await addJobFile(job: job, file: otherHostsFile, path: "/other")
             }
             await expectForeignKeyViolation("a statement of which one row names another host's file") {
                 try await client.query("""
                     INSERT INTO tiering_job_files (job_id, file_id, customer_id, file_path, file_size)
-                    VALUES (\(job), \(myFile), \(mine), '/p', 1), (\(job), \(otherHostsFile), \(mine), '/p', 1)
+                    VALUES (\(job), \(myFile), \(mine), '/mine', 1), (\(job), \(otherHostsFile), \(mine), '/other', 1)
                     """, logger: logger)
             }
             try await addJobFile(job: job, file: myFile)

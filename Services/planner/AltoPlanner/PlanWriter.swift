@@ -11,8 +11,10 @@ import PostgresNIO
 /// loses a job nor publishes one twice (the outbox relay publishes it after the commit). The writes are set-based,
 /// a few statements per plan however many jobs it makes: the jobs with their totals in one, then per
 /// `filesPerStatement` files their files in one and their envelopes in one. Everything the jobs carry comes from
-/// the plan's own read of the inventory (``PlanFileDetails``); the job files' trigger checks that each file is the
-/// host's.
+/// the plan's own read of the inventory (``PlanFileDetails``), in the same transaction; the job files' trigger checks
+/// that each file is the host's. A file the inventory no longer holds fails the
+/// plan rather than being left out, which cannot happen while a plan runs: inventory rows are never deleted by the
+/// services, nor moved to another host.
 struct PlanWriter: Sendable {
     let maximumFilesPerJob: Int
     /// Bounds what one statement binds, so a plan of millions of files is written in pieces.
@@ -50,7 +52,7 @@ struct PlanWriter: Sendable {
         }
     }
 
-    /// - Precondition: `result` kept its files' details (``HostPlanComputation/keepsFileDetails``).
+    /// Throws ``DetailsMissing`` unless `result` kept its files' details (``HostPlanComputation/keepsFileDetails``).
     func write(_ result: HostPlanComputation.Result, trigger: Envelope<PlannerTrigger>, hostID: UUID,
                on connection: PostgresConnection, logger: Logger) async throws -> Written {
         var drafts: [Draft] = []
@@ -60,16 +62,16 @@ struct PlanWriter: Sendable {
                 continue
             }
             let candidates = outcome.taken.candidates
-            precondition(candidates.allSatisfy { $0.detail >= 0 }, "a plan that makes jobs keeps its files' details")
+            guard candidates.allSatisfy({ $0.detail >= 0 }) else { throw DetailsMissing() }
             for start in stride(from: 0, to: candidates.count, by: maximumFilesPerJob) {
                 drafts.append(Draft(rule: outcome.rule, target: target,
                                     candidates: candidates[start..<min(start + maximumFilesPerJob, candidates.count)]))
             }
         }
         guard !drafts.isEmpty else { return Written() }
-        // The files a statement binds, and the rows its trigger checks, are held in memory, not spilled to disk;
-        // and the statements are planned as generic plans, since a custom one copies the bound arrays, megabytes of
-        // paths and envelopes, into the plan.
+        // While the plan writes, the files a statement binds and the rows its trigger checks are held in memory,
+        // not spilled to disk, and the statements are planned as generic plans, since a custom one copies the bound
+        // arrays, megabytes of paths and envelopes, into the plan.
         try await connection.query("SET LOCAL work_mem = '256MB'", logger: logger)
         try await connection.query("SET LOCAL plan_cache_mode = force_generic_plan", logger: logger)
         try await insertJobs(drafts, trigger: trigger, hostID: hostID, on: connection, logger: logger)
@@ -98,7 +100,8 @@ struct PlanWriter: Sendable {
             }
             start = end
         }
-        try await connection.query("SET LOCAL plan_cache_mode = auto", logger: logger)
+        try await connection.query("SET LOCAL work_mem TO DEFAULT", logger: logger)
+        try await connection.query("SET LOCAL plan_cache_mode TO DEFAULT", logger: logger)
         return written
     }
 
@@ -116,6 +119,9 @@ struct PlanWriter: Sendable {
                 AS draft (id, rule_id, rule_version, target_id, priority, files, bytes, seconds, bandwidth)
             """, logger: logger)
     }
+
+    /// The plan was computed without its files' details (``HostPlanComputation/keepsFileDetails``).
+    struct DetailsMissing: Error {}
 
     /// Stores the jobs' files in one statement.
     private func insertFiles(of jobs: [TieringJob], customerID: UUID, on connection: PostgresConnection,

@@ -15,7 +15,7 @@
 -- pglz for the same kind of saving; the rows live only until the relay has published them.
 
 CREATE OR REPLACE FUNCTION check_job_file_parents() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     job_ids uuid[];
     customer_ids uuid[];
@@ -53,3 +53,10 @@ END;
 $$;
 
 ALTER TABLE outbox ALTER COLUMN body SET COMPRESSION lz4;
+
+-- The inventory's checks name their tables unqualified, and a temporary table of the same name, which any login may
+-- create, would have been found first.
+ALTER FUNCTION check_job_file_parents_of_row() SET search_path = pg_catalog, public, pg_temp;
+ALTER FUNCTION check_named_inventory_file() SET search_path = pg_catalog, public, pg_temp;
+ALTER FUNCTION check_inventory_hosts() SET search_path = pg_catalog, public, pg_temp;
+ALTER FUNCTION keep_inventory_named_by_jobs() SET search_path = pg_catalog, public, pg_temp;
