@@ -79,7 +79,7 @@ public struct HostPlanComputation: Sendable {
             async let verdicts = Self.firstMatches(evaluated, evaluator: evaluator, hotVolumes: hotVolumes)
             let next = try await Self.nextBatch(&rows, hashes: keepsFileDetails)
             for verdict in await verdicts {
-                let (file, hash) = batch[verdict.row]
+                let (file, hash) = evaluated[verdict.row]
                 let lastUsed = max(file.lastModified.timeIntervalSince1970, file.lastAccessed?.timeIntervalSince1970 ?? -.infinity)
                 let detail = keepsFileDetails ? result.details.append(path: file.path, lastModified: file.lastModified, hash: hash) : -1
                 matched[verdict.rule].append(PlanCandidate(fileID: file.id, size: file.size, lastUsed: lastUsed,
@@ -90,7 +90,7 @@ public struct HostPlanComputation: Sendable {
                     result.outcomes[verdict.rule].directoryBytes[Self.parentDirectory(of: file.path), default: 0] += file.size
                 }
             }
-            result.filesEvaluated += batch.count
+            result.filesEvaluated += evaluated.count
             batch = next
         }
         var taken = PlanSelection.select(rules: evaluator.rules, matched: matched, volumes: hotVolumes, caps: caps)

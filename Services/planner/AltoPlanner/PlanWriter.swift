@@ -12,9 +12,8 @@ import PostgresNIO
 /// a few statements per plan however many jobs it makes: the jobs with their totals in one, then per
 /// `filesPerStatement` files their files in one and their envelopes in one. Everything the jobs carry comes from
 /// the plan's own read of the inventory (``PlanFileDetails``), in the same transaction; the job files' trigger checks
-/// that each file is the host's. A file the inventory no longer holds fails the
-/// plan rather than being left out, which cannot happen while a plan runs: inventory rows are never deleted by the
-/// services, nor moved to another host.
+/// that each file is the host's. A file the inventory no longer holds fails the plan rather than being left out,
+/// which cannot happen while a plan runs: the services never delete inventory rows, nor move them to another host.
 struct PlanWriter: Sendable {
     let maximumFilesPerJob: Int
     /// Bounds what one statement binds, so a plan of millions of files is written in pieces.
